@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's test command: local services ready, dependencies, build, typecheck, lint, tests.
+# Tests create their own databases on the servers named by CRM_DATABASE_URL / MES_DATABASE_URL
+# (defaults: this machine's local PostgreSQL and MariaDB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${CRM_DATABASE_URL:-}" && -z "${MES_DATABASE_URL:-}" ]]; then
+  bash scripts/services.sh
+  export CRM_DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm
+  export MES_DATABASE_URL=mysql://root@127.0.0.1:3306/mes
+fi
+
+if [[ ! -d node_modules ]]; then npm ci --no-audit --no-fund; fi
+npm run --silent build
+npm run --silent typecheck
+npm run --silent lint
+npx vitest run "$@"

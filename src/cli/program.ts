@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerMigrate } from './commands/migrate.js';
+import { addCommonOptions } from './context.js';
+
+function packageVersion(): string {
+  const url = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+const overview = `millrace keeps MES staging tables (MySQL/MariaDB) in step with a CRM's PostgreSQL through \
+logical replication: declarative YAML mappings, upserts with the replication offset checkpointed in \
+the same transaction, resumable backfills and consistency audits.
+
+Exit codes: 0 success (audit: consistent), 1 audit found differences,
+            2 bad usage, configuration or mapping, 3 runtime failure.`;
+
+/** The command tree. Options shared by every command are declared once, on the root. */
+export function buildProgram(): Command {
+  const program = new Command('millrace')
+    .description(overview)
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .exitOverride();
+  addCommonOptions(program);
+  registerMigrate(program);
+  program.addHelpText(
+    'after',
+    `
+Typical first run:
+  millrace migrate                 # control + staging tables on the MES
+  millrace --help <command>        # what each command does, with examples`,
+  );
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}

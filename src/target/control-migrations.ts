@@ -1,0 +1,84 @@
+import type { Knex } from 'knex';
+
+/**
+ * millrace's own control tables (DESIGN.md "Control tables"). They ship in the package, run
+ * before the user's staging migrations, and are tracked in their own migrations table so the
+ * two histories never mix.
+ */
+interface ControlMigration {
+  readonly name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const utf8mb4 = (table: Knex.CreateTableBuilder) => {
+  table.charset('utf8mb4');
+  table.collate('utf8mb4_bin');
+  table.engine('InnoDB');
+};
+
+const controlMigrations: readonly ControlMigration[] = [
+  {
+    name: '0001_control_tables',
+    async up(knex) {
+      await knex.schema.createTable('millrace_checkpoints', (table) => {
+        utf8mb4(table);
+        table.string('slot_name', 64).primary();
+        // The commit end LSN of the last applied source transaction, as a number for
+        // comparison and in PostgreSQL's X/Y spelling for people.
+        table.bigInteger('lsn').unsigned().notNullable();
+        table.string('lsn_text', 24).notNullable();
+        table.datetime('updated_at', { precision: 6 }).notNullable();
+      });
+      await knex.schema.createTable('millrace_backfills', (table) => {
+        utf8mb4(table);
+        table.string('mapping_name', 191).primary();
+        table.string('status', 16).notNullable();
+        table.text('last_key').nullable();
+        table.bigInteger('rows_copied').unsigned().notNullable().defaultTo(0);
+        table.bigInteger('rows_total').unsigned().nullable();
+        table.string('snapshot_lsn', 24).nullable();
+        table.datetime('started_at', { precision: 6 }).notNullable();
+        table.datetime('updated_at', { precision: 6 }).notNullable();
+        table.datetime('finished_at', { precision: 6 }).nullable();
+      });
+      await knex.schema.createTable('millrace_dead_letters', (table) => {
+        utf8mb4(table);
+        table.bigIncrements('id').primary();
+        table.string('mapping_name', 191).notNullable();
+        table.bigInteger('lsn').unsigned().nullable();
+        table.string('lsn_text', 24).nullable();
+        table.string('operation', 16).notNullable();
+        table.text('key_values', 'mediumtext').notNullable();
+        table.text('source_values', 'longtext').notNullable();
+        table.text('error').notNullable();
+        table.datetime('created_at', { precision: 6 }).notNullable();
+        table.index(['mapping_name', 'created_at'], 'millrace_dead_letters_mapping');
+      });
+      await knex.schema.createTable('millrace_audit_runs', (table) => {
+        utf8mb4(table);
+        table.bigIncrements('id').primary();
+        table.datetime('started_at', { precision: 6 }).notNullable();
+        table.datetime('finished_at', { precision: 6 }).notNullable();
+        table.boolean('consistent').notNullable();
+        table.string('read_lsn', 24).nullable();
+        table.text('report', 'longtext').notNullable();
+        table.index(['started_at'], 'millrace_audit_runs_started');
+      });
+    },
+    async down(knex) {
+      for (const table of ['millrace_audit_runs', 'millrace_dead_letters', 'millrace_backfills', 'millrace_checkpoints']) {
+        await knex.schema.dropTableIfExists(table);
+      }
+    },
+  },
+];
+
+/** Knex migration source over the list above: no files to find at run time. */
+export const controlMigrationSource: Knex.MigrationSource<ControlMigration> = {
+  getMigrations: async () => [...controlMigrations],
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => migration,
+};
+
+export const controlMigrationsTable = 'millrace_schema_migrations';

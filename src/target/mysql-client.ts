@@ -1,0 +1,82 @@
+import mysql from 'mysql2/promise';
+import type { Logger } from '../log/logger.js';
+import { connectWithRetry, isNetworkError } from '../util/connect-with-retry.js';
+
+export type MysqlConnection = mysql.Connection;
+export type MysqlPool = mysql.Pool;
+
+export interface TargetUrlParts {
+  readonly database: string;
+  readonly options: mysql.ConnectionOptions;
+}
+
+/**
+ * Connection options from a `mysql://user:password@host:port/database?ssl=…` URL. Values come
+ * back as strings (DECIMAL, BIGINT, DATETIME), never floats or Dates: the audit compares exact
+ * text forms, and JSON columns come back as text on MySQL 8 as on MariaDB.
+ */
+export function parseTargetUrl(url: string): TargetUrlParts {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const ssl = parsed.searchParams.get('ssl') ?? parsed.searchParams.get('sslmode');
+  const options: mysql.ConnectionOptions = {
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password),
+    charset: 'utf8mb4',
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    dateStrings: true,
+    typeCast: (field, next) => (field.type === 'JSON' ? field.string('utf8') : next()),
+    ...(ssl && ssl !== 'false' && ssl !== 'disable'
+      ? { ssl: { rejectUnauthorized: ssl === 'verify' || ssl === 'verify-full' } }
+      : {}),
+  };
+  return { database, options };
+}
+
+const retryableMysqlCodes = new Set(['ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_SERVER_GONE_ERROR']);
+
+export function isRetryableMysqlError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return isNetworkError(error) || (typeof code === 'string' && retryableMysqlCodes.has(code));
+}
+
+export interface ConnectTargetOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  /** Connect without selecting the database (migrate creates it). */
+  readonly withoutDatabase?: boolean;
+}
+
+/** One connection to the MES, retried for the connect timeout (DESIGN.md). */
+export function connectTarget(options: ConnectTargetOptions): Promise<MysqlConnection> {
+  const { database, options: connection } = parseTargetUrl(options.url);
+  return connectWithRetry({
+    what: 'MES MySQL',
+    url: options.url,
+    option: '--target / MES_DATABASE_URL',
+    code: 'TARGET_UNREACHABLE',
+    timeoutMs: options.timeoutMs,
+    logger: options.logger,
+    isRetryable: isRetryableMysqlError,
+    connect: async () => {
+      const conn = await mysql.createConnection({
+        ...connection,
+        ...(options.withoutDatabase ? {} : { database }),
+        connectTimeout: Math.max(1_000, Math.min(options.timeoutMs, 10_000)),
+      });
+      conn.on('error', (error) => options.logger.debug({ err: error }, 'MES connection error'));
+      return conn;
+    },
+  });
+}
+
+/** Quotes an identifier for MySQL. */
+export function quoteMysqlIdent(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
