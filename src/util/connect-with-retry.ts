@@ -30,7 +30,9 @@ export async function connectWithRetry<T>(attempt: ConnectAttempt<T>): Promise<T
     } catch (error) {
       const remaining = deadline - Date.now();
       if (!attempt.isRetryable(error) || remaining <= 0) {
-        const waited = attempt.isRetryable(error) ? ` after ${Math.round(attempt.timeoutMs / 1000)}s` : '';
+        const waited = attempt.isRetryable(error)
+          ? ` after ${Math.round(attempt.timeoutMs / 1000)}s`
+          : '';
         throw new RuntimeFailure(
           attempt.code,
           `cannot connect to ${attempt.what} at ${redact(attempt.url)}${waited}: ${redactText(describeError(error))} (check the server and ${attempt.option})`,
@@ -39,7 +41,12 @@ export async function connectWithRetry<T>(attempt: ConnectAttempt<T>): Promise<T
       }
       if (tries === 0) {
         attempt.logger.warn(
-          { database: attempt.what, url: redact(attempt.url), error: redactText(describeError(error)) },
+          {
+            database: attempt.what,
+            url: redact(attempt.url),
+            error: redactText(describeError(error)),
+            retryForSeconds: Math.round(attempt.timeoutMs / 1000),
+          },
           'database unreachable, retrying',
         );
       }

@@ -1,0 +1,164 @@
+import { describeError, RuntimeFailure, ValueError } from '../errors.js';
+import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
+import type { ChangeEvent, TruncateEvent } from '../source/source-event.js';
+import type { Origin } from '../target/write-chunk.js';
+import { formatLsn } from '../util/lsn.js';
+import type { TargetValue } from '../values/column-types.js';
+import type { TargetBatch } from './target-batch.js';
+
+/** Why a target row goes away: the source deleted it, its key changed, or it left the filter. */
+type Removal = 'delete' | 'rekey' | 'filter';
+
+export interface ChangeMapperOptions {
+  /** Mappings by source table (`schema.table`); several per table is fan-out. */
+  readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
+  /** A value that cannot be converted: record a dead letter, or stop. */
+  readonly onBadRow: 'deadletter' | 'stop';
+}
+
+/** Same key? Compared as the writer will see them. */
+function sameKey(a: readonly TargetValue[], b: readonly TargetValue[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((value, index) => {
+      const other = b[index];
+      if (Buffer.isBuffer(value) && Buffer.isBuffer(other)) return value.equals(other);
+      return value === other || String(value) === String(other);
+    })
+  );
+}
+
+/**
+ * Turns source changes into target writes through the compiled mappings: filter enter/leave,
+ * key changes, onDelete policies, TRUNCATE. A bad value becomes a dead letter for that mapping
+ * only; the other mappings of the same change still apply.
+ */
+export class ChangeMapper {
+  private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
+  private readonly onBadRow: 'deadletter' | 'stop';
+
+  constructor(options: ChangeMapperOptions) {
+    this.mappingsByTable = options.mappingsByTable;
+    this.onBadRow = options.onBadRow;
+  }
+
+  isMapped(table: string): boolean {
+    return this.mappingsByTable.has(table);
+  }
+
+  /** Adds the writes for one row change to the batch. */
+  mapChange(change: ChangeEvent, meta: ChangeMeta, batch: TargetBatch): void {
+    const mappings = this.mappingsByTable.get(change.table);
+    if (!mappings) return;
+    for (const mapping of mappings) {
+      const origin: Origin = {
+        mapping: mapping.name,
+        lsn: meta.lsn,
+        operation: change.kind,
+        sourceValues: change.row ?? change.old,
+      };
+      try {
+        this.mapOne(mapping, change, meta, origin, batch);
+      } catch (error) {
+        if (!(error instanceof ValueError)) throw error;
+        this.refuse(mapping, change, origin, error, batch);
+      }
+    }
+  }
+
+  /** Adds the writes a TRUNCATE of mapped tables implies. */
+  mapTruncate(truncate: TruncateEvent, meta: ChangeMeta, batch: TargetBatch): void {
+    for (const table of truncate.tables) {
+      for (const mapping of this.mappingsByTable.get(table) ?? []) {
+        if (mapping.onDelete === 'ignore') continue;
+        const origin: Origin = {
+          mapping: mapping.name,
+          lsn: meta.lsn,
+          operation: 'truncate',
+          sourceValues: null,
+        };
+        batch.reset({
+          table: mapping.target,
+          ...(mapping.onDelete === 'soft' ? { set: mapping.softDeleteRow(meta) } : {}),
+          origin,
+        });
+      }
+    }
+  }
+
+  private mapOne(
+    mapping: CompiledMapping,
+    change: ChangeEvent,
+    meta: ChangeMeta,
+    origin: Origin,
+    batch: TargetBatch,
+  ): void {
+    if (change.kind === 'delete') {
+      if (change.old) this.remove(mapping, mapping.key(change.old), 'delete', meta, origin, batch);
+      return;
+    }
+    const row = change.row as SourceRow;
+    const key = mapping.key(row);
+    if (
+      change.kind === 'update' &&
+      change.old &&
+      hasColumns(change.old, mapping.sourceKeyColumns)
+    ) {
+      const oldKey = mapping.key(change.old);
+      if (!sameKey(oldKey, key)) this.remove(mapping, oldKey, 'rekey', meta, origin, batch);
+    }
+    if (mapping.matches(row) === false) {
+      if (change.kind === 'update') this.remove(mapping, key, 'filter', meta, origin, batch);
+      return;
+    }
+    batch.upsert(mapping, key, mapping.project(row, meta), origin);
+  }
+
+  private remove(
+    mapping: CompiledMapping,
+    key: readonly TargetValue[],
+    why: Removal,
+    meta: ChangeMeta,
+    origin: Origin,
+    batch: TargetBatch,
+  ): void {
+    switch (mapping.onDelete) {
+      case 'delete':
+        batch.delete(mapping, key, origin);
+        return;
+      case 'soft':
+        batch.update(mapping, key, mapping.softDeleteRow(meta), origin);
+        return;
+      case 'ignore':
+        // The target keeps history of source deletes, but a row that left the filter is out of scope.
+        if (why === 'filter') batch.delete(mapping, key, origin);
+        return;
+    }
+  }
+
+  private refuse(
+    mapping: CompiledMapping,
+    change: ChangeEvent,
+    origin: Origin,
+    error: ValueError,
+    batch: TargetBatch,
+  ): void {
+    if (this.onBadRow === 'stop') {
+      throw new RuntimeFailure(
+        'BAD_ROW',
+        `${describeError(error)} (lsn ${origin.lsn === null ? '?' : formatLsn(origin.lsn)}); stopped without acknowledging it (--on-error stop)`,
+        { cause: error, context: { mapping: mapping.name } },
+      );
+    }
+    const source = change.row ?? change.old ?? {};
+    const key: Record<string, unknown> = {};
+    mapping.sourceKeyColumns.forEach((column, index) => {
+      key[mapping.keyColumns[index]!] = source[column];
+    });
+    batch.deadLetter({ origin, key, error: describeError(error) });
+  }
+}
+
+function hasColumns(row: SourceRow, columns: readonly string[]): boolean {
+  return columns.every((column) => row[column] !== undefined && typeof row[column] !== 'symbol');
+}

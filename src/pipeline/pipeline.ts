@@ -1,0 +1,358 @@
+import type { Logger } from '../log/logger.js';
+import type { ChangeMeta } from '../mapping/compiled-mapping.js';
+import type { RelationEvent, SourceEvent } from '../source/source-event.js';
+import type { WriteChunk } from '../target/write-chunk.js';
+import type { TargetWriter } from '../target/writer.js';
+import type { Lsn } from '../util/lsn.js';
+import type { ChangeMapper } from './change-mapper.js';
+import { TargetBatch } from './target-batch.js';
+
+/** What the pipeline reports as it commits, for metrics and progress lines. */
+export interface PipelineObserver {
+  /** A target transaction committed: `changes` source row changes, `transactions` source transactions. */
+  committed(info: {
+    readonly lsn: Lsn;
+    readonly changes: number;
+    readonly transactions: number;
+    readonly writes: number;
+    readonly deadLetters: number;
+    readonly applyMs: number;
+    /** Commit time of the last source transaction in the batch, ms since the epoch. */
+    readonly sourceCommitMs: number;
+    readonly changesByTable: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  }): void;
+}
+
+export interface PipelineOptions {
+  readonly mapper: ChangeMapper;
+  readonly writer: TargetWriter;
+  readonly slot: string;
+  /** The checkpoint read from the target: transactions committed at or below it were applied. */
+  readonly checkpoint: Lsn;
+  /** Tells the source that everything up to this commit end LSN is durable on the target. */
+  readonly acknowledge: (lsn: Lsn) => void;
+  /** Backpressure: stop or resume reading from the source. */
+  readonly pauseSource: (paused: boolean) => void;
+  /** Throws when a Relation message shows a mapped column dropped or retyped. */
+  readonly checkRelation: (event: RelationEvent) => void;
+  readonly logger: Logger;
+  readonly observer?: PipelineObserver;
+  /** Flush when this many coalesced writes are held. */
+  readonly maxBatchWrites?: number;
+  /** Flush complete transactions at most this long after the batch's first change, in milliseconds. */
+  readonly maxBatchDelayMs?: number;
+  /** Pause the source when this many events are queued, resume at `lowWater`. */
+  readonly highWater?: number;
+  readonly lowWater?: number;
+}
+
+type Step = 'chunk' | 'commit' | 'truncate' | undefined;
+
+/**
+ * The middle of the data path: assembles transactions, skips those already applied, maps and
+ * coalesces their changes into batches of whole transactions, and writes each batch in one
+ * target transaction with its checkpoint before acknowledging it. Mapping of the next batch
+ * overlaps the write of the previous one; at most one write is in flight, and the source is
+ * paused when the queue is full, so memory stays bounded whatever the source does.
+ */
+export class Pipeline {
+  private readonly options: PipelineOptions;
+  private readonly maxBatchWrites: number;
+  private readonly maxBatchDelayMs: number;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  private queue: SourceEvent[] = [];
+  private head = 0;
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+  private paused = false;
+
+  private batch = new TargetBatch();
+  private inflight: Promise<void> = Promise.resolve();
+  private inTransaction = false;
+  private skipping = false;
+  private meta: ChangeMeta = { lsn: 0n, syncedAt: new Date(0) };
+  /** Commit end LSN of the last complete transaction held in the batch. */
+  private lastComplete: Lsn;
+  private lastCommitted: Lsn;
+  /** Commit end LSN last handed to a committing write (it may still be in flight). */
+  private lastFlushed: Lsn;
+  private lastCommitTimeMs = 0;
+  private batchStartedAt = 0;
+  private batchChanges = 0;
+  private batchTransactions = 0;
+  private changesByTable = new Map<string, Map<string, number>>();
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.maxBatchWrites = options.maxBatchWrites ?? 5_000;
+    this.maxBatchDelayMs = options.maxBatchDelayMs ?? 200;
+    this.highWater = options.highWater ?? 20_000;
+    this.lowWater = options.lowWater ?? Math.floor(this.highWater / 4);
+    this.lastComplete = options.checkpoint;
+    this.lastCommitted = options.checkpoint;
+    this.lastFlushed = options.checkpoint;
+  }
+
+  /** Called by the source for every event, in stream order. */
+  push(event: SourceEvent): void {
+    this.queue.push(event);
+    if (!this.paused && this.queue.length - this.head >= this.highWater) {
+      this.paused = true;
+      this.options.pauseSource(true);
+    }
+    this.wake?.();
+  }
+
+  /** Called by the source when the stream broke: the run loop rejects with it. */
+  fail(error: unknown): void {
+    this.failure ??= error;
+    this.wake?.();
+  }
+
+  /** The last commit end LSN durable on the target. */
+  committedLsn(): Lsn {
+    return this.lastCommitted;
+  }
+
+  /** Queued events not yet mapped. */
+  queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /**
+   * Runs until `signal` aborts (then finishes the complete transactions already received,
+   * commits and returns) or until something fails (then rejects; nothing uncommitted is
+   * acknowledged, and the caller restarts from the checkpoint).
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (signal.aborted) return this.finish();
+      if (this.queued() === 0) {
+        if (this.dueForCommit()) {
+          await this.flush(true);
+          continue;
+        }
+        await this.waitForEvents(signal);
+        continue;
+      }
+      // Map a run of events synchronously; only a flush yields to the event loop.
+      for (let n = 0; n < 5_000 && this.head < this.queue.length; n++) {
+        const event = this.queue[this.head++]!;
+        const step = this.handle(event);
+        if (step) await this.perform(step);
+        this.throwIfFailed();
+      }
+      this.compactQueue();
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private compactQueue(): void {
+    if (this.head > 4_096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.queued() <= this.lowWater) {
+      this.paused = false;
+      this.options.pauseSource(false);
+    }
+  }
+
+  private dueForCommit(): boolean {
+    return (
+      !this.inTransaction &&
+      this.lastComplete > this.lastFlushed &&
+      Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
+    );
+  }
+
+  private waitForEvents(signal: AbortSignal): Promise<void> {
+    const pending = !this.inTransaction && this.lastComplete > this.lastFlushed;
+    const timeout = pending
+      ? Math.max(1, this.batchStartedAt + this.maxBatchDelayMs - Date.now())
+      : 1_000;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  private handle(event: SourceEvent): Step {
+    switch (event.kind) {
+      case 'relation':
+        this.options.checkRelation(event);
+        return undefined;
+      case 'begin':
+        this.inTransaction = true;
+        // A transaction whose commit record starts below the checkpoint ended at or below it.
+        this.skipping = event.finalLsn < this.options.checkpoint;
+        this.meta = { lsn: event.finalLsn, syncedAt: new Date() };
+        if (this.lastComplete === this.lastFlushed) this.markBatchStart();
+        return undefined;
+      case 'insert':
+      case 'update':
+      case 'delete':
+        if (this.skipping || !this.options.mapper.isMapped(event.table)) return undefined;
+        this.count(event.table, event.kind);
+        this.options.mapper.mapChange(event, this.meta, this.batch);
+        return this.batch.size >= this.maxBatchWrites ? 'chunk' : undefined;
+      case 'truncate':
+        if (this.skipping) return undefined;
+        return 'truncate';
+      case 'commit':
+        this.inTransaction = false;
+        if (this.skipping) {
+          this.skipping = false;
+          return undefined;
+        }
+        this.lastComplete = event.endLsn;
+        this.lastCommitTimeMs = event.commitTimeMs;
+        this.batchTransactions++;
+        return this.batch.size >= this.maxBatchWrites ||
+          Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
+          ? 'commit'
+          : undefined;
+    }
+  }
+
+  private async perform(step: Exclude<Step, undefined>): Promise<void> {
+    if (step === 'commit') return this.flush(true);
+    if (step === 'chunk') return this.flush(false);
+    // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
+    const event = this.queue[this.head - 1];
+    if (event?.kind !== 'truncate') return;
+    await this.flush(false);
+    this.options.mapper.mapTruncate(event, this.meta, this.batch);
+    await this.flush(false);
+  }
+
+  private markBatchStart(): void {
+    this.batchStartedAt = Date.now();
+  }
+
+  private count(table: string, operation: string): void {
+    this.batchChanges++;
+    let byOp = this.changesByTable.get(table);
+    if (!byOp) {
+      byOp = new Map();
+      this.changesByTable.set(table, byOp);
+    }
+    byOp.set(operation, (byOp.get(operation) ?? 0) + 1);
+  }
+
+  /**
+   * Hands the batch to the writer; with `commit`, the target transaction commits with the
+   * checkpoint of the last complete source transaction, then the source is acknowledged.
+   * Waits for the previous write first: one write in flight at a time.
+   */
+  private async flush(commit: boolean): Promise<void> {
+    const chunk = this.batch.take();
+    const lsn = commit ? this.lastComplete : undefined;
+    const stats = {
+      changes: this.batchChanges,
+      transactions: this.batchTransactions,
+      sourceCommitMs: this.lastCommitTimeMs,
+      changesByTable: this.changesByTable,
+    };
+    if (commit) {
+      this.lastFlushed = this.lastComplete;
+      this.batchChanges = 0;
+      this.batchTransactions = 0;
+      this.changesByTable = new Map();
+      this.markBatchStart();
+    }
+    await this.inflight;
+    this.throwIfFailed();
+    this.inflight = this.write(chunk, lsn, stats);
+  }
+
+  private async write(
+    chunk: WriteChunk,
+    lsn: Lsn | undefined,
+    stats: {
+      changes: number;
+      transactions: number;
+      sourceCommitMs: number;
+      changesByTable: Map<string, Map<string, number>>;
+    },
+  ): Promise<void> {
+    const started = performance.now();
+    try {
+      const writes = chunk.tables.reduce(
+        (sum, t) => sum + t.deletes.length + t.upserts.length + t.updates.length,
+        0,
+      );
+      const applied =
+        writes + chunk.resets.length + chunk.deadLetters.length > 0
+          ? await this.options.writer.apply(chunk)
+          : undefined;
+      if (lsn === undefined) return;
+      await this.options.writer.commit({ slot: this.options.slot, lsn });
+      this.lastCommitted = lsn;
+      this.options.acknowledge(lsn);
+      this.options.observer?.committed({
+        lsn,
+        changes: stats.changes,
+        transactions: stats.transactions,
+        writes,
+        deadLetters: applied?.deadLetters ?? 0,
+        applyMs: performance.now() - started,
+        sourceCommitMs: stats.sourceCommitMs,
+        changesByTable: stats.changesByTable,
+      });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Graceful stop: finish the source transaction in progress (pgoutput sends a transaction only
+   * once it committed, so its remaining events are already on their way), commit everything
+   * complete and acknowledge it. Whatever follows is left for the next start. A transaction
+   * that does not complete within the deadline is rolled back with the rest of the open batch:
+   * it comes again from the checkpoint.
+   */
+  private async finish(): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    const neverAbort = new AbortController().signal;
+    for (;;) {
+      this.throwIfFailed();
+      const next = this.queue[this.head];
+      if (next === undefined) {
+        if (!this.inTransaction || Date.now() >= deadline) break;
+        await this.waitForEvents(neverAbort);
+        continue;
+      }
+      if (!this.inTransaction && next.kind === 'begin') break;
+      this.head++;
+      const step = this.handle(next);
+      if (step === 'chunk' || step === 'truncate') await this.perform(step);
+    }
+    this.queue = [];
+    this.head = 0;
+    if (this.inTransaction) {
+      this.options.logger.warn(
+        'stopping inside a source transaction: its partial batch is rolled back',
+      );
+      this.batch.take();
+      await this.inflight;
+      await this.options.writer.rollback();
+      return;
+    }
+    if (this.lastComplete > this.lastFlushed || this.batch.size > 0) await this.flush(true);
+    await this.inflight;
+    this.throwIfFailed();
+  }
+}

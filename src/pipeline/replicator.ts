@@ -1,0 +1,342 @@
+import { redactText } from '../config/redact.js';
+import { describeError, isMillraceError, RuntimeFailure } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
+import { readCurrentWalLsn, readDeclaredTypes } from '../source/declared-types.js';
+import { connectSource, type PgClient } from '../source/pg-client.js';
+import { ReplicationSource } from '../source/replication-source.js';
+import { loadCheckpoint } from '../target/checkpoint-store.js';
+import { connectTarget, type MysqlConnection, parseTargetUrl } from '../target/mysql-client.js';
+import { acquireReplicatorLock } from '../target/replicator-lock.js';
+import { type OnBadRow, TargetWriter } from '../target/writer.js';
+import { formatLsn, parseLsn } from '../util/lsn.js';
+import { backoffDelay, sleep } from '../util/sleep.js';
+import { ChangeMapper } from './change-mapper.js';
+import { Pipeline } from './pipeline.js';
+import { createRelationCheck } from './relation-check.js';
+
+export interface ReplicatorOptions {
+  readonly sourceUrl: string;
+  readonly targetUrl: string;
+  readonly slot: string;
+  readonly publication: string;
+  readonly mappings: readonly CompiledMapping[];
+  readonly onBadRow: OnBadRow;
+  /** Idle time after which the slot is advanced anyway, in seconds. */
+  readonly heartbeatSeconds: number;
+  /** Start-up connect timeout, in milliseconds. */
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics?: ReplicatorMetrics;
+  /** Batch bounds, for tests and tuning. */
+  readonly maxBatchWrites?: number;
+  readonly maxBatchDelayMs?: number;
+  /** How often a progress line is logged, in milliseconds. */
+  readonly progressIntervalMs?: number;
+}
+
+export type ReplicatorState =
+  | 'starting'
+  | 'replicating'
+  | 'source down'
+  | 'target down'
+  | 'stopping'
+  | 'stopped';
+
+/** SQLSTATEs and errnos worth waiting out once replication runs: outages, not mistakes. */
+const transientPgStates = /^(08|57P0[1-3]|53|55006|40001|40P01)/;
+const transientMysqlErrnos = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 1927, 4031]);
+
+function isTransient(error: unknown): boolean {
+  if (isMillraceError(error))
+    return error.code === 'SOURCE_UNREACHABLE' || error.code === 'TARGET_UNREACHABLE';
+  const { code, errno, fatal } = (error ?? {}) as {
+    code?: unknown;
+    errno?: unknown;
+    fatal?: unknown;
+  };
+  if (typeof code === 'string' && transientPgStates.test(code)) return true;
+  if (typeof errno === 'number' && transientMysqlErrnos.has(errno)) return true;
+  if (fatal === true) return true; // mysql2: the connection is gone
+  if (
+    typeof code === 'string' &&
+    /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|PROTOCOL_)/.test(code)
+  )
+    return true;
+  return /Connection terminated|replication stream ended|connection is in closed state|Can't add new command when connection is in closed state|socket hang up/i.test(
+    describeError(error),
+  );
+}
+
+/** Which side an outage is on, for logs, metrics and /healthz. */
+function sideOf(error: unknown): 'source' | 'target' {
+  if (isMillraceError(error)) return error.code.startsWith('TARGET') ? 'target' : 'source';
+  const { errno, sqlState, sqlMessage } = (error ?? {}) as {
+    errno?: unknown;
+    sqlState?: unknown;
+    sqlMessage?: unknown;
+  };
+  return typeof errno === 'number' &&
+    (sqlState !== undefined || sqlMessage !== undefined || errno > 1000)
+    ? 'target'
+    : 'source';
+}
+
+/**
+ * `millrace run`: connects, takes the per-slot lock, resumes from the target's checkpoint and
+ * replicates until stopped. Once replicating, an outage of either database is waited out with
+ * capped exponential backoff and the stream restarts from the checkpoint, so nothing is lost or
+ * applied twice. Mistakes (DDL drift, a bad row with --on-error stop, a missing slot) stop it.
+ */
+export class Replicator {
+  private readonly options: ReplicatorOptions;
+  private readonly logger: Logger;
+  private readonly mappingsByTable: Map<string, CompiledMapping[]>;
+  private state: ReplicatorState = 'starting';
+  private stateDetail = '';
+
+  constructor(options: ReplicatorOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.mappingsByTable = new Map();
+    for (const mapping of options.mappings) {
+      const list = this.mappingsByTable.get(mapping.sourceKey) ?? [];
+      list.push(mapping);
+      this.mappingsByTable.set(mapping.sourceKey, list);
+    }
+  }
+
+  /** For /healthz: healthy only while replicating. */
+  health(): { ok: boolean; detail: string } {
+    return { ok: this.state === 'replicating', detail: this.stateDetail || this.state };
+  }
+
+  private setState(
+    state: ReplicatorState,
+    detail = '',
+    fields: Record<string, unknown> = {},
+  ): void {
+    if (state === this.state && detail === this.stateDetail) return;
+    this.state = state;
+    this.stateDetail = detail;
+    this.options.metrics?.setUp(state === 'replicating');
+    const log =
+      state === 'source down' || state === 'target down' ? this.logger.warn : this.logger.info;
+    log.call(
+      this.logger,
+      { state, ...fields, ...(detail ? { detail } : {}) },
+      `replicator ${state}`,
+    );
+  }
+
+  /** Runs until `signal` aborts (resolves after a clean stop) or a non-transient failure (rejects). */
+  async run(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    let started = false;
+    for (;;) {
+      try {
+        await this.session(signal, started, () => {
+          started = true;
+          attempt = 0;
+        });
+        this.setState('stopped');
+        return;
+      } catch (error) {
+        if (signal.aborted) {
+          this.setState('stopped');
+          return;
+        }
+        // Before the first successful start, the start-up rules apply: fail fast with exit 3.
+        if (!started || !isTransient(error)) throw error;
+        const side = sideOf(error);
+        this.options.metrics?.reconnected(side);
+        this.setState(
+          side === 'source' ? 'source down' : 'target down',
+          redactText(describeError(error)),
+        );
+        await sleep(backoffDelay(attempt++, 500, 30_000), signal);
+        if (signal.aborted) {
+          this.setState('stopped');
+          return;
+        }
+      }
+    }
+  }
+
+  /** One connected session: from the checkpoint until stop or failure. */
+  private async session(
+    signal: AbortSignal,
+    restarting: boolean,
+    onReplicating: () => void,
+  ): Promise<void> {
+    const { options } = this;
+    // After the first start, outages are retried by run(); each connect here tries briefly.
+    const connectTimeoutMs = restarting ? 2_000 : options.connectTimeoutMs;
+    const releasers: (() => Promise<unknown>)[] = [];
+    const release = async () => {
+      while (releasers.length > 0) await releasers.pop()!().catch(() => undefined);
+    };
+    let source: ReplicationSource | undefined;
+    try {
+      const database = parseTargetUrl(options.targetUrl).database;
+      const lockConnection = await connectTarget({
+        url: options.targetUrl,
+        timeoutMs: connectTimeoutMs,
+        logger: this.logger,
+      });
+      releasers.push(() => lockConnection.end());
+      await this.acquireLock(lockConnection, database, restarting, signal);
+      const target = await connectTarget({
+        url: options.targetUrl,
+        timeoutMs: connectTimeoutMs,
+        logger: this.logger,
+      });
+      releasers.push(() => target.end());
+      const catalog = await connectSource({
+        url: options.sourceUrl,
+        timeoutMs: connectTimeoutMs,
+        logger: this.logger,
+      });
+      releasers.push(() => catalog.end());
+
+      const checkpoint = await loadCheckpoint(target, options.slot);
+      const declaredTypes = await readDeclaredTypes(catalog, [...this.mappingsByTable.keys()]);
+      const writer = new TargetWriter({
+        connection: target,
+        logger: this.logger.child({ component: 'writer' }),
+        onBadRow: options.onBadRow,
+        onDeadLetter: (letter) => options.metrics?.deadLetter(letter.origin.mapping),
+      });
+      releasers.push(() => writer.rollback());
+      const pipeline = new Pipeline({
+        mapper: new ChangeMapper({
+          mappingsByTable: this.mappingsByTable,
+          onBadRow: options.onBadRow,
+        }),
+        writer,
+        slot: options.slot,
+        checkpoint: checkpoint.lsn,
+        acknowledge: (lsn) => source?.markApplied(lsn),
+        pauseSource: (paused) => source?.setPaused(paused),
+        checkRelation: createRelationCheck(this.mappingsByTable, declaredTypes),
+        logger: this.logger.child({ component: 'pipeline' }),
+        ...(options.metrics ? { observer: options.metrics } : {}),
+        ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
+        ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
+      });
+      source = new ReplicationSource({
+        url: options.sourceUrl,
+        slot: options.slot,
+        publication: options.publication,
+        startLsn: checkpoint.lsn,
+        logger: this.logger.child({ component: 'source' }),
+        onEvent: (event) => pipeline.push(event),
+        onError: (error) => pipeline.fail(error),
+        heartbeatMs: options.heartbeatSeconds * 1000,
+      });
+      const started = source;
+      releasers.push(() => started.stop());
+      await source.start().catch((error: unknown) => {
+        throw this.explainStartFailure(error);
+      });
+      this.setState('replicating', '', {
+        slot: options.slot,
+        checkpoint: formatLsn(checkpoint.lsn),
+      });
+      onReplicating();
+      const progress = this.startProgress(catalog, pipeline);
+      releasers.push(async () => clearInterval(progress));
+      // Stop reading as soon as the stop is asked for; the pipeline finishes what it has.
+      await pipeline.run(signal);
+      this.setState('stopping', '', { checkpoint: formatLsn(pipeline.committedLsn()) });
+    } finally {
+      await release();
+    }
+  }
+
+  private async acquireLock(
+    connection: MysqlConnection,
+    database: string,
+    restarting: boolean,
+    signal: AbortSignal,
+  ) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await acquireReplicatorLock(connection, database, this.options.slot);
+      } catch (error) {
+        // After an outage the server may not have noticed yet that our old session is gone.
+        if (!restarting || attempt >= 30 || signal.aborted) throw error;
+        await sleep(1_000, signal);
+      }
+    }
+  }
+
+  private explainStartFailure(error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code;
+    const { slot, publication } = this.options;
+    if (code === '42704') {
+      return new RuntimeFailure(
+        'SLOT_MISSING',
+        `replication slot '${slot}' does not exist; run \`millrace setup\` first`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (code === '55006') {
+      return new RuntimeFailure(
+        'SLOT_IN_USE',
+        `replication slot '${slot}' is in use by another connection (${describeError(error)}); stop the other replicator first`,
+        { cause: error },
+      );
+    }
+    if (code === '42P01' || /publication .* does not exist/i.test(describeError(error))) {
+      return new RuntimeFailure(
+        'PUBLICATION_MISSING',
+        `publication '${publication}' does not exist; run \`millrace setup\` first`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return error;
+  }
+
+  /** A progress line every interval (changes/s, lag), and the lag gauges. */
+  private startProgress(catalog: PgClient, pipeline: Pipeline): NodeJS.Timeout {
+    const interval = this.options.progressIntervalMs ?? 10_000;
+    let lastChanges = this.options.metrics?.snapshot().changes ?? 0;
+    let lastAt = Date.now();
+    const timer = setInterval(() => {
+      readCurrentWalLsn(catalog)
+        .then((current) => {
+          const lagBytes = parseLsn(current) - pipeline.committedLsn();
+          this.options.metrics?.observeLag(lagBytes);
+          const snapshot = this.options.metrics?.snapshot();
+          const now = Date.now();
+          const changes = snapshot?.changes ?? 0;
+          this.logger.info(
+            {
+              changesPerSecond: Math.round(
+                ((changes - lastChanges) * 1000) / Math.max(1, now - lastAt),
+              ),
+              lagBytes: Number(lagBytes > 0n ? lagBytes : 0n),
+              lagSeconds:
+                lagBytes > 0n && snapshot?.lastSourceCommitMs
+                  ? Math.max(0, (now - snapshot.lastSourceCommitMs) / 1000)
+                  : 0,
+              queued: pipeline.queued(),
+              checkpoint: formatLsn(pipeline.committedLsn()),
+            },
+            'progress',
+          );
+          lastChanges = changes;
+          lastAt = now;
+        })
+        .catch(() => undefined);
+    }, interval);
+    timer.unref();
+    return timer;
+  }
+}

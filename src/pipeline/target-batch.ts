@@ -1,0 +1,148 @@
+import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
+import type {
+  DeadLetter,
+  KeyedWrite,
+  Origin,
+  RowWrite,
+  TableReset,
+  TableWrites,
+  WriteChunk,
+} from '../target/write-chunk.js';
+import type { TargetValue } from '../values/column-types.js';
+
+/**
+ * The state of one target key after the changes seen so far in this batch. Applying the entry
+ * must leave the key exactly as applying those changes one by one would:
+ * - `deleted`: a delete was seen, so the stored row goes first (a delete then a partial row must
+ *   not keep the old row's other columns);
+ * - `row` with `insert`: an upsert of these columns; without `insert`: an update of an existing
+ *   row only (a soft delete never creates a row).
+ */
+interface KeyState {
+  key: readonly TargetValue[];
+  deleted: boolean;
+  row: TargetRow | undefined;
+  insert: boolean;
+  origin: Origin;
+}
+
+interface TableState {
+  readonly keyColumns: readonly string[];
+  readonly keys: Map<string, KeyState>;
+}
+
+/** A stable string for a key tuple, so equal keys coalesce. */
+function keyString(key: readonly TargetValue[]): string {
+  let text = '';
+  for (const value of key) {
+    text += Buffer.isBuffer(value)
+      ? `x${value.toString('hex')}`
+      : `${typeof value}:${String(value)}`;
+    text += '\u0001';
+  }
+  return text;
+}
+
+/**
+ * Coalesces target writes per key (DESIGN.md: the last change wins, insert-then-delete becomes
+ * a delete, partial rows merge) and hands them to the writer as one chunk.
+ */
+export class TargetBatch {
+  private readonly tables = new Map<string, TableState>();
+  private resets: TableReset[] = [];
+  private deadLetters: DeadLetter[] = [];
+  private entries = 0;
+
+  /** Writes held: coalesced keys, resets and dead letters. */
+  get size(): number {
+    return this.entries + this.resets.length + this.deadLetters.length;
+  }
+
+  upsert(
+    mapping: CompiledMapping,
+    key: readonly TargetValue[],
+    row: TargetRow,
+    origin: Origin,
+  ): void {
+    const state = this.stateFor(mapping, key, origin);
+    state.row = state.row === undefined ? row : { ...state.row, ...row };
+    state.insert = true;
+    state.origin = origin;
+  }
+
+  delete(mapping: CompiledMapping, key: readonly TargetValue[], origin: Origin): void {
+    const state = this.stateFor(mapping, key, origin);
+    state.deleted = true;
+    state.row = undefined;
+    state.insert = false;
+    state.origin = origin;
+  }
+
+  /** Sets columns on the row if it exists (soft delete); never creates it. */
+  update(
+    mapping: CompiledMapping,
+    key: readonly TargetValue[],
+    row: TargetRow,
+    origin: Origin,
+  ): void {
+    const state = this.stateFor(mapping, key, origin);
+    if (state.deleted && !state.insert) return; // updating a row this batch deleted changes nothing
+    state.row = state.row === undefined ? row : { ...state.row, ...row };
+    state.origin = origin;
+  }
+
+  /** A whole-table reset; the caller flushes before and after so stream order holds. */
+  reset(reset: TableReset): void {
+    this.resets.push(reset);
+  }
+
+  deadLetter(letter: DeadLetter): void {
+    this.deadLetters.push(letter);
+  }
+
+  /** The coalesced writes, and an empty batch for what comes next. */
+  take(): WriteChunk {
+    const tables: TableWrites[] = [];
+    for (const [table, state] of this.tables) {
+      const deletes: KeyedWrite[] = [];
+      const upserts: RowWrite[] = [];
+      const updates: RowWrite[] = [];
+      for (const entry of state.keys.values()) {
+        if (entry.deleted) deletes.push({ key: entry.key, origin: entry.origin });
+        if (entry.row === undefined) continue;
+        (entry.insert ? upserts : updates).push({
+          key: entry.key,
+          row: entry.row,
+          origin: entry.origin,
+        });
+      }
+      tables.push({ table, keyColumns: state.keyColumns, deletes, upserts, updates });
+    }
+    const chunk: WriteChunk = { resets: this.resets, tables, deadLetters: this.deadLetters };
+    this.tables.clear();
+    this.resets = [];
+    this.deadLetters = [];
+    this.entries = 0;
+    return chunk;
+  }
+
+  private stateFor(
+    mapping: CompiledMapping,
+    key: readonly TargetValue[],
+    origin: Origin,
+  ): KeyState {
+    let table = this.tables.get(mapping.target);
+    if (!table) {
+      table = { keyColumns: mapping.keyColumns, keys: new Map() };
+      this.tables.set(mapping.target, table);
+    }
+    const id = keyString(key);
+    let state = table.keys.get(id);
+    if (!state) {
+      state = { key, deleted: false, row: undefined, insert: false, origin };
+      table.keys.set(id, state);
+      this.entries++;
+    }
+    return state;
+  }
+}

@@ -1,0 +1,269 @@
+import type { Pgoutput } from 'pg-logical-replication';
+import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import type { Logger } from '../log/logger.js';
+import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
+import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
+import { pgClientConfig } from './pg-client.js';
+import type { SourceEvent } from './source-event.js';
+
+export interface ReplicationSourceOptions {
+  readonly url: string;
+  readonly slot: string;
+  readonly publication: string;
+  /** Where to start: the checkpoint read from the target (never the library's idea of it). */
+  readonly startLsn: Lsn;
+  readonly logger: Logger;
+  /** Receives every decoded event, in order. Must not throw. */
+  readonly onEvent: (event: SourceEvent) => void;
+  /** The connection failed or ended unexpectedly; the caller restarts from the checkpoint. */
+  readonly onError: (error: unknown) => void;
+  /** How often the applied position is re-sent to the server, in milliseconds. */
+  readonly statusIntervalMs?: number;
+  /** With nothing pending for this long, ask the server for a keepalive so the slot advances, in milliseconds. */
+  readonly heartbeatMs?: number;
+}
+
+/** The part of pg-logical-replication's private state the socket pause needs (see `setPaused`). */
+interface ServiceInternals {
+  _connection?: { stream?: { pause?: () => void; resume?: () => void } } | null;
+}
+
+const identity = (value: string) => value;
+
+/**
+ * The CRM side of the data path: a pgoutput stream decoded into SourceEvents, and the
+ * acknowledgements that move the slot. It acknowledges only what the pipeline reports as applied
+ * (`markApplied`), exactly at a commit's end LSN, never 0/0 and never the library's idea of the
+ * last received position (see shared/NOTES-pgoutput.md).
+ */
+export class ReplicationSource {
+  private readonly service: LogicalReplicationService;
+  private readonly options: ReplicationSourceOptions;
+  private readonly logger: Logger;
+  /** Highest commit end LSN applied on the target (or the checkpoint we started from). */
+  private applied: Lsn;
+  /** Highest commit end LSN handed to the pipeline. */
+  private received: Lsn;
+  /** Position confirmed to the server; only moves forward. */
+  private confirmed = 0n;
+  private inTransaction = false;
+  private lastChangeAt = Date.now();
+  private statusTimer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private stopped = false;
+
+  constructor(options: ReplicationSourceOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.applied = options.startLsn;
+    this.received = options.startLsn;
+    this.service = new LogicalReplicationService(
+      pgClientConfig({
+        url: options.url,
+        replication: true,
+        applicationName: `millrace:${options.slot}`,
+      }),
+      // The library's own timer acknowledges the last *received* LSN even with auto off: disable it.
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+    );
+  }
+
+  /** Starts streaming. Resolves once the server accepted START_REPLICATION. */
+  async start(): Promise<void> {
+    const plugin = new PgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [this.options.publication],
+    });
+    this.service.on('data', (lsn: string, message: Pgoutput.Message) =>
+      this.handleMessage(message, lsn),
+    );
+    this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) =>
+      this.handleKeepalive(parseLsn(lsn), shouldRespond),
+    );
+    this.service.on('error', (error: Error) => this.fail(error));
+    const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
+    const streaming = this.service.subscribe(
+      plugin,
+      this.options.slot,
+      formatLsn(this.options.startLsn),
+    );
+    streaming.then(
+      () => {
+        if (!this.stopped) this.fail(new Error('replication stream ended'));
+      },
+      (error: unknown) => this.fail(error),
+    );
+    await Promise.race([started, streaming.then(() => undefined)]);
+    if (this.stopped) return;
+    const interval = this.options.statusIntervalMs ?? 5_000;
+    this.statusTimer = setInterval(() => this.onTimer(), Math.min(interval, 1_000));
+    this.statusTimer.unref();
+  }
+
+  /** The pipeline applied every transaction up to this commit end LSN on the target. */
+  markApplied(lsn: Lsn): void {
+    if (lsn <= this.applied) return;
+    this.applied = lsn;
+    this.sendStatus(false);
+  }
+
+  /** Backpressure: stop reading the socket (the kernel buffers, then TCP pushes back on the server). */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    const stream = (this.service as unknown as ServiceInternals)._connection?.stream;
+    if (paused) stream?.pause?.();
+    else stream?.resume?.();
+  }
+
+  /** The last position confirmed to the server. */
+  confirmedLsn(): Lsn {
+    return this.confirmed;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.statusTimer);
+    // A last status so the server records what was applied before the connection closes.
+    this.sendStatus(false);
+    await this.service.destroy().catch(() => undefined);
+  }
+
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.statusTimer);
+    void this.service.destroy().catch(() => undefined);
+    this.options.onError(error);
+  }
+
+  private isIdle(): boolean {
+    return !this.inTransaction && this.applied >= this.received;
+  }
+
+  private onTimer(): void {
+    const heartbeatMs = this.options.heartbeatMs ?? 30_000;
+    const idleFor = Date.now() - this.lastChangeAt;
+    if (this.isIdle() && idleFor >= heartbeatMs) {
+      // Ask for a keepalive: its LSN lets an idle slot advance past WAL of other databases.
+      this.lastChangeAt = Date.now();
+      this.sendStatus(true);
+      return;
+    }
+    this.sendStatus(false, this.options.statusIntervalMs ?? 5_000);
+  }
+
+  private lastStatusAt = 0;
+
+  /** Sends the standby status update; `minIntervalMs` skips it when one went out recently. */
+  private sendStatus(ping: boolean, minIntervalMs = 0): void {
+    if (this.stopped && !ping && this.applied === 0n) return;
+    const position = this.applied > this.confirmed ? this.applied : this.confirmed;
+    if (position === 0n) return;
+    if (!ping && position === this.confirmed && Date.now() - this.lastStatusAt < minIntervalMs)
+      return;
+    this.confirmed = position;
+    this.lastStatusAt = Date.now();
+    // The library reports lsn + 1; the server must see exactly the commit end LSN, or it
+    // would skip a transaction whose commit record starts there.
+    void this.service
+      .acknowledge(formatLsn(position - 1n), ping)
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private handleKeepalive(lsn: Lsn, shouldRespond: boolean): void {
+    if (this.isIdle() && lsn > this.applied) {
+      // Nothing received is waiting to be applied, so everything below the server's position
+      // is either applied or irrelevant to the publication.
+      this.applied = lsn;
+      this.received = lsn;
+    }
+    if (shouldRespond || this.applied > this.confirmed) this.sendStatus(false);
+  }
+
+  private handleMessage(message: Pgoutput.Message, lsn: string): void {
+    switch (message.tag) {
+      case 'relation': {
+        for (const column of message.columns) column.parser = identity;
+        this.options.onEvent({
+          kind: 'relation',
+          table: `${message.schema}.${message.name}`,
+          columns: message.columns.map((column) => ({
+            name: column.name,
+            typeOid: column.typeOid >>> 0,
+          })),
+        });
+        return;
+      }
+      case 'begin':
+        this.inTransaction = true;
+        this.options.onEvent({
+          kind: 'begin',
+          xid: message.xid >>> 0,
+          finalLsn: parseLsn(message.commitLsn ?? lsn),
+        });
+        return;
+      case 'insert':
+        this.lastChangeAt = Date.now();
+        this.options.onEvent({
+          kind: 'insert',
+          table: tableOf(message.relation),
+          row: message.new,
+          old: null,
+        });
+        return;
+      case 'update':
+        this.lastChangeAt = Date.now();
+        this.options.onEvent({
+          kind: 'update',
+          table: tableOf(message.relation),
+          row: withUnchanged(message.new, message.relation),
+          old: message.old ?? message.key,
+        });
+        return;
+      case 'delete':
+        this.lastChangeAt = Date.now();
+        this.options.onEvent({
+          kind: 'delete',
+          table: tableOf(message.relation),
+          row: null,
+          old: message.old ?? message.key,
+        });
+        return;
+      case 'truncate':
+        this.lastChangeAt = Date.now();
+        this.options.onEvent({ kind: 'truncate', tables: message.relations.map(tableOf) });
+        return;
+      case 'commit': {
+        const endLsn = parseLsn(message.commitEndLsn ?? lsn);
+        this.inTransaction = false;
+        if (endLsn > this.received) this.received = endLsn;
+        this.options.onEvent({
+          kind: 'commit',
+          endLsn,
+          commitTimeMs: Number((message.commitTime as unknown as bigint) / 1000n),
+        });
+        return;
+      }
+      default:
+        // type, origin and logical messages carry nothing the pipeline applies.
+        return;
+    }
+  }
+}
+
+function tableOf(relation: Pgoutput.MessageRelation): string {
+  return `${relation.schema}.${relation.name}`;
+}
+
+/** The library leaves an unchanged TOAST value `undefined`; millrace's sentinel says so explicitly. */
+function withUnchanged(
+  row: Record<string, unknown>,
+  relation: Pgoutput.MessageRelation,
+): SourceRow {
+  for (const column of relation.columns) {
+    if (row[column.name] === undefined) (row as Record<string, unknown>)[column.name] = UNCHANGED;
+  }
+  return row as SourceRow;
+}

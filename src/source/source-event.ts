@@ -1,0 +1,48 @@
+import type { SourceRow } from '../mapping/compiled-mapping.js';
+import type { Lsn } from '../util/lsn.js';
+
+/**
+ * What the replication source hands the pipeline, decoded from pgoutput. Values are in
+ * PostgreSQL's text form; an unchanged TOAST value is the UNCHANGED sentinel, never null.
+ */
+export type SourceEvent = BeginEvent | ChangeEvent | TruncateEvent | CommitEvent | RelationEvent;
+
+export interface BeginEvent {
+  readonly kind: 'begin';
+  readonly xid: number;
+  /** LSN of the transaction's commit record (its start, not its end). */
+  readonly finalLsn: Lsn;
+}
+
+export interface RelationEvent {
+  readonly kind: 'relation';
+  /** `schema.table` */
+  readonly table: string;
+  readonly columns: readonly { readonly name: string; readonly typeOid: number }[];
+}
+
+export interface ChangeEvent {
+  readonly kind: 'insert' | 'update' | 'delete';
+  /** `schema.table` */
+  readonly table: string;
+  /** The new row (insert, update). */
+  readonly row: SourceRow | null;
+  /**
+   * The old key (update when a replica-identity column changed; delete), or the whole old row
+   * with REPLICA IDENTITY FULL. Null for an update that kept its key.
+   */
+  readonly old: SourceRow | null;
+}
+
+export interface TruncateEvent {
+  readonly kind: 'truncate';
+  readonly tables: readonly string[];
+}
+
+export interface CommitEvent {
+  readonly kind: 'commit';
+  /** End LSN of the commit record: what the checkpoint stores and the slot is acknowledged to. */
+  readonly endLsn: Lsn;
+  /** Commit time, milliseconds since the epoch. */
+  readonly commitTimeMs: number;
+}
