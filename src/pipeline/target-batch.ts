@@ -11,18 +11,20 @@ import type {
 import type { TargetValue } from '../values/column-types.js';
 
 /**
- * The state of one target key after the changes seen so far in this batch. Applying the entry
- * must leave the key exactly as applying those changes one by one would:
+ * The state of one target key after the changes seen so far in this batch. The writer applies
+ * deletes, then updates, then upserts, which leaves the key exactly as applying the changes one
+ * by one would:
  * - `deleted`: a delete was seen, so the stored row goes first (a delete then a partial row must
  *   not keep the old row's other columns);
- * - `row` with `insert`: an upsert of these columns; without `insert`: an update of an existing
- *   row only (a soft delete never creates a row).
+ * - `update`: columns set on the stored row, if there is one, before any upsert (a soft delete
+ *   never creates a row, and must not leak into a row an upsert creates);
+ * - `row`: an upsert of these columns; later updates merge into it, since the row exists then.
  */
 interface KeyState {
   key: readonly TargetValue[];
   deleted: boolean;
+  update: TargetRow | undefined;
   row: TargetRow | undefined;
-  insert: boolean;
   origin: Origin;
 }
 
@@ -66,15 +68,14 @@ export class TargetBatch {
   ): void {
     const state = this.stateFor(mapping, key, origin);
     state.row = state.row === undefined ? row : { ...state.row, ...row };
-    state.insert = true;
     state.origin = origin;
   }
 
   delete(mapping: CompiledMapping, key: readonly TargetValue[], origin: Origin): void {
     const state = this.stateFor(mapping, key, origin);
     state.deleted = true;
+    state.update = undefined;
     state.row = undefined;
-    state.insert = false;
     state.origin = origin;
   }
 
@@ -86,8 +87,10 @@ export class TargetBatch {
     origin: Origin,
   ): void {
     const state = this.stateFor(mapping, key, origin);
-    if (state.deleted && !state.insert) return; // updating a row this batch deleted changes nothing
-    state.row = state.row === undefined ? row : { ...state.row, ...row };
+    if (state.row !== undefined) state.row = { ...state.row, ...row };
+    else if (!state.deleted)
+      state.update = state.update === undefined ? row : { ...state.update, ...row };
+    // else: updating a row this batch deleted changes nothing
     state.origin = origin;
   }
 
@@ -109,12 +112,11 @@ export class TargetBatch {
       const updates: RowWrite[] = [];
       for (const entry of state.keys.values()) {
         if (entry.deleted) deletes.push({ key: entry.key, origin: entry.origin });
-        if (entry.row === undefined) continue;
-        (entry.insert ? upserts : updates).push({
-          key: entry.key,
-          row: entry.row,
-          origin: entry.origin,
-        });
+        if (entry.update !== undefined) {
+          updates.push({ key: entry.key, row: entry.update, origin: entry.origin });
+        }
+        if (entry.row !== undefined)
+          upserts.push({ key: entry.key, row: entry.row, origin: entry.origin });
       }
       tables.push({ table, keyColumns: state.keyColumns, deletes, upserts, updates });
     }
@@ -139,7 +141,7 @@ export class TargetBatch {
     const id = keyString(key);
     let state = table.keys.get(id);
     if (!state) {
-      state = { key, deleted: false, row: undefined, insert: false, origin };
+      state = { key, deleted: false, update: undefined, row: undefined, origin };
       table.keys.set(id, state);
       this.entries++;
     }

@@ -23,9 +23,8 @@ export interface RowWrite extends KeyedWrite {
 }
 
 /**
- * Coalesced writes to one target table: at most one entry per key, except that a key may be
- * deleted and then re-inserted (a delete followed by a partial row). Applied in this order:
- * deletes, upserts, updates.
+ * Coalesced writes to one target table, applied in this order: deletes, updates, upserts. A key
+ * may appear in several lists (deleted then re-inserted; updated if present, then upserted).
  */
 export interface TableWrites {
   readonly table: string;

@@ -158,8 +158,8 @@ export class TargetWriter {
     for (const reset of chunk.resets) await this.run(resetTable(reset.table, reset.set));
     for (const table of chunk.tables) {
       for (const statement of deleteStatements(table, table.deletes)) await this.run(statement);
-      for (const statement of upsertStatements(table, table.upserts)) await this.run(statement);
       for (const statement of updateStatements(table, table.updates)) await this.run(statement);
+      for (const statement of upsertStatements(table, table.upserts)) await this.run(statement);
     }
   }
 
@@ -191,17 +191,17 @@ export class TargetWriter {
           keyRecord(table, write),
         );
       }
-      for (const write of table.upserts) {
-        const columns = Object.keys(write.row);
+      for (const write of table.updates) {
         await attempt(
-          upsertRows(table.table, columns, table.keyColumns, [write.row]),
+          updateKeys(table.table, table.keyColumns, write.row, [write.key]),
           write.origin,
           keyRecord(table, write),
         );
       }
-      for (const write of table.updates) {
+      for (const write of table.upserts) {
+        const columns = Object.keys(write.row);
         await attempt(
-          updateKeys(table.table, table.keyColumns, write.row, [write.key]),
+          upsertRows(table.table, columns, table.keyColumns, [write.row]),
           write.origin,
           keyRecord(table, write),
         );

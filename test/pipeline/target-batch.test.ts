@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log/logger.js';
+import type { CompiledMapping, TargetRow } from '../../src/mapping/compiled-mapping.js';
+import { TargetBatch } from '../../src/pipeline/target-batch.js';
+import { migrateTarget } from '../../src/target/migrate.js';
+import { connectTarget, type MysqlConnection } from '../../src/target/mysql-client.js';
+import type { Origin } from '../../src/target/write-chunk.js';
+import { TargetWriter } from '../../src/target/writer.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+
+/** Only what the batch reads of a mapping: where rows go and their key. */
+function tableMapping(target: string): CompiledMapping {
+  return { name: target, target, keyColumns: ['id'] } as unknown as CompiledMapping;
+}
+
+type Op =
+  | { kind: 'upsert'; id: number; row: { a?: string; b?: string | null } }
+  | { kind: 'delete'; id: number }
+  | { kind: 'update'; id: number; flag: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('upsert' as const),
+    id: fc.integer({ min: 1, max: 4 }),
+    row: fc.record(
+      { a: fc.string({ maxLength: 3 }), b: fc.option(fc.string({ maxLength: 3 }), { nil: null }) },
+      { requiredKeys: [] },
+    ),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({
+    kind: fc.constant('update' as const),
+    id: fc.integer({ min: 1, max: 4 }),
+    flag: fc.integer({ min: 0, max: 1 }),
+  }),
+);
+
+const origin: Origin = { mapping: 't', lsn: null, operation: 'update', sourceValues: null };
+
+function addOp(batch: TargetBatch, mapping: CompiledMapping, op: Op): void {
+  const key = [op.id];
+  if (op.kind === 'upsert')
+    batch.upsert(mapping, key, { id: op.id, ...op.row } as TargetRow, origin);
+  else if (op.kind === 'delete') batch.delete(mapping, key, origin);
+  else batch.update(mapping, key, { flag: op.flag }, origin);
+}
+
+describe('TargetBatch coalescing', () => {
+  let dbs: TestDatabases;
+  let conn: MysqlConnection;
+
+  beforeAll(async () => {
+    dbs = await createTestDatabases('target_batch');
+    await migrateTarget({
+      targetUrl: dbs.mesUrl,
+      migrationsDir: '/nonexistent',
+      connectTimeoutMs: 5_000,
+      logger: silentLogger(),
+    });
+    conn = await connectTarget({ url: dbs.mesUrl, timeoutMs: 5_000, logger: silentLogger() });
+    for (const table of ['one_by_one', 'coalesced']) {
+      await conn.query(
+        `CREATE TABLE ${table} (id INT PRIMARY KEY, a VARCHAR(10) NOT NULL DEFAULT 'd', b VARCHAR(10) NULL, flag TINYINT NOT NULL DEFAULT 0)`,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await conn?.end();
+    await dbs?.drop();
+  });
+
+  async function snapshot(table: string): Promise<unknown[]> {
+    const [rows] = await conn.query(`SELECT id, a, b, flag FROM ${table} ORDER BY id`);
+    return rows as unknown[];
+  }
+
+  it('applying a coalesced batch equals applying its writes one by one', async () => {
+    const writer = new TargetWriter({ connection: conn, logger: silentLogger(), onBadRow: 'stop' });
+    const one = tableMapping('one_by_one');
+    const coalesced = tableMapping('coalesced');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.string({ maxLength: 2 })), {
+          maxLength: 4,
+        }),
+        fc.array(opArb, { maxLength: 25 }),
+        async (seed, ops) => {
+          for (const table of ['one_by_one', 'coalesced']) {
+            await conn.query(`DELETE FROM ${table}`);
+            for (const [id, a] of seed)
+              await conn.query(`INSERT IGNORE INTO ${table} (id, a) VALUES (?, ?)`, [id, a]);
+          }
+          for (const op of ops) {
+            const batch = new TargetBatch();
+            addOp(batch, one, op);
+            await writer.apply(batch.take());
+          }
+          const batch = new TargetBatch();
+          for (const op of ops) addOp(batch, coalesced, op);
+          await writer.apply(batch.take());
+          await writer.commit();
+          expect(await snapshot('coalesced')).toEqual(await snapshot('one_by_one'));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('insert then delete of one key becomes a single delete', () => {
+    const batch = new TargetBatch();
+    const mapping = tableMapping('x');
+    batch.upsert(mapping, [1], { id: 1, a: 'x' }, origin);
+    batch.delete(mapping, [1], origin);
+    const chunk = batch.take();
+    expect(chunk.tables[0]).toMatchObject({ deletes: [{ key: [1] }], upserts: [], updates: [] });
+    expect(batch.size).toBe(0);
+  });
+});
