@@ -1,6 +1,11 @@
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta } from '../mapping/compiled-mapping.js';
-import type { RelationEvent, SourceEvent } from '../source/source-event.js';
+import type {
+  ChangeEvent,
+  MessageEvent,
+  RelationEvent,
+  SourceEvent,
+} from '../source/source-event.js';
 import type { WriteChunk } from '../target/write-chunk.js';
 import type { TargetWriter } from '../target/writer.js';
 import type { Lsn } from '../util/lsn.js';
@@ -23,6 +28,20 @@ export interface PipelineObserver {
   }): void;
 }
 
+/**
+ * A hook into the stream, in stream order: the online backfill (DBLog watermarks) sees which
+ * keys changed between its watermarks and adds its chunk rows to the batch at the high one.
+ */
+export interface StreamInterceptor {
+  /** A `millrace…` logical message; rows added to `batch` commit with this transaction. */
+  onMessage(
+    event: MessageEvent,
+    context: { readonly batch: TargetBatch; readonly meta: ChangeMeta },
+  ): void;
+  /** A change to a mapped table, after it was mapped. */
+  onChange(event: ChangeEvent): void;
+}
+
 export interface PipelineOptions {
   readonly mapper: ChangeMapper;
   readonly writer: TargetWriter;
@@ -37,6 +56,7 @@ export interface PipelineOptions {
   readonly checkRelation: (event: RelationEvent) => void;
   readonly logger: Logger;
   readonly observer?: PipelineObserver;
+  readonly interceptor?: StreamInterceptor;
   /** Flush when this many coalesced writes are held. */
   readonly maxBatchWrites?: number;
   /** Flush complete transactions at most this long after the batch's first change, in milliseconds. */
@@ -207,7 +227,12 @@ export class Pipeline {
         if (this.skipping || !this.options.mapper.isMapped(event.table)) return undefined;
         this.count(event.table, event.kind);
         this.options.mapper.mapChange(event, this.meta, this.batch);
+        this.options.interceptor?.onChange(event);
         return this.batch.size >= this.maxBatchWrites ? 'chunk' : undefined;
+      case 'message':
+        if (this.skipping || !this.options.interceptor) return undefined;
+        this.options.interceptor.onMessage(event, { batch: this.batch, meta: this.meta });
+        return this.batch.size >= this.maxBatchWrites && this.inTransaction ? 'chunk' : undefined;
       case 'truncate':
         if (this.skipping) return undefined;
         return 'truncate';
@@ -299,7 +324,7 @@ export class Pipeline {
           ? await this.options.writer.apply(chunk)
           : undefined;
       if (lsn === undefined) return;
-      await this.options.writer.commit({ slot: this.options.slot, lsn });
+      await this.options.writer.commit({ checkpoint: { slot: this.options.slot, lsn } });
       this.lastCommitted = lsn;
       this.options.acknowledge(lsn);
       this.options.observer?.committed({

@@ -70,9 +70,11 @@ export class ReplicationSource {
 
   /** Starts streaming. Resolves once the server accepted START_REPLICATION. */
   async start(): Promise<void> {
+    // Logical messages carry the online backfill's watermarks.
     const plugin = new PgoutputPlugin({
       protoVersion: 1,
       publicationNames: [this.options.publication],
+      messages: true,
     });
     this.service.on('data', (lsn: string, message: Pgoutput.Message) =>
       this.handleMessage(message, lsn),
@@ -246,8 +248,17 @@ export class ReplicationSource {
         });
         return;
       }
+      case 'message':
+        if (!message.prefix.startsWith('millrace')) return;
+        this.options.onEvent({
+          kind: 'message',
+          prefix: message.prefix,
+          content: Buffer.from(message.content).toString('utf8'),
+          transactional: message.transactional,
+        });
+        return;
       default:
-        // type, origin and logical messages carry nothing the pipeline applies.
+        // type and origin messages carry nothing the pipeline applies.
         return;
     }
   }

@@ -5,7 +5,13 @@ import type { Lsn } from '../util/lsn.js';
  * What the replication source hands the pipeline, decoded from pgoutput. Values are in
  * PostgreSQL's text form; an unchanged TOAST value is the UNCHANGED sentinel, never null.
  */
-export type SourceEvent = BeginEvent | ChangeEvent | TruncateEvent | CommitEvent | RelationEvent;
+export type SourceEvent =
+  | BeginEvent
+  | ChangeEvent
+  | TruncateEvent
+  | CommitEvent
+  | RelationEvent
+  | MessageEvent;
 
 export interface BeginEvent {
   readonly kind: 'begin';
@@ -45,4 +51,17 @@ export interface CommitEvent {
   readonly endLsn: Lsn;
   /** Commit time, milliseconds since the epoch. */
   readonly commitTimeMs: number;
+}
+
+/**
+ * A logical decoding message with a `millrace` prefix (pg_logical_emit_message), in stream
+ * order: the online backfill's watermarks travel this way.
+ */
+export interface MessageEvent {
+  readonly kind: 'message';
+  readonly prefix: string;
+  /** The message content, decoded as UTF-8. */
+  readonly content: string;
+  /** Emitted inside a transaction (delivered with it at commit) or not (delivered at once). */
+  readonly transactional: boolean;
 }

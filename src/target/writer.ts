@@ -123,12 +123,21 @@ export class TargetWriter {
 
   /**
    * Commits the open transaction, writing the checkpoint first when given: the rows and the
-   * offset become durable together, or not at all.
+   * offset become durable together, or not at all. `statements` (a backfill's progress row, an
+   * audit's record) commit with them too.
    */
-  async commit(checkpoint?: { readonly slot: string; readonly lsn: bigint }): Promise<void> {
+  async commit(
+    extra: {
+      readonly checkpoint?: { readonly slot: string; readonly lsn: bigint };
+      readonly statements?: readonly Statement[];
+    } = {},
+  ): Promise<void> {
     await this.begin();
-    if (checkpoint)
+    for (const statement of extra.statements ?? []) await this.run(statement);
+    const { checkpoint } = extra;
+    if (checkpoint) {
       await this.run(writeCheckpoint(checkpoint.slot, checkpoint.lsn, formatLsn(checkpoint.lsn)));
+    }
     await this.run({ sql: 'COMMIT', values: [] });
     this.inTransaction = false;
   }
