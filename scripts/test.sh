@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The README's test command: local services ready, dependencies, build, typecheck, lint, tests.
 # Tests create their own databases on the servers named by CRM_DATABASE_URL / MES_DATABASE_URL
-# (defaults: this machine's local PostgreSQL and MariaDB).
+# (defaults: this machine's local PostgreSQL and MariaDB; with neither variable nor a local
+# cluster, PostgreSQL and MySQL containers started through Docker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -z "${CRM_DATABASE_URL:-}" && -z "${MES_DATABASE_URL:-}" ]]; then
-  bash scripts/services.sh
-  export CRM_DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm
-  export MES_DATABASE_URL=mysql://root@127.0.0.1:3306/mes
+  if [[ -d /etc/postgresql ]]; then
+    bash scripts/services.sh
+    export CRM_DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm
+    export MES_DATABASE_URL=mysql://root@127.0.0.1:3306/mes
+  else
+    # No local cluster to prepare (a laptop): the suite starts its own containers via Docker.
+    echo "test: no local PostgreSQL and no CRM_DATABASE_URL/MES_DATABASE_URL: using testcontainers" >&2
+  fi
 fi
 
 if [[ ! -d node_modules ]]; then npm ci --no-audit --no-fund; fi

@@ -20,7 +20,11 @@ export abstract class MillraceError extends Error {
   readonly code: string;
   readonly context: ErrorContext;
 
-  constructor(code: string, message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { cause?: unknown; context?: ErrorContext } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

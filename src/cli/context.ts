@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
-import { type Flags, type ResolvedConfig, isInteractive, resolveConfig } from '../config/resolve-config.js';
 import { commonOptions } from '../config/options.js';
+import {
+  type Flags,
+  isInteractive,
+  type ResolvedConfig,
+  resolveConfig,
+} from '../config/resolve-config.js';
 import { createLogger, type Logger } from '../log/logger.js';
 
 /** What every command runs with: the resolved configuration and the root logger. */
@@ -14,7 +19,10 @@ export interface CommandContext {
 /** Adds the common options of DESIGN.md to a command; the variable and default show in --help. */
 export function addCommonOptions(command: Command): Command {
   for (const spec of Object.values(commonOptions)) {
-    const suffix = spec.default === undefined ? `[env ${spec.env}]` : `[env ${spec.env}, default ${spec.default}]`;
+    const suffix =
+      spec.default === undefined
+        ? `[env ${spec.env}]`
+        : `[env ${spec.env}, default ${spec.default}]`;
     command.option(spec.flag, `${spec.description} ${suffix}`);
   }
   return command;
@@ -33,9 +41,17 @@ export function createContext(command: Command): CommandContext {
 }
 
 /** Whether stack traces were asked for, readable even when configuration itself failed. */
-export function wantsDebug(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
+export function wantsDebug(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): boolean {
   const index = argv.findIndex((arg) => arg === '--log-level' || arg.startsWith('--log-level='));
-  const fromFlag = index === -1 ? undefined : argv[index]!.includes('=') ? argv[index]!.split('=')[1] : argv[index + 1];
+  const fromFlag =
+    index === -1
+      ? undefined
+      : argv[index]!.includes('=')
+        ? argv[index]!.split('=')[1]
+        : argv[index + 1];
   const level = fromFlag ?? env.MILLRACE_LOG_LEVEL;
   return level === 'debug' || level === 'trace';
 }

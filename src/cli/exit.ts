@@ -12,7 +12,8 @@ export function reportFailure(
 ): ExitCode {
   if (error instanceof CommanderError) {
     // Commander already printed its message (and help, for --help/--version).
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
+      return ExitCode.ok;
     if (error.code === 'commander.help') return ExitCode.ok;
     return ExitCode.usage;
   }
@@ -22,7 +23,8 @@ export function reportFailure(
   options.write(`${prefix}: ${firstLine}\n`);
   if (options.debug && error instanceof Error && error.stack) {
     options.write(`${redactText(error.stack)}\n`);
-    if (error.cause instanceof Error && error.cause.stack) options.write(`caused by: ${redactText(error.cause.stack)}\n`);
+    if (error.cause instanceof Error && error.cause.stack)
+      options.write(`caused by: ${redactText(error.cause.stack)}\n`);
   }
   return exitCode;
 }

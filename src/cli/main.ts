@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.js';
-import { reportFailure } from './exit.js';
 import { wantsDebug } from './context.js';
+import { reportFailure } from './exit.js';
+import { buildProgram } from './program.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();

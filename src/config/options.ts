@@ -18,7 +18,11 @@ const identifier = z
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected lower-case letters, digits and _ (at most 63)');
 
 /** A database URL of one of `protocols` that names a database accepted by `databaseOk`. */
-function databaseUrl(protocols: readonly string[], example: string, databaseOk: (name: string) => boolean) {
+function databaseUrl(
+  protocols: readonly string[],
+  example: string,
+  databaseOk: (name: string) => boolean,
+) {
   return z.string().superRefine((value, ctx) => {
     let url: URL;
     try {
@@ -28,7 +32,10 @@ function databaseUrl(protocols: readonly string[], example: string, databaseOk: 
       return;
     }
     if (!protocols.includes(url.protocol) || url.hostname === '') {
-      ctx.addIssue({ code: 'custom', message: `expected a ${protocols.join(' or ')} URL like ${example}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a ${protocols.join(' or ')} URL like ${example}`,
+      });
     } else if (!databaseOk(decodeURIComponent(url.pathname.replace(/^\//, '')))) {
       ctx.addIssue({ code: 'custom', message: `the URL must name a database, like ${example}` });
     }
@@ -44,8 +51,14 @@ const targetUrl = databaseUrl(['mysql:', 'mariadb:'], 'mysql://root@127.0.0.1:33
   /^[A-Za-z0-9_$]{1,64}$/.test(name),
 );
 
-const seconds = z.coerce.number().positive('expected a positive number of seconds');
-const port = z.coerce.number().int().min(1).max(65535, 'expected a port between 1 and 65535');
+const secondsMessage = 'expected a positive number of seconds, like 15';
+const seconds = z.coerce.number({ error: secondsMessage }).positive(secondsMessage);
+const portMessage = 'expected a port between 1 and 65535';
+const port = z.coerce
+  .number({ error: portMessage })
+  .int(portMessage)
+  .min(1, portMessage)
+  .max(65535, portMessage);
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -105,7 +118,7 @@ export const commonOptions = {
     env: 'MILLRACE_LOG_LEVEL',
     default: 'info',
     description: `log level: ${logLevels.join(', ')}`,
-    schema: z.enum(logLevels),
+    schema: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }),
   },
   connectTimeout: {
     key: 'connectTimeout',

@@ -1,7 +1,7 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
-import { redactText } from '../config/redact.js';
 import type { LogLevel } from '../config/options.js';
+import { redactText } from '../config/redact.js';
 
 export type { Logger } from 'pino';
 
@@ -20,7 +20,13 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? process.stderr;
   const stream = options.pretty
-    ? pretty({ destination, sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? pretty({
+        destination,
+        sync: true,
+        colorize: false,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      })
     : destination;
   return pino(
     {

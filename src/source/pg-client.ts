@@ -21,7 +21,8 @@ export interface PgConnectOptions {
  * Session settings that fix the text form of values, so stream (walsender), backfill and audit
  * read identical text: UTC timestamps, ISO dates, round-trip floats, hex bytea.
  */
-const sessionSettings = '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
+const sessionSettings =
+  '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
 
 export function pgClientConfig(options: PgConnectOptions): pg.ClientConfig {
   return {

@@ -67,7 +67,12 @@ const controlMigrations: readonly ControlMigration[] = [
       });
     },
     async down(knex) {
-      for (const table of ['millrace_audit_runs', 'millrace_dead_letters', 'millrace_backfills', 'millrace_checkpoints']) {
+      for (const table of [
+        'millrace_audit_runs',
+        'millrace_dead_letters',
+        'millrace_backfills',
+        'millrace_checkpoints',
+      ]) {
         await knex.schema.dropTableIfExists(table);
       }
     },

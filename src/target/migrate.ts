@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { RuntimeFailure, describeError } from '../errors.js';
+import { describeError, RuntimeFailure } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { controlMigrationSource, controlMigrationsTable } from './control-migrations.js';
 import { connectTarget, parseTargetUrl, quoteMysqlIdent } from './mysql-client.js';
@@ -32,7 +32,10 @@ async function ensureDatabase(options: MigrateOptions, database: string): Promis
     withoutDatabase: true,
   });
   try {
-    const [rows] = await conn.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [database]);
+    const [rows] = await conn.query(
+      'SELECT 1 FROM information_schema.schemata WHERE schema_name = ?',
+      [database],
+    );
     if ((rows as unknown[]).length > 0) return false;
     await conn.query(
       `CREATE DATABASE IF NOT EXISTS ${quoteMysqlIdent(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
@@ -60,9 +63,13 @@ async function runMigrations(
     const [, applied] = await run();
     return applied.map((name) => path.basename(name));
   } catch (error) {
-    throw new RuntimeFailure('MIGRATION_FAILED', `${label} migration failed: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw new RuntimeFailure(
+      'MIGRATION_FAILED',
+      `${label} migration failed: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -76,7 +83,10 @@ export async function migrateTarget(options: MigrateOptions): Promise<MigrateRes
   const knex = createTargetKnex(options.targetUrl);
   try {
     const control = await runMigrations('control-table', () =>
-      knex.migrate.latest({ migrationSource: controlMigrationSource, tableName: controlMigrationsTable }),
+      knex.migrate.latest({
+        migrationSource: controlMigrationSource,
+        tableName: controlMigrationsTable,
+      }),
     );
     const stagingDir = path.resolve(options.migrationsDir);
     const stagingDirFound = existsSync(stagingDir);

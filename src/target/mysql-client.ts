@@ -38,7 +38,11 @@ export function parseTargetUrl(url: string): TargetUrlParts {
   return { database, options };
 }
 
-const retryableMysqlCodes = new Set(['ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_SERVER_GONE_ERROR']);
+const retryableMysqlCodes = new Set([
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_SERVER_GONE_ERROR',
+]);
 
 export function isRetryableMysqlError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -70,14 +70,19 @@ export async function createTestDatabases(label: string): Promise<TestDatabases>
   const crmServer = inject('crmServerUrl');
   const mesServer = inject('mesServerUrl');
   const created = Math.floor(Date.now() / 1000);
-  const suffix = `${created}_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 24)}_${randomBytes(3).toString('hex')}`;
+  const suffix = `${created}_${label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 24)}_${randomBytes(3).toString('hex')}`;
   const crmName = `${prefix}${suffix}`;
   const mesName = `${prefix}${suffix}`;
   const pgAdmin = await adminPg(crmServer);
   const myAdmin = await adminMysql(mesServer);
   try {
     await pgAdmin.query(`create database "${crmName}"`);
-    await myAdmin.query(`create database \`${mesName}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
+    await myAdmin.query(
+      `create database \`${mesName}\` character set utf8mb4 collate utf8mb4_unicode_ci`,
+    );
   } finally {
     await pgAdmin.end();
     await myAdmin.end();
@@ -129,13 +134,16 @@ export async function sweepLeftovers(crmServer: string, mesServer: string): Prom
   const admin = await adminPg(crmServer);
   const my = await adminMysql(mesServer);
   try {
-    const dbs = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [
-      `${prefix}%`,
-    ]);
-    for (const { datname } of dbs.rows.filter((row) => stale(row.datname))) await dropPgDatabase(admin, datname);
-    const [rows] = await my.query('select schema_name as name from information_schema.schemata where schema_name like ?', [
-      `${prefix}%`,
-    ]);
+    const dbs = await admin.query<{ datname: string }>(
+      'select datname from pg_database where datname like $1',
+      [`${prefix}%`],
+    );
+    for (const { datname } of dbs.rows.filter((row) => stale(row.datname)))
+      await dropPgDatabase(admin, datname);
+    const [rows] = await my.query(
+      'select schema_name as name from information_schema.schemata where schema_name like ?',
+      [`${prefix}%`],
+    );
     for (const { name } of (rows as { name: string }[]).filter((row) => stale(row.name))) {
       await my.query(`drop database if exists \`${name}\``);
     }

@@ -35,14 +35,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { MySqlContainer } = await import('@testcontainers/mysql');
   const [pg, my] = await Promise.all([
     new PostgreSqlContainer('postgres:16')
-      .withCommand(['postgres', '-c', 'wal_level=logical', '-c', 'max_replication_slots=40', '-c', 'max_wal_senders=40'])
+      .withCommand([
+        'postgres',
+        '-c',
+        'wal_level=logical',
+        '-c',
+        'max_replication_slots=40',
+        '-c',
+        'max_wal_senders=40',
+      ])
       .withUsername('postgres')
       .withPassword('postgres')
       .withDatabase('crm')
       .start(),
     new MySqlContainer('mysql:8.4').withRootPassword('root').withDatabase('mes').start(),
   ]);
-  project.provide('crmServerUrl', `postgres://postgres:postgres@${pg.getHost()}:${pg.getPort()}/crm`);
+  project.provide(
+    'crmServerUrl',
+    `postgres://postgres:postgres@${pg.getHost()}:${pg.getPort()}/crm`,
+  );
   project.provide('mesServerUrl', `mysql://root:root@${my.getHost()}:${my.getPort()}/mes`);
   return async () => {
     await Promise.all([pg.stop(), my.stop()]);

@@ -10,9 +10,9 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .summary('create the MES database, control tables and staging tables')
     .description(
-      'Create the MES database if it is missing, run millrace\'s own control-table migrations (shipped\n' +
-        'in the package), then your staging-table knex migrations. Safe to run again: only what is\n' +
-        'missing is applied.',
+      "Create the MES database if it is missing, run millrace's own control-table migrations " +
+        '(shipped in the package), then your staging-table knex migrations. Safe to run again: ' +
+        'only what is missing is applied.',
     )
     .option(spec.flag, `${spec.description} [env ${spec.env}, default ${spec.default}]`)
     .addHelpText(
