@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerMappingsCheck } from './commands/mappings-check.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerSetup } from './commands/setup.js';
+import { registerStatus } from './commands/status.js';
+import { registerTeardown } from './commands/teardown.js';
 import { addCommonOptions } from './context.js';
 
 function packageVersion(): string {
@@ -24,14 +28,37 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .exitOverride();
   addCommonOptions(program);
+  registerSetup(program);
   registerMigrate(program);
+  registerMappingsCheck(program);
+  registerStatus(program);
+  registerTeardown(program);
   program.addHelpText(
     'after',
     `
 Typical first run:
   millrace migrate                 # control + staging tables on the MES
-  millrace --help <command>        # what each command does, with examples`,
+  millrace help <command>          # what each command does, with examples`,
   );
-  for (const command of program.commands) command.exitOverride();
+  useOneLineErrors(program, 'millrace');
   return program;
+}
+
+/**
+ * Commander's own errors (unknown command or option, missing argument) as one line in
+ * millrace's voice, with the fix: "(Did you mean migrate?)" joins the line instead of a second one.
+ * Applied to every command, nested ones included, once the tree is built.
+ */
+function useOneLineErrors(command: Command, path: string): void {
+  command.exitOverride();
+  command.configureOutput({
+    outputError: (text, write) => {
+      const message = text
+        .replace(/^error: /, '')
+        .trim()
+        .replace(/\s*\n\s*/g, ' ');
+      write(`millrace: ${message} (see '${path} --help')\n`);
+    },
+  });
+  for (const sub of command.commands) useOneLineErrors(sub, `${path} ${sub.name()}`);
 }

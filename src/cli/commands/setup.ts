@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { redact } from '../../config/redact.js';
+import { loadMappings } from '../../mapping/load-mappings.js';
+import { connectSource } from '../../source/pg-client.js';
+import { type SetupReport, setupReplication, tableLabel } from '../../source/replication-setup.js';
+import { createContext } from '../context.js';
+
+export function registerSetup(program: Command): void {
+  program
+    .command('setup')
+    .summary('create the publication and replication slot on the CRM (idempotent)')
+    .description(
+      'Check that the CRM can replicate (wal_level = logical; the role has REPLICATION and SELECT on\n' +
+        'every mapped table; each mapped table has a replica identity that carries UPDATEs and DELETEs),\n' +
+        'then create the publication over the mapped source tables and the pgoutput replication slot.\n' +
+        'Safe to run again: an existing publication gets newly mapped tables added, an existing slot\n' +
+        'is kept. A partitioned table is published through its root (publish_via_partition_root), so\n' +
+        'a mapping names the parent table.',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  millrace setup\n' +
+        '  millrace setup --source postgres://millrace@crm-db:5432/crm --mappings ./mappings --slot millrace_plant1',
+    )
+    .action(async (_options, command: Command) => {
+      const { config, logger, print } = createContext(command);
+      // Mappings first: a bad mapping is a usage error and needs no database.
+      const specs = loadMappings(config.mappingsDir);
+      const client = await connectSource({
+        url: config.sourceUrl,
+        timeoutMs: config.connectTimeoutMs,
+        logger,
+        applicationName: 'millrace setup',
+      });
+      try {
+        const report = await setupReplication({
+          client,
+          publication: config.publication,
+          slot: config.slot,
+          tables: specs.map((spec) => spec.source),
+        });
+        logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
+        print(describeSetup(report, redact(config.sourceUrl)));
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    });
+}
+
+/** What setup found, created or added, one fact per line. */
+export function describeSetup(report: SetupReport, source: string): string {
+  const { publication, slot, role } = report;
+  const lines: string[] = [];
+  const rights = role.superuser
+    ? 'a superuser'
+    : 'with REPLICATION and SELECT on the mapped tables';
+  lines.push(`CRM ${source}: wal_level is logical, role ${role.role} is ${rights}`);
+  for (const relation of report.relations) {
+    if (relation.kind === 'p') {
+      lines.push(
+        `${tableLabel(relation)} is partitioned (${relation.leaves.length} partition${relation.leaves.length === 1 ? '' : 's'}): published through its root`,
+      );
+    }
+  }
+  const name = `publication ${publication.name}`;
+  if (publication.created) {
+    lines.push(`created ${name} for ${list(publication.present)} (publish_via_partition_root)`);
+  } else if (publication.allTables) {
+    lines.push(`${name} exists and publishes all tables`);
+  } else {
+    if (publication.added.length > 0) lines.push(`added ${list(publication.added)} to ${name}`);
+    if (publication.present.length > 0)
+      lines.push(`${name} already publishes ${list(publication.present)}`);
+  }
+  if (publication.unrestricted.length > 0) {
+    lines.push(
+      `removed row filters / column lists on ${list(publication.unrestricted)} from ${name}`,
+    );
+  }
+  if (publication.optionsSet) {
+    lines.push(`set ${name} to publish insert, update, delete, truncate via partition root`);
+  }
+  if (publication.unmapped.length > 0) {
+    lines.push(
+      `${name} also publishes ${list(publication.unmapped)}, which no mapping reads (left in place)`,
+    );
+  }
+  if (slot.created) {
+    lines.push(`created replication slot ${slot.name} (pgoutput) at ${slot.lsn ?? 'unknown LSN'}`);
+    lines.push('next: millrace backfill to copy existing rows, then millrace run');
+  } else {
+    lines.push(
+      `replication slot ${slot.name} (pgoutput) exists, confirmed up to ${slot.lsn ?? 'nothing yet'}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function list(tables: readonly string[]): string {
+  return tables.length === 0 ? 'no tables' : tables.join(', ');
+}
