@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=160
+// The heap cap keeps V8 from letting garbage pile up to hundreds of megabytes between major
+// collections while a large transaction streams through: millrace's live set is a few tens of
+// megabytes by design (bounded queue, bounded batch), so RSS stays under 256 MB.
 import { wantsDebug } from './context.js';
 import { reportFailure } from './exit.js';
 import { buildProgram } from './program.js';

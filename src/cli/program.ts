@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerMappingsCheck } from './commands/mappings-check.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerRun } from './commands/run.js';
 import { registerSetup } from './commands/setup.js';
 import { registerStatus } from './commands/status.js';
 import { registerTeardown } from './commands/teardown.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerMigrate(program);
   registerMappingsCheck(program);
+  registerRun(program);
   registerStatus(program);
   registerTeardown(program);
   program.addHelpText(

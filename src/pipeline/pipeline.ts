@@ -107,7 +107,7 @@ export class Pipeline {
     this.options = options;
     this.maxBatchWrites = options.maxBatchWrites ?? 5_000;
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? 200;
-    this.highWater = options.highWater ?? 20_000;
+    this.highWater = options.highWater ?? 4_000;
     this.lowWater = options.lowWater ?? Math.floor(this.highWater / 4);
     this.lastComplete = options.checkpoint;
     this.lastCommitted = options.checkpoint;

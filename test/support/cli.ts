@@ -19,7 +19,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 
 /** Starts the built CLI; the caller owns the process (see `finished`). */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv()): ChildProcess {
-  return spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Run through its shebang, as the installed `millrace` bin runs (it carries the heap cap).
+  return spawn(cliPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Collects a started CLI's output until it exits. */

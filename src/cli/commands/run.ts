@@ -1,0 +1,106 @@
+import { type Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import { startMetricsServer } from '../../metrics/metrics-server.js';
+import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
+import { Replicator } from '../../pipeline/replicator.js';
+import { createContext } from '../context.js';
+import { compileLiveMappings } from '../live-mappings.js';
+
+/** How long a graceful stop may take before the process exits anyway, in milliseconds. */
+const shutdownDeadlineMs = 10_000;
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .summary('replicate continuously from the CRM to the MES (the long-running service)')
+    .description(
+      'Stream changes from the CRM through the mappings into the MES staging tables. Each batch of ' +
+        'source transactions is written in one MySQL transaction together with its checkpoint, and ' +
+        'only then acknowledged to PostgreSQL: a crash at any moment loses nothing and applies ' +
+        'nothing twice. SIGTERM/SIGINT finish the current batch, checkpoint and exit 0. Outages of ' +
+        'either database are retried with backoff once replication has started.',
+    )
+    .addOption(
+      new Option(
+        '--on-error <policy>',
+        'a row the target cannot take: record it in millrace_dead_letters and go on, or stop',
+      )
+        .choices(['deadletter', 'stop'])
+        .default('deadletter'),
+    )
+    .option(
+      '--heartbeat <seconds>',
+      'with no mapped change for this long, still advance the slot so an idle CRM never pins WAL',
+      '30',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  millrace setup && millrace run
+  millrace run --on-error stop --metrics-port 9187
+  CRM_DATABASE_URL=postgres://millrace:…@crm:5432/crm MES_DATABASE_URL=mysql://millrace:…@mes:3306/mes millrace run`,
+    )
+    .action(
+      async (options: { onError: 'deadletter' | 'stop'; heartbeat: string }, command: Command) => {
+        const heartbeatSeconds = Number(options.heartbeat);
+        if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds <= 0) {
+          throw new UsageError(
+            'USAGE',
+            `invalid --heartbeat: expected a positive number of seconds (got '${options.heartbeat}')`,
+          );
+        }
+        const { config, logger } = createContext(command);
+        const mappings = await compileLiveMappings(config, logger);
+        const mappingsByTable = new Map<string, string[]>();
+        for (const mapping of mappings) {
+          mappingsByTable.set(mapping.sourceKey, [
+            ...(mappingsByTable.get(mapping.sourceKey) ?? []),
+            mapping.name,
+          ]);
+        }
+        const metrics = new ReplicatorMetrics(mappingsByTable);
+        const replicator = new Replicator({
+          sourceUrl: config.sourceUrl,
+          targetUrl: config.targetUrl,
+          slot: config.slot,
+          publication: config.publication,
+          mappings,
+          onBadRow: options.onError,
+          heartbeatSeconds,
+          connectTimeoutMs: config.connectTimeoutMs,
+          logger,
+          metrics,
+        });
+        const server =
+          config.metricsPort === undefined
+            ? undefined
+            : await startMetricsServer({
+                port: config.metricsPort,
+                registry: metrics.registry,
+                health: () => replicator.health(),
+              });
+        if (server) logger.info({ port: server.port }, 'serving /metrics and /healthz');
+
+        const controller = new AbortController();
+        const stop = (signal: NodeJS.Signals) => {
+          if (controller.signal.aborted) return;
+          logger.info({ signal }, 'stopping: finishing the current batch');
+          controller.abort();
+          setTimeout(() => {
+            logger.error('graceful stop took longer than 10 s; exiting without it');
+            process.exit(3);
+          }, shutdownDeadlineMs).unref();
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        try {
+          await replicator.run(controller.signal);
+        } finally {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          await server?.close();
+        }
+      },
+    );
+}

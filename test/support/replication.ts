@@ -1,0 +1,93 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type CliResult, cliEnv, finished, startCli } from './cli.js';
+import type { TestDatabases } from './databases.js';
+
+/** A unique slot/publication name for one test, inside the test's own database. */
+export function uniqueName(label: string): string {
+  return `${label}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates a publication over `tables` and a pgoutput slot, as `millrace setup` would. */
+export async function createReplication(
+  dbs: TestDatabases,
+  name: string,
+  tables: readonly string[],
+): Promise<void> {
+  await dbs.pg.query(
+    `create publication ${name} for table ${tables.join(', ')} with (publish_via_partition_root = true)`,
+  );
+  await dbs.pg.query(`select pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
+}
+
+/** Writes mapping YAML files into a fresh temporary directory and returns it. */
+export function writeMappings(files: Readonly<Record<string, string>>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'millrace-mappings-'));
+  for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
+  return dir;
+}
+
+/** Environment for a CLI run against the test databases. */
+export function replicationEnv(
+  dbs: TestDatabases,
+  name: string,
+  mappingsDir: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return cliEnv({
+    CRM_DATABASE_URL: dbs.crmUrl,
+    MES_DATABASE_URL: dbs.mesUrl,
+    MILLRACE_MAPPINGS: mappingsDir,
+    MILLRACE_SLOT: name,
+    MILLRACE_PUBLICATION: name,
+    MILLRACE_LOG_LEVEL: 'info',
+    ...extra,
+  });
+}
+
+/** A running `millrace run`, with its output collected. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliResult>;
+  /** The output so far (stderr carries the JSON log lines). */
+  output(): string;
+}
+
+export function startRun(args: readonly string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = startCli(['run', ...args], env);
+  let text = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  const done = finished(child);
+  return { child, done, output: () => text };
+}
+
+/** Polls `probe` until it returns true, or fails after `timeoutMs` with `what`. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Stops a running CLI with SIGTERM and returns its result. */
+export async function stopRun(run: RunningCli): Promise<CliResult> {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
+  return run.done;
+}
+
+/** Kills a running CLI if it is still there (test clean-up). */
+export function killRun(run: RunningCli | undefined): void {
+  if (run && run.child.exitCode === null && run.child.signalCode === null)
+    run.child.kill('SIGKILL');
+}
