@@ -13,12 +13,23 @@ export interface SourceTable {
   readonly identityColumns: readonly string[];
   /** pg_class.relkind: r table, p partitioned table. */
   readonly kind: 'r' | 'p';
+  /**
+   * For a partition: the `schema.table` of its partitioned root. DESIGN.md: a mapping names the
+   * root, because the publication publishes changes through it. Undefined for other tables.
+   */
+  readonly partitionOf?: string;
 }
 
 export interface SourceColumn {
   readonly name: string;
   readonly type: SourceType;
   readonly notNull: boolean;
+  /**
+   * Whether PostgreSQL may store the value out of line (TOAST), so that an UPDATE not touching it
+   * sends it as "unchanged": a variable-length type whose storage is not `plain`. Undefined when
+   * not introspected (fakes in tests).
+   */
+  readonly toastable?: boolean;
 }
 
 /** A MES staging table as introspected from information_schema. */
@@ -28,6 +39,13 @@ export interface TargetTable {
   readonly primaryKey: readonly string[];
   /** Every unique key other than the primary key, each as its columns in order. */
   readonly uniqueKeys: readonly (readonly string[])[];
+  /**
+   * Columns an INSERT must set: NOT NULL, no default, not AUTO_INCREMENT, not generated.
+   * Undefined when not introspected.
+   */
+  readonly requiredColumns?: readonly string[];
+  /** Generated (virtual or stored) columns, which no write may set. Undefined when not introspected. */
+  readonly generatedColumns?: readonly string[];
 }
 
 /** Both live schemas, looked up by `schema.table` (source) and table name (target). */

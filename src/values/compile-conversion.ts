@@ -1,0 +1,41 @@
+import { ConfigError } from '../errors.js';
+import type { SourceType, TargetColumn, TargetValue } from './column-types.js';
+import { planConversion } from './plan-conversion.js';
+
+/** Where a conversion is used, for error messages: `mapping.column`. */
+export interface ConversionSite {
+  readonly mapping: string;
+  readonly column: string;
+}
+
+/** PostgreSQL text form (or null) → the parameter bound for the target column. */
+export type Conversion = (text: string | null) => TargetValue;
+
+/**
+ * Compiles the conversion of values of `source` into `target`, once per mapped column: the
+ * result is a closure that never looks at type names again. 'text' = a derived value (from
+ * map/template/transform/const/JSON path): arbitrary text parsed per target type.
+ *
+ * The closure returns null for null, and throws ValueError (`VALUE_INVALID`, `VALUE_TOO_LONG`,
+ * `VALUE_OUT_OF_RANGE`) for a value the column cannot hold; it never cuts or clamps one.
+ * Throws ConfigError `MAPPING_TYPE_MISMATCH` right away for a pair checkCompatibility calls an
+ * error (e.g. jsonb into INT).
+ */
+export function compileConversion(
+  source: SourceType | 'text',
+  target: TargetColumn,
+  site: ConversionSite,
+): Conversion {
+  const plan = planConversion(source, target);
+  if (plan.build === undefined) {
+    throw new ConfigError(
+      'MAPPING_TYPE_MISMATCH',
+      `${site.mapping}.${site.column}: ${plan.reason}`,
+      {
+        context: { mapping: site.mapping, column: site.column },
+      },
+    );
+  }
+  const convert = plan.build(Object.freeze({ mapping: site.mapping, column: site.column }));
+  return (text) => (text === null ? null : convert(text));
+}

@@ -1,0 +1,26 @@
+import { cannotStore, type FamilyPlanner, ok } from './conversion-plan.js';
+import { jsonString } from './json-text.js';
+import { compileStringTarget } from './string-target.js';
+import { planTextTarget } from './text-target-plan.js';
+
+/**
+ * Enum types. Into ENUM columns label for label, each value checked against the column's
+ * labels (the source's labels are not known here, so `mappings check` cannot compare them);
+ * into text columns as the label; into JSON as a string.
+ */
+export const planEnumConversion: FamilyPlanner = (source, target) => {
+  switch (target.kind) {
+    case 'enum':
+      return ok(
+        (site) => compileStringTarget(target, site),
+        'each value must be a label of the column',
+      );
+    case 'string':
+      // Labels are at most 63 bytes (NAMEDATALEN), so at most 63 characters.
+      return planTextTarget({ ...source, maxChars: 63 }, target);
+    case 'json':
+      return ok(() => jsonString);
+    default:
+      return cannotStore(source, target, 'map it to an ENUM, VARCHAR or JSON column');
+  }
+};
