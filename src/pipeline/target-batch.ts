@@ -33,16 +33,20 @@ interface TableState {
   readonly keys: Map<string, KeyState>;
 }
 
-/** A stable string for a key tuple, so equal keys coalesce. */
+/** A stable Map key for a key tuple, so equal keys coalesce (one string per key, no arrays). */
 function keyString(key: readonly TargetValue[]): string {
+  if (key.length === 1) return keyPart(key[0]!);
   let text = '';
-  for (const value of key) {
-    text += Buffer.isBuffer(value)
-      ? `x${value.toString('hex')}`
-      : `${typeof value}:${String(value)}`;
-    text += '\u0001';
-  }
+  for (const value of key) text += `${keyPart(value)}\u0001`;
   return text;
+}
+
+function keyPart(value: TargetValue): string {
+  // The converter gives one column's values one JS type, so a number and a numeric string of
+  // the same key never meet; Buffers and NULL need a spelling of their own.
+  if (typeof value === 'string') return value;
+  if (value === null) return '\u0000null';
+  return Buffer.isBuffer(value) ? `\u0000x${value.toString('hex')}` : String(value);
 }
 
 /**
