@@ -1,3 +1,4 @@
+import { RuntimeFailure } from '../errors.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { readCheckpoint } from './sql/checkpoint.js';
 
@@ -13,7 +14,20 @@ export async function loadCheckpoint(
   slot: string,
 ): Promise<Checkpoint> {
   const statement = readCheckpoint(slot);
-  const [rows] = await connection.query(statement.sql, statement.values as unknown[]);
+  const [rows] = await connection
+    .query(statement.sql, statement.values as unknown[])
+    .catch((error: unknown) => {
+      if ((error as { errno?: number }).errno === 1146) {
+        throw new RuntimeFailure(
+          'CONTROL_TABLES_MISSING',
+          'the MES has no millrace control tables; run `millrace migrate` first',
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    });
   const row = (rows as { lsn: string; updated_at: string }[])[0];
   return row ? { lsn: BigInt(row.lsn), updatedAt: row.updated_at } : { lsn: 0n, updatedAt: null };
 }
