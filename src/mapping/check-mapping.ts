@@ -6,9 +6,14 @@ import { compileMapping } from './compile-mapping.js';
 import { compileTransforms } from './compile-transforms.js';
 import { describeSourceType } from './describe-type.js';
 import { type MappingProblem, problemAt } from './mapping-problem.js';
-import { type ColumnRule, filterConditions, type MappingSpec, type Transform } from './mapping-spec.js';
+import {
+  type ColumnRule,
+  filterConditions,
+  type MappingSpec,
+  type Transform,
+} from './mapping-spec.js';
 import { flagColumn, lsnColumn, type MetaColumn, timeColumn } from './metadata-values.js';
-import type { Schemas, SourceColumn, SourceTable, TargetTable } from './tables.js';
+import type { Schemas, SourceColumn, SourceTable } from './tables.js';
 import { valueOrder } from './value-order.js';
 
 const jsonTypes = new Set(['json', 'jsonb']);
@@ -32,7 +37,8 @@ const textLengths: Readonly<Record<string, number>> = {
 };
 
 function maxTextLength(type: SourceType): number | undefined {
-  if ((type.name === 'varchar' || type.name === 'bpchar') && type.typmod >= 4) return type.typmod - 4;
+  if ((type.name === 'varchar' || type.name === 'bpchar') && type.typmod >= 4)
+    return type.typmod - 4;
   if (type.name === 'numeric' && type.typmod >= 4) {
     const precision = ((type.typmod - 4) >> 16) & 0xffff;
     const scale = (((type.typmod - 4) & 0x7ff) ^ 1024) - 1024;
@@ -42,12 +48,17 @@ function maxTextLength(type: SourceType): number | undefined {
   return textLengths[type.name];
 }
 
-function transformBound(bound: number | undefined, transforms: readonly Transform[]): number | undefined {
+function transformBound(
+  bound: number | undefined,
+  transforms: readonly Transform[],
+): number | undefined {
   let result = bound;
   for (const transform of transforms) {
     // One character can upper-case into three (ΐ → Ϊ́): a safe bound, not a tight one.
-    if (transform.kind === 'upper' || transform.kind === 'lower') result = result === undefined ? undefined : result * 3;
-    if (transform.kind === 'truncate') result = result === undefined ? transform.length : Math.min(result, transform.length);
+    if (transform.kind === 'upper' || transform.kind === 'lower')
+      result = result === undefined ? undefined : result * 3;
+    if (transform.kind === 'truncate')
+      result = result === undefined ? transform.length : Math.min(result, transform.length);
   }
   return result;
 }
@@ -69,7 +80,9 @@ const pgFieldLimit = 1_073_741_823;
 function identityName(table: SourceTable): string {
   switch (table.replicaIdentity) {
     case 'd':
-      return table.primaryKey.length > 0 ? `REPLICA IDENTITY DEFAULT, the primary key ${list(table.primaryKey)}` : 'REPLICA IDENTITY DEFAULT and no primary key';
+      return table.primaryKey.length > 0
+        ? `REPLICA IDENTITY DEFAULT, the primary key ${list(table.primaryKey)}`
+        : 'REPLICA IDENTITY DEFAULT and no primary key';
     case 'n':
       return 'REPLICA IDENTITY NOTHING';
     case 'i':
@@ -99,7 +112,11 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
 
   const source = schemas.source.get(spec.sourceKey);
   if (!source) {
-    error('SOURCE_TABLE_MISSING', 'source', `table ${spec.sourceKey} does not exist in the CRM (or is not a table)`);
+    error(
+      'SOURCE_TABLE_MISSING',
+      'source',
+      `table ${spec.sourceKey} does not exist in the CRM (or is not a table)`,
+    );
   } else if (source.partitionOf) {
     error(
       'SOURCE_IS_PARTITION',
@@ -108,23 +125,43 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
     );
   }
   const target = schemas.target.get(spec.target);
-  if (!target) error('TARGET_TABLE_MISSING', 'target', `table ${spec.target} does not exist in the MES database (run millrace migrate?)`);
+  if (!target)
+    error(
+      'TARGET_TABLE_MISSING',
+      'target',
+      `table ${spec.target} does not exist in the MES database (run millrace migrate?)`,
+    );
 
-  const sourceColumn = (name: string, field: string, what = 'source column'): SourceColumn | undefined => {
+  const sourceColumn = (
+    name: string,
+    field: string,
+    what = 'source column',
+  ): SourceColumn | undefined => {
     if (!source) return undefined;
     const column = source.columns.get(name);
-    if (!column) error('SOURCE_COLUMN_MISSING', field, `${what} ${name} does not exist in ${spec.sourceKey}`);
+    if (!column)
+      error('SOURCE_COLUMN_MISSING', field, `${what} ${name} does not exist in ${spec.sourceKey}`);
     return column;
   };
   const targetByName = new Map<string, TargetColumn>();
-  for (const column of target?.columns.values() ?? []) targetByName.set(column.name.toLowerCase(), column);
+  for (const column of target?.columns.values() ?? [])
+    targetByName.set(column.name.toLowerCase(), column);
   const generated = new Set((target?.generatedColumns ?? []).map((name) => name.toLowerCase()));
   const targetColumn = (name: string, field: string): TargetColumn | undefined => {
     if (!target) return undefined;
     const column = targetByName.get(name.toLowerCase());
-    if (!column) error('TARGET_COLUMN_MISSING', field, `target column ${name} does not exist in ${spec.target}`);
+    if (!column)
+      error(
+        'TARGET_COLUMN_MISSING',
+        field,
+        `target column ${name} does not exist in ${spec.target}`,
+      );
     else if (generated.has(column.name.toLowerCase())) {
-      error('TARGET_COLUMN_GENERATED', field, `target column ${column.name} of ${spec.target} is generated: it cannot be written`);
+      error(
+        'TARGET_COLUMN_GENERATED',
+        field,
+        `target column ${column.name} of ${spec.target} is generated: it cannot be written`,
+      );
     }
     return column;
   };
@@ -140,7 +177,9 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
   }
   const keyTargets = spec.key.map((entry) => entry.target);
   if (target && spec.key.every((entry) => targetByName.has(entry.target.toLowerCase()))) {
-    const uniques = [target.primaryKey, ...target.uniqueKeys].filter((columns) => columns.length > 0);
+    const uniques = [target.primaryKey, ...target.uniqueKeys].filter(
+      (columns) => columns.length > 0,
+    );
     if (!uniques.some((columns) => sameColumns(columns, keyTargets))) {
       const known = [
         target.primaryKey.length > 0 ? `primary key ${list(target.primaryKey)}` : 'no primary key',
@@ -168,9 +207,10 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
       );
     } else {
       const sourceKey = new Set(spec.key.map((entry) => entry.from));
-      const knownUnique = [source.primaryKey, source.replicaIdentity === 'i' ? source.identityColumns : []].filter(
-        (columns) => columns.length > 0,
-      );
+      const knownUnique = [
+        source.primaryKey,
+        source.replicaIdentity === 'i' ? source.identityColumns : [],
+      ].filter((columns) => columns.length > 0);
       if (!knownUnique.some((columns) => columns.every((column) => sourceKey.has(column)))) {
         warn(
           'SOURCE_KEY_NOT_UNIQUE',
@@ -190,7 +230,12 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
     checkRule(rule, name, field, to);
   }
 
-  function checkRule(rule: ColumnRule, name: string, field: string, to: TargetColumn | undefined): void {
+  function checkRule(
+    rule: ColumnRule,
+    name: string,
+    field: string,
+    to: TargetColumn | undefined,
+  ): void {
     switch (rule.kind) {
       case 'copy': {
         const from = sourceColumn(rule.from, fromField(name));
@@ -205,12 +250,20 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
       case 'const':
         if (to) {
           if (rule.value === null) checkNull(to, `${field}.const`, true);
-          tryValues('text', to, `${field}.const`, rule.value === null ? [] : [rule.value], 'the constant');
+          tryValues(
+            'text',
+            to,
+            `${field}.const`,
+            rule.value === null ? [] : [rule.value],
+            'the constant',
+          );
         }
         return;
       case 'template': {
         const columns = rule.parts.flatMap((part) => (part.kind === 'column' ? [part.column] : []));
-        const found = columns.map((column) => sourceColumn(column, `${field}.template`, 'template placeholder'));
+        const found = columns.map((column) =>
+          sourceColumn(column, `${field}.template`, 'template placeholder'),
+        );
         if (!to || found.some((column) => column === undefined)) return;
         const nullable = found.some((column) => !column!.notNull);
         const bound = rule.parts.reduce<number | undefined>((sum, part) => {
@@ -219,22 +272,38 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
           const length = maxTextLength(source!.columns.get(part.column)!.type);
           return length === undefined ? undefined : sum + length;
         }, 0);
-        const withDefault = rule.default === undefined || bound === undefined ? bound : Math.max(bound, rule.default?.length ?? 0);
-        checkDerived(to, field, transformBound(withDefault, rule.transform), rule.default === undefined ? nullable : rule.default === null);
+        const withDefault =
+          rule.default === undefined || bound === undefined
+            ? bound
+            : Math.max(bound, rule.default?.length ?? 0);
+        checkDerived(
+          to,
+          field,
+          transformBound(withDefault, rule.transform),
+          rule.default === undefined ? nullable : rule.default === null,
+        );
         return;
       }
       case 'derive': {
         const from = sourceColumn(rule.from, fromField(name));
         if (!from) return;
         if (rule.path && !jsonTypes.has(from.type.name)) {
-          error('PATH_NOT_JSON', `${field}.path`, `path needs a json or jsonb column; ${rule.from} is ${describeSourceType(from.type)}`);
+          error(
+            'PATH_NOT_JSON',
+            `${field}.path`,
+            `path needs a json or jsonb column; ${rule.from} is ${describeSourceType(from.type)}`,
+          );
           return;
         }
         if (rule.map && !rule.path) {
           const order = valueOrder(from.type);
           for (const key of rule.map.keys()) {
             if (order.key(key) === undefined) {
-              warn('MAP_KEY_NEVER_MATCHES', `${field}.map`, `key '${key}' can never match: ${rule.from} is ${describeSourceType(from.type)}`);
+              warn(
+                'MAP_KEY_NEVER_MATCHES',
+                `${field}.map`,
+                `key '${key}' can never match: ${rule.from} is ${describeSourceType(from.type)}`,
+              );
             }
           }
         }
@@ -247,13 +316,21 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
           const results = [...rule.map.values(), ...(hasDefault ? [rule.default!] : [])];
           const mayBeNull = results.includes(null) || (!hasDefault && inputMayBeNull);
           checkNull(to, field, mayBeNull);
-          const texts = [...new Set(results.filter((value): value is string => value !== null).map(transform))];
+          const texts = [
+            ...new Set(results.filter((value): value is string => value !== null).map(transform)),
+          ];
           tryValues('text', to, `${field}.map`, texts, 'mapped value');
           return;
         }
         const bound = rule.path ? undefined : maxTextLength(from.type);
-        const withDefault = hasDefault && bound !== undefined ? Math.max(bound, rule.default?.length ?? 0) : bound;
-        checkDerived(to, field, transformBound(withDefault, rule.transform), hasDefault ? rule.default === null : inputMayBeNull);
+        const withDefault =
+          hasDefault && bound !== undefined ? Math.max(bound, rule.default?.length ?? 0) : bound;
+        checkDerived(
+          to,
+          field,
+          transformBound(withDefault, rule.transform),
+          hasDefault ? rule.default === null : inputMayBeNull,
+        );
       }
     }
   }
@@ -262,28 +339,52 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
   function checkTypes(type: SourceType, to: TargetColumn, field: string, notNull: boolean): void {
     const verdict = checkCompatibility(type, to);
     const pair = `${describeSourceType(type)} into ${label(to)}`;
-    if (verdict.level === 'error') error('TYPE_INCOMPATIBLE', field, `${pair}: ${verdict.reason ?? 'cannot be converted'}`);
-    else if (verdict.level === 'warning') warn('TYPE_WARNING', field, `${pair}: ${verdict.reason ?? 'some values may be rejected'}`);
+    if (verdict.level === 'error')
+      error('TYPE_INCOMPATIBLE', field, `${pair}: ${verdict.reason ?? 'cannot be converted'}`);
+    else if (verdict.level === 'warning')
+      warn('TYPE_WARNING', field, `${pair}: ${verdict.reason ?? 'some values may be rejected'}`);
     checkNull(to, field, !notNull);
   }
 
   /** Text computed per row (template, path, transform): length and parse risks. */
-  function checkDerived(to: TargetColumn, field: string, bound: number | undefined, mayBeNull: boolean): void {
+  function checkDerived(
+    to: TargetColumn,
+    field: string,
+    bound: number | undefined,
+    mayBeNull: boolean,
+  ): void {
     checkNull(to, field, mayBeNull);
     const verdict = checkCompatibility('text', to);
     if (verdict.level === 'error') {
-      error('TYPE_INCOMPATIBLE', field, `derived text into ${label(to)}: ${verdict.reason ?? 'cannot be converted'}`);
+      error(
+        'TYPE_INCOMPATIBLE',
+        field,
+        `derived text into ${label(to)}: ${verdict.reason ?? 'cannot be converted'}`,
+      );
       return;
     }
-    if (verdict.level === 'warning') warn('TYPE_WARNING', field, `derived text into ${label(to)}: ${verdict.reason ?? 'some values may be rejected'}`);
+    if (verdict.level === 'warning')
+      warn(
+        'TYPE_WARNING',
+        field,
+        `derived text into ${label(to)}: ${verdict.reason ?? 'some values may be rejected'}`,
+      );
     if (to.isJson) return;
-    if (charTypes.has(to.dataType) && to.maxLength !== null && (bound === undefined || bound > to.maxLength)) {
+    if (
+      charTypes.has(to.dataType) &&
+      to.maxLength !== null &&
+      (bound === undefined || bound > to.maxLength)
+    ) {
       warn(
         'VALUE_MAY_NOT_FIT',
         field,
         `values ${bound === undefined ? 'of unbounded length' : `of up to ${bound} characters`} go into ${to.columnType}: longer ones are rejected as bad rows (add transform: [{ truncate: ${to.maxLength} }] to cut them)`,
       );
-    } else if (textTypes.has(to.dataType) && to.maxLength !== null && (bound === undefined ? pgFieldLimit : bound * 4) > to.maxLength) {
+    } else if (
+      textTypes.has(to.dataType) &&
+      to.maxLength !== null &&
+      (bound === undefined ? pgFieldLimit : bound * 4) > to.maxLength
+    ) {
       warn(
         'VALUE_MAY_NOT_FIT',
         field,
@@ -294,17 +395,31 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
 
   function checkNull(to: TargetColumn, field: string, mayBeNull: boolean): void {
     if (mayBeNull && !to.nullable) {
-      warn('NULL_INTO_NOT_NULL', field, `the value can be NULL but ${spec.target}.${to.name} is NOT NULL: such rows are rejected as bad rows`);
+      warn(
+        'NULL_INTO_NOT_NULL',
+        field,
+        `the value can be NULL but ${spec.target}.${to.name} is NOT NULL: such rows are rejected as bad rows`,
+      );
     }
   }
 
   /** Converts known values now: a constant or mapped value that cannot fit is an error today, not a bad row later. */
-  function tryValues(type: SourceType | 'text', to: TargetColumn, field: string, values: readonly string[], what: string): void {
+  function tryValues(
+    type: SourceType | 'text',
+    to: TargetColumn,
+    field: string,
+    values: readonly string[],
+    what: string,
+  ): void {
     let conversion: ((text: string | null) => unknown) | undefined;
     try {
       conversion = compileConversion(type, to, { mapping: spec.name, column: to.name });
     } catch (failure) {
-      error('TYPE_INCOMPATIBLE', field, `${type === 'text' ? 'text' : describeSourceType(type)} into ${label(to)}: ${describeError(failure)}`);
+      error(
+        'TYPE_INCOMPATIBLE',
+        field,
+        `${type === 'text' ? 'text' : describeSourceType(type)} into ${label(to)}: ${describeError(failure)}`,
+      );
       return;
     }
     // The values module prefixes `mapping.column: `; the problem line names both already.
@@ -324,7 +439,12 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
   }
 
   // Soft delete and metadata columns.
-  const meta = <T>(name: string | undefined, field: string, check: (column: TargetColumn) => MetaColumn<T>, code: string) => {
+  const meta = <T>(
+    name: string | undefined,
+    field: string,
+    check: (column: TargetColumn) => MetaColumn<T>,
+    code: string,
+  ) => {
     if (name === undefined) return;
     written.add(name.toLowerCase());
     const column = targetColumn(name, field);
@@ -345,14 +465,26 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
     if (!column || !source) continue;
     if (condition.op !== 'isNull') {
       const order = valueOrder(column.type);
-      const literals = typeof condition.value === 'string' ? [condition.value] : (condition.value as readonly string[]);
+      const literals =
+        typeof condition.value === 'string'
+          ? [condition.value]
+          : (condition.value as readonly string[]);
       for (const literal of literals) {
         if (order.key(literal) === undefined) {
-          error('FILTER_LITERAL', condition.field, `'${literal}' is not ${order.expects} (${condition.column} is ${describeSourceType(column.type)})`);
+          error(
+            'FILTER_LITERAL',
+            condition.field,
+            `'${literal}' is not ${order.expects} (${condition.column} is ${describeSourceType(column.type)})`,
+          );
         }
       }
     }
-    const toastable = column.toastable ?? (column.type.category === 'A' || ['text', 'varchar', 'bpchar', 'json', 'jsonb', 'bytea', 'numeric'].includes(column.type.name));
+    const toastable =
+      column.toastable ??
+      (column.type.category === 'A' ||
+        ['text', 'varchar', 'bpchar', 'json', 'jsonb', 'bytea', 'numeric'].includes(
+          column.type.name,
+        ));
     if (toastable && source.replicaIdentity !== 'f' && !toastWarned.has(condition.column)) {
       toastWarned.add(condition.column);
       warn(
@@ -365,7 +497,9 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
 
   if (target) {
     // Inserts must set every NOT NULL column without a default.
-    const missing = (target.requiredColumns ?? []).filter((name) => !written.has(name.toLowerCase()));
+    const missing = (target.requiredColumns ?? []).filter(
+      (name) => !written.has(name.toLowerCase()),
+    );
     if (missing.length > 0) {
       error(
         'NOT_NULL_UNMAPPED',
@@ -392,7 +526,11 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
     } catch (failure) {
       if (!(failure instanceof MappingError)) throw failure;
       const field = failure.context.path as string | undefined;
-      error('MAPPING_COMPILE', field, (failure.context.detail as string | undefined) ?? failure.message);
+      error(
+        'MAPPING_COMPILE',
+        field,
+        (failure.context.detail as string | undefined) ?? failure.message,
+      );
     }
   }
   return problems;

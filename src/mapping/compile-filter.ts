@@ -1,4 +1,4 @@
-import { UNCHANGED, type SourceRow } from './compiled-mapping.js';
+import { type SourceRow, UNCHANGED } from './compiled-mapping.js';
 import type { FilterCondition, FilterSpec } from './mapping-spec.js';
 import { compareText, type ValueOrder } from './value-order.js';
 
@@ -12,7 +12,12 @@ export interface FilterContext {
   readonly invalid: (condition: FilterCondition, literal: string, expects: string) => never;
 }
 
-function literalKey(condition: FilterCondition, literal: string, order: ValueOrder, context: FilterContext): string {
+function literalKey(
+  condition: FilterCondition,
+  literal: string,
+  order: ValueOrder,
+  context: FilterContext,
+): string {
   const key = order.key(literal);
   if (key === undefined) context.invalid(condition, literal, order.expects);
   return key;
@@ -37,7 +42,11 @@ function compileCondition(condition: FilterCondition, context: FilterContext): R
   // A value whose text is not of the column's type cannot come from PostgreSQL; compare it as text.
   const keyOf = (text: string) => order.key(text) ?? text;
   if (op === 'in' || op === 'notIn') {
-    const keys = new Set((condition.value as readonly string[]).map((item) => literalKey(condition, item, order, context)));
+    const keys = new Set(
+      (condition.value as readonly string[]).map((item) =>
+        literalKey(condition, item, order, context),
+      ),
+    );
     const wanted = op === 'in';
     return (row) => {
       const value = row[column];
@@ -80,7 +89,10 @@ function comparison(op: FilterCondition['op']): (order: number) => boolean {
  * A filter tree as nested closures. `all` is false as soon as one part is false, even when
  * another part depends on an UNCHANGED column; `any` is true as soon as one part is true.
  */
-export function compileFilter(filter: FilterSpec | undefined, context: FilterContext): RowPredicate {
+export function compileFilter(
+  filter: FilterSpec | undefined,
+  context: FilterContext,
+): RowPredicate {
   if (filter === undefined) return () => true;
   if (filter.kind === 'condition') return compileCondition(filter, context);
   const parts = filter.items.map((item) => compileFilter(item, context));

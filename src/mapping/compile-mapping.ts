@@ -54,7 +54,11 @@ function absent(row: SourceRow, deps: readonly string[]): boolean {
  * does not resolve throws MappingError naming file, mapping and field; `checkMapping` lists every
  * such problem at once, this stops at the first.
  */
-export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targetTable: TargetTable): CompiledMapping {
+export function compileMapping(
+  spec: MappingSpec,
+  sourceTable: SourceTable,
+  targetTable: TargetTable,
+): CompiledMapping {
   const fail = (field: string | undefined, message: string, cause?: unknown): never => {
     const problem = problemAt(spec, 'error', 'MAPPING_COMPILE', field, message);
     throw new MappingError('MAPPING_COMPILE', formatProblem(problem), {
@@ -63,26 +67,42 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
     });
   };
   const targetByName = new Map<string, TargetColumn>();
-  for (const column of targetTable.columns.values()) targetByName.set(column.name.toLowerCase(), column);
+  for (const column of targetTable.columns.values())
+    targetByName.set(column.name.toLowerCase(), column);
 
   const sourceColumn = (name: string, field: string): SourceColumn =>
-    sourceTable.columns.get(name) ?? fail(field, `source column ${name} does not exist in ${spec.sourceKey}`);
+    sourceTable.columns.get(name) ??
+    fail(field, `source column ${name} does not exist in ${spec.sourceKey}`);
   const targetColumn = (name: string, field: string): TargetColumn =>
-    targetByName.get(name.toLowerCase()) ?? fail(field, `target column ${name} does not exist in ${spec.target}`);
-  const convert = (source: SourceType | 'text', target: TargetColumn, field: string): Conversion => {
+    targetByName.get(name.toLowerCase()) ??
+    fail(field, `target column ${name} does not exist in ${spec.target}`);
+  const convert = (
+    source: SourceType | 'text',
+    target: TargetColumn,
+    field: string,
+  ): Conversion => {
     try {
       return compileConversion(source, target, { mapping: spec.name, column: target.name });
     } catch (error) {
       const from = source === 'text' ? 'text' : describeSourceType(source);
-      return fail(field, `cannot convert ${from} to ${target.columnType}: ${describeError(error)}`, error);
+      return fail(
+        field,
+        `cannot convert ${from} to ${target.columnType}: ${describeError(error)}`,
+        error,
+      );
     }
   };
-  const meta = <T>(made: MetaColumn<T>, field: string) => (made.ok ? made.write : fail(field, made.reason));
+  const meta = <T>(made: MetaColumn<T>, field: string) =>
+    made.ok ? made.write : fail(field, made.reason);
 
   const keyOps: KeyOp[] = spec.key.map(({ target, from }) => {
     const field = `key.${target}`;
     const column = targetColumn(target, field);
-    return { target: column.name, from, convert: convert(sourceColumn(from, field).type, column, field) };
+    return {
+      target: column.name,
+      from,
+      convert: convert(sourceColumn(from, field).type, column, field),
+    };
   });
 
   const columnOps: ColumnOp[] = spec.columns.map(({ target, rule }) => {
@@ -107,14 +127,23 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
         try {
           value = conversion(rule.value);
         } catch (error) {
-          return fail(`${field}.const`, `the constant does not fit ${column.columnType}: ${describeError(error)}`, error);
+          return fail(
+            `${field}.const`,
+            `the constant does not fit ${column.columnType}: ${describeError(error)}`,
+            error,
+          );
         }
         return { target: column.name, deps: [], compute: () => value };
       }
       case 'copy': {
         const { from } = rule;
         const conversion = convert(sourceColumn(from, `${field}.from`).type, column, field);
-        if (rule.default === undefined) return { target: column.name, deps: [from], compute: (row) => conversion(row[from] as string | null) };
+        if (rule.default === undefined)
+          return {
+            target: column.name,
+            deps: [from],
+            compute: (row) => conversion(row[from] as string | null),
+          };
         const fallback = rule.default;
         return {
           target: column.name,
@@ -130,7 +159,9 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
           if (part.kind === 'column') sourceColumn(part.column, `${field}.template`);
           return part;
         });
-        const deps = [...new Set(parts.flatMap((part) => (part.kind === 'column' ? [part.column] : [])))];
+        const deps = [
+          ...new Set(parts.flatMap((part) => (part.kind === 'column' ? [part.column] : []))),
+        ];
         const transform = compileTransforms(rule.transform);
         const conversion = convert('text', column, field);
         const fallback = rule.default ?? null;
@@ -143,7 +174,10 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
               if (part.kind === 'text') text += part.text;
               else {
                 const value = row[part.column] as string | null;
-                if (value === null) return conversion(fallback !== null && transform ? transform(fallback) : fallback);
+                if (value === null)
+                  return conversion(
+                    fallback !== null && transform ? transform(fallback) : fallback,
+                  );
                 text += value;
               }
             }
@@ -155,7 +189,10 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
         const { from, path } = rule;
         const source = sourceColumn(from, `${field}.from`);
         if (path !== undefined && !jsonTypes.has(source.type.name)) {
-          fail(`${field}.path`, `path needs a json or jsonb column; ${from} is ${describeSourceType(source.type)}`);
+          fail(
+            `${field}.path`,
+            `path needs a json or jsonb column; ${from} is ${describeSourceType(source.type)}`,
+          );
         }
         const transform = compileTransforms(rule.transform);
         const conversion = convert('text', column, field);
@@ -164,16 +201,21 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
         // Map keys compare like filter values: 1 matches a numeric '1.00', true a boolean 't'.
         const order = path === undefined ? valueOrder(source.type) : undefined;
         const keyOf = order ? (text: string) => order.key(text) ?? text : (text: string) => text;
-        const map = rule.map && new Map([...rule.map].map(([key, value]) => [keyOf(key), value] as const));
+        const map =
+          rule.map && new Map([...rule.map].map(([key, value]) => [keyOf(key), value] as const));
         const readPath = path
           ? (json: string): string | null => {
               try {
                 return jsonPathText(json, path) ?? null;
               } catch (error) {
                 if (!(error instanceof JsonTextError)) throw error;
-                throw new ValueError('VALUE_INVALID_JSON', `${spec.name}: ${column.name}: ${from} is not valid JSON (${error.message})`, {
-                  context: { ...site, value: shorten(json) },
-                });
+                throw new ValueError(
+                  'VALUE_INVALID_JSON',
+                  `${spec.name}: ${column.name}: ${from} is not valid JSON (${error.message})`,
+                  {
+                    context: { ...site, value: shorten(json) },
+                  },
+                );
               }
             }
           : undefined;
@@ -200,9 +242,16 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
 
   const context = {
     orderOf: (column: string) => valueOrder(sourceColumn(column, 'filter').type),
-    invalid: (condition: { field: string; column: string }, literal: string, expects: string): never => {
+    invalid: (
+      condition: { field: string; column: string },
+      literal: string,
+      expects: string,
+    ): never => {
       const type = describeSourceType(sourceColumn(condition.column, condition.field).type);
-      return fail(condition.field, `'${literal}' is not ${expects} (${condition.column} is ${type})`);
+      return fail(
+        condition.field,
+        `'${literal}' is not ${expects} (${condition.column} is ${type})`,
+      );
     },
   };
   const filterColumns: string[] = [];
@@ -219,11 +268,16 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
   const softDelete = spec.softDelete;
   const flag = softDelete && targetColumn(softDelete.flag, 'softDelete.flag');
   const writeFlag = flag && meta(flagColumn(flag), 'softDelete.flag');
-  const deletedAt = softDelete?.at === undefined ? undefined : targetColumn(softDelete.at, 'softDelete.at');
+  const deletedAt =
+    softDelete?.at === undefined ? undefined : targetColumn(softDelete.at, 'softDelete.at');
   const writeDeletedAt = deletedAt && meta(timeColumn(deletedAt), 'softDelete.at');
-  const lsnTarget = spec.metadata?.lsn === undefined ? undefined : targetColumn(spec.metadata.lsn, 'metadata.lsn');
+  const lsnTarget =
+    spec.metadata?.lsn === undefined ? undefined : targetColumn(spec.metadata.lsn, 'metadata.lsn');
   const writeLsn = lsnTarget && meta(lsnColumn(lsnTarget), 'metadata.lsn');
-  const syncedTarget = spec.metadata?.syncedAt === undefined ? undefined : targetColumn(spec.metadata.syncedAt, 'metadata.syncedAt');
+  const syncedTarget =
+    spec.metadata?.syncedAt === undefined
+      ? undefined
+      : targetColumn(spec.metadata.syncedAt, 'metadata.syncedAt');
   const writeSynced = syncedTarget && meta(timeColumn(syncedTarget), 'metadata.syncedAt');
 
   // Metadata values change per transaction, not per row: computed once per ChangeMeta object.
@@ -247,15 +301,23 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
   const keyValue = (op: KeyOp, row: SourceRow): TargetValue => {
     const value = row[op.from];
     if (value === UNCHANGED || value === undefined) {
-      throw new ValueError('VALUE_KEY_MISSING', `${spec.name}: ${op.target}: key column ${op.from} is missing from the row`, {
-        context: { mapping: spec.name, column: op.target },
-      });
+      throw new ValueError(
+        'VALUE_KEY_MISSING',
+        `${spec.name}: ${op.target}: key column ${op.from} is missing from the row`,
+        {
+          context: { mapping: spec.name, column: op.target },
+        },
+      );
     }
     return op.convert(value);
   };
 
   const sourceColumns = [
-    ...new Set([...keyOps.map((op) => op.from), ...columnOps.flatMap((op) => op.deps), ...filterColumns]),
+    ...new Set([
+      ...keyOps.map((op) => op.from),
+      ...columnOps.flatMap((op) => op.deps),
+      ...filterColumns,
+    ]),
   ];
   const targetColumns = [
     ...keyOps.map((op) => op.target),
@@ -282,7 +344,12 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
     targetColumns: Object.freeze(targetColumns),
     onDelete: spec.onDelete,
     ...(flag
-      ? { softDelete: Object.freeze({ flag: flag.name, ...(deletedAt ? { at: deletedAt.name } : {}) }) }
+      ? {
+          softDelete: Object.freeze({
+            flag: flag.name,
+            ...(deletedAt ? { at: deletedAt.name } : {}),
+          }),
+        }
       : {}),
     ...(spec.metadata
       ? {
@@ -306,8 +373,10 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
       let leftOut: string[] | undefined;
       for (const op of keyOps) out[op.target] = keyValue(op, row);
       for (const op of columnOps) {
-        if (op.deps.length > 0 && absent(row, op.deps)) (leftOut ??= []).push(op.target);
-        else out[op.target] = op.compute(row);
+        if (op.deps.length > 0 && absent(row, op.deps)) {
+          leftOut ??= [];
+          leftOut.push(op.target);
+        } else out[op.target] = op.compute(row);
       }
       for (const [name, value] of liveColumns) out[name] = value;
       for (const [name, value] of metaColumns(change)) out[name] = value;
@@ -316,7 +385,10 @@ export function compileMapping(spec: MappingSpec, sourceTable: SourceTable, targ
     },
     softDeleteRow(change) {
       if (!flag || !writeFlag) {
-        throw new MappingError('MAPPING_NOT_SOFT', `${spec.file}: ${spec.name}: softDeleteRow needs onDelete: soft`);
+        throw new MappingError(
+          'MAPPING_NOT_SOFT',
+          `${spec.file}: ${spec.name}: softDeleteRow needs onDelete: soft`,
+        );
       }
       if (change === lastDeleteMeta) return deleteRow;
       const out: Record<string, TargetValue> = { [flag.name]: writeFlag(true) };

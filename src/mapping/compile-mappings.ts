@@ -1,5 +1,5 @@
-import { compileMapping } from './compile-mapping.js';
 import { checkMapping } from './check-mapping.js';
+import { compileMapping } from './compile-mapping.js';
 import type { CompiledMapping } from './compiled-mapping.js';
 import { type MappingProblem, mappingErrorOf } from './mapping-problem.js';
 import type { MappingSpec } from './mapping-spec.js';

@@ -31,7 +31,9 @@ function compileOne(transform: Transform): (text: string) => string {
  * The transforms of a rule as one function, applied in YAML order. Upper/lower case are
  * locale-independent (a German ß becomes SS wherever millrace runs).
  */
-export function compileTransforms(transforms: readonly Transform[]): ((text: string) => string) | undefined {
+export function compileTransforms(
+  transforms: readonly Transform[],
+): ((text: string) => string) | undefined {
   const steps = transforms.map(compileOne);
   if (steps.length === 0) return undefined;
   if (steps.length === 1) return steps[0];

@@ -24,6 +24,7 @@ export function describeSourceType(type: SourceType): string {
     return `numeric(${precision},${scale})`;
   }
   if (type.name === 'varchar' || type.name === 'bpchar') return `${name}(${type.typmod - 4})`;
-  if (['timestamp', 'timestamptz', 'time', 'timetz'].includes(type.name)) return `${name}(${type.typmod})`;
+  if (['timestamp', 'timestamptz', 'time', 'timetz'].includes(type.name))
+    return `${name}(${type.typmod})`;
   return name;
 }

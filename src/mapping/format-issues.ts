@@ -55,7 +55,9 @@ function unknownKeyMessage(key: string, message: string): string {
     .map((candidate) => ({ candidate, cost: distance(key.toLowerCase(), candidate.toLowerCase()) }))
     .filter(({ cost }) => cost <= Math.max(1, Math.floor(key.length / 3)))
     .sort((a, b) => a.cost - b.cost)[0];
-  return close ? `unknown key (did you mean ${close.candidate}?)` : `unknown key (expected one of ${allowed.join(', ')})`;
+  return close
+    ? `unknown key (did you mean ${close.candidate}?)`
+    : `unknown key (expected one of ${allowed.join(', ')})`;
 }
 
 /**
@@ -67,30 +69,46 @@ function unknownKeyMessage(key: string, message: string): string {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
   const all = flatten(issues, []);
   const inside = (outer: FieldIssue, inner: FieldIssue) =>
-    inner.path.length > outer.path.length && outer.path.every((part, index) => inner.path[index] === part);
+    inner.path.length > outer.path.length &&
+    outer.path.every((part, index) => inner.path[index] === part);
   return all.filter((issue) => !all.some((other) => inside(issue, other)));
 }
 
-function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly (string | number)[]): FieldIssue[] {
+function flatten(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly (string | number)[],
+): FieldIssue[] {
   const out: FieldIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...(issue.path as (string | number)[])];
     switch (issue.code) {
       case 'unrecognized_keys':
-        for (const key of issue.keys) out.push({ path: [...path, key], message: unknownKeyMessage(key, issue.message) });
+        for (const key of issue.keys)
+          out.push({ path: [...path, key], message: unknownKeyMessage(key, issue.message) });
         break;
       case 'invalid_union': {
         const matching = issue.errors.filter(
-          (branch) => !(branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0),
+          (branch) =>
+            !(
+              branch.length === 1 &&
+              branch[0]!.code === 'invalid_type' &&
+              branch[0]!.path.length === 0
+            ),
         );
         if (matching.length === 1) out.push(...flatten(matching[0]!, path));
-        else out.push({ path, message: isOwnMessage(issue.message) ? issue.message : 'unexpected value' });
+        else
+          out.push({
+            path,
+            message: isOwnMessage(issue.message) ? issue.message : 'unexpected value',
+          });
         break;
       }
       case 'invalid_type':
         out.push({
           path,
-          message: isOwnMessage(issue.message) ? issue.message : `expected ${typeWords[issue.expected] ?? issue.expected}`,
+          message: isOwnMessage(issue.message)
+            ? issue.message
+            : `expected ${typeWords[issue.expected] ?? issue.expected}`,
         });
         break;
       case 'invalid_key':
@@ -99,11 +117,16 @@ function flatten(issues: readonly z.core.$ZodIssue[], prefix: readonly (string |
       case 'invalid_value':
         out.push({
           path,
-          message: isOwnMessage(issue.message) ? issue.message : `expected one of ${issue.values.map(String).join(', ')}`,
+          message: isOwnMessage(issue.message)
+            ? issue.message
+            : `expected one of ${issue.values.map(String).join(', ')}`,
         });
         break;
       default:
-        out.push({ path, message: isOwnMessage(issue.message) ? issue.message : issue.message.toLowerCase() });
+        out.push({
+          path,
+          message: isOwnMessage(issue.message) ? issue.message : issue.message.toLowerCase(),
+        });
     }
   }
   return out;

@@ -55,7 +55,8 @@ function valueEnd(text: string, start: number): number {
   }
   let at = start;
   while (at < text.length && !',}] \n\r\t'.includes(text[at]!)) at++;
-  if (at === start) throw new JsonTextError(`unexpected ${first === undefined ? 'end' : `'${first}'`}`);
+  if (at === start)
+    throw new JsonTextError(`unexpected ${first === undefined ? 'end' : `'${first}'`}`);
   return at;
 }
 

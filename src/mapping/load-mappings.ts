@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
-import { MappingError } from '../errors.js';
+import { describeError, MappingError } from '../errors.js';
 import { formatIssues, formatPath } from './format-issues.js';
-import { type MappingProblem, lineOf, mappingErrorOf, problemAt } from './mapping-problem.js';
+import { lineOf, type MappingProblem, mappingErrorOf, problemAt } from './mapping-problem.js';
 import { mappingSchema } from './mapping-schema.js';
 import type { MappingSpec } from './mapping-spec.js';
 import { normalizeMapping } from './normalize-mapping.js';
@@ -23,7 +23,8 @@ const yamlExtension = /\.ya?ml$/i;
 /** Field path → line, for every key and list item under a mapping's YAML node. */
 function collectLines(node: unknown, lineCounter: LineCounter): Map<string, number> {
   const lines = new Map<string, number>();
-  const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  const lineAt = (offset: number | undefined) =>
+    offset === undefined ? undefined : lineCounter.linePos(offset).line;
   const walk = (current: unknown, at: (string | number)[]) => {
     if (isMap(current)) {
       for (const pair of current.items) {
@@ -56,9 +57,18 @@ interface Candidate {
 }
 
 /** Reads one file: YAML syntax problems, or the mappings it holds (one per document or list item). */
-function readFile(file: string, text: string, problems: MappingProblem[]): { candidates: Candidate[]; lineCounter: LineCounter } {
+function readFile(
+  file: string,
+  text: string,
+  problems: MappingProblem[],
+): { candidates: Candidate[]; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { intAsBigInt: true, prettyErrors: true, lineCounter, uniqueKeys: true });
+  const documents = parseAllDocuments(text, {
+    intAsBigInt: true,
+    prettyErrors: true,
+    lineCounter,
+    uniqueKeys: true,
+  });
   const candidates: Candidate[] = [];
   const base = path.basename(file).replace(yamlExtension, '');
   const docs = Array.isArray(documents) ? documents : [];
@@ -93,7 +103,12 @@ function readFile(file: string, text: string, problems: MappingProblem[]): { can
     }
   }
   if (candidates.length === 0 && problems.every((problem) => problem.file !== file)) {
-    problems.push({ level: 'error', code: 'EMPTY_FILE', file, message: 'the file holds no mapping' });
+    problems.push({
+      level: 'error',
+      code: 'EMPTY_FILE',
+      file,
+      message: 'the file holds no mapping',
+    });
   }
   return { candidates, lineCounter };
 }
@@ -115,19 +130,38 @@ export function readMappings(dir: string): LoadedMappings {
   const files = readdirSync(dir)
     .filter((name) => yamlExtension.test(name) && !name.startsWith('.'))
     .sort()
-    .map((name) => path.join(dir, name));
+    .map((name) => path.join(dir, name))
+    .filter((file) => !statSync(file).isDirectory());
   if (files.length === 0) {
-    throw new MappingError('NO_MAPPINGS', `no mapping files (*.yaml, *.yml) in ${dir}`, { context: { file: dir } });
+    throw new MappingError('NO_MAPPINGS', `no mapping files (*.yaml, *.yml) in ${dir}`, {
+      context: { file: dir },
+    });
   }
   const problems: MappingProblem[] = [];
   const specs: MappingSpec[] = [];
   for (const file of files) {
-    const { candidates, lineCounter } = readFile(file, readFileSync(file, 'utf8'), problems);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push({
+        level: 'error',
+        code: 'FILE_UNREADABLE',
+        file,
+        message: `cannot read the file: ${describeError(error)}`,
+      });
+      continue;
+    }
+    const { candidates, lineCounter } = readFile(file, text, problems);
     for (const candidate of candidates) {
       const lines = collectLines(candidate.node, lineCounter);
       const rawName = (candidate.value as { name?: unknown } | null)?.name;
       const label = typeof rawName === 'string' && rawName !== '' ? rawName : candidate.label;
-      const at = (code: string, fieldPath: readonly (string | number)[], message: string): MappingProblem => {
+      const at = (
+        code: string,
+        fieldPath: readonly (string | number)[],
+        message: string,
+      ): MappingProblem => {
         const field = formatPath(fieldPath);
         const line = lineOf(lines, field);
         return {
@@ -143,7 +177,9 @@ export function readMappings(dir: string): LoadedMappings {
       const parsed = mappingSchema.safeParse(candidate.value);
       if (!parsed.success) {
         // In file order, as the person reading the messages edits it (zod reports unknown keys last).
-        const issues = formatIssues(parsed.error.issues).map((issue) => at('MAPPING_SCHEMA', issue.path, issue.message));
+        const issues = formatIssues(parsed.error.issues).map((issue) =>
+          at('MAPPING_SCHEMA', issue.path, issue.message),
+        );
         problems.push(...issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
         continue;
       }
@@ -153,16 +189,32 @@ export function readMappings(dir: string): LoadedMappings {
         continue;
       }
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,190}$/.test(name)) {
-        problems.push(at('NAME_INVALID', ['name'], `the file name does not make a valid mapping name ('${name}'): set name`));
+        problems.push(
+          at(
+            'NAME_INVALID',
+            ['name'],
+            `the file name does not make a valid mapping name ('${name}'): set name`,
+          ),
+        );
         continue;
       }
-      const { spec, issues } = normalizeMapping({ raw: parsed.data, name, file, lines, original: candidate.value });
+      const { spec, issues } = normalizeMapping({
+        raw: parsed.data,
+        name,
+        file,
+        lines,
+        original: candidate.value,
+      });
       for (const issue of issues) problems.push(at(issue.code, issue.path, issue.message));
       if (spec) specs.push(spec);
     }
   }
   const accepted = crossCheck(specs, problems);
-  return Object.freeze({ specs: Object.freeze(accepted), problems: Object.freeze(problems), files: Object.freeze(files) });
+  return Object.freeze({
+    specs: Object.freeze(accepted),
+    problems: Object.freeze(problems),
+    files: Object.freeze(files),
+  });
 }
 
 /** Checks that need every mapping: unique names, and one key per target table. */
@@ -180,7 +232,11 @@ function crossCheck(specs: readonly MappingSpec[], problems: MappingProblem[]): 
       problems.push(problemAt(spec, 'error', code, field, message));
     const sameName = byName.get(spec.name);
     if (sameName) {
-      problem('DUPLICATE_NAME', 'name', `duplicate mapping name (also in ${sameName.file}); names must be unique`);
+      problem(
+        'DUPLICATE_NAME',
+        'name',
+        `duplicate mapping name (also in ${sameName.file}); names must be unique`,
+      );
       continue;
     }
     const sameTarget = byTarget.get(spec.target);

@@ -28,7 +28,8 @@ export function formatProblem(problem: MappingProblem): string {
         ? ''
         : ` line ${problem.line}${problem.column === undefined ? '' : `, column ${problem.column}`}:`
       : ` ${problem.mapping}:${problem.field === undefined ? '' : ` ${problem.field}:`}`;
-  const line = problem.mapping !== undefined && problem.line !== undefined ? ` (line ${problem.line})` : '';
+  const line =
+    problem.mapping !== undefined && problem.line !== undefined ? ` (line ${problem.line})` : '';
   return `${problem.file}:${where} ${problem.message}${line}`;
 }
 
@@ -36,11 +37,15 @@ export function formatProblem(problem: MappingProblem): string {
  * The error a command fails with when mappings do not load or compile: the first problem's line,
  * with a count of the others (`mappings check` lists them all).
  */
-export function mappingErrorOf(problems: readonly MappingProblem[], code = 'MAPPING_INVALID'): MappingError {
+export function mappingErrorOf(
+  problems: readonly MappingProblem[],
+  code = 'MAPPING_INVALID',
+): MappingError {
   const errors = problems.filter((problem) => problem.level === 'error');
   const first = errors[0] ?? problems[0];
   if (first === undefined) return new MappingError(code, 'mappings are invalid');
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more; run 'millrace mappings check')` : '';
+  const more =
+    errors.length > 1 ? ` (and ${errors.length - 1} more; run 'millrace mappings check')` : '';
   return new MappingError(code, `${formatProblem(first)}${more}`, {
     context: {
       file: first.file,
@@ -52,7 +57,10 @@ export function mappingErrorOf(problems: readonly MappingProblem[], code = 'MAPP
 }
 
 /** The line of `field` in the mapping's file, or of its nearest enclosing field. */
-export function lineOf(lines: ReadonlyMap<string, number>, field: string | undefined): number | undefined {
+export function lineOf(
+  lines: ReadonlyMap<string, number>,
+  field: string | undefined,
+): number | undefined {
   let path = field ?? '';
   for (;;) {
     const line = lines.get(path);
@@ -65,7 +73,11 @@ export function lineOf(lines: ReadonlyMap<string, number>, field: string | undef
 
 /** A problem located in a loaded mapping. */
 export function problemAt(
-  spec: { readonly file: string; readonly name: string; readonly lines: ReadonlyMap<string, number> },
+  spec: {
+    readonly file: string;
+    readonly name: string;
+    readonly lines: ReadonlyMap<string, number>;
+  },
   level: MappingProblem['level'],
   code: string,
   field: string | undefined,

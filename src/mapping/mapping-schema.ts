@@ -15,7 +15,8 @@ export const allowedKeysPrefix = 'allowed keys: ';
 function strict<T extends z.ZodRawShape>(shape: T) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `${allowedKeysPrefix}${allowed}` : undefined),
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `${allowedKeysPrefix}${allowed}` : undefined,
   });
 }
 
@@ -73,16 +74,24 @@ const ruleObject = strict({
   path: jsonPath.optional(),
   map: z
     .record(z.string(), scalar, { error: 'expected an object' })
-    .refine((map) => Object.keys(map).length > 0, 'expected at least one entry, like { sale: RELEASED }')
+    .refine(
+      (map) => Object.keys(map).length > 0,
+      'expected at least one entry, like { sale: RELEASED }',
+    )
     .optional(),
   default: scalar.optional(),
   template: z.string({ error: 'expected a template text like "{name}/{id}"' }).optional(),
   transform: z.array(transform, { error: 'expected a list, like [trim, upper]' }).optional(),
   const: scalar.optional(),
 }).superRefine((rule, ctx) => {
-  const has = (key: string) => Object.hasOwn(rule, key) && (rule as Record<string, unknown>)[key] !== undefined;
+  const has = (key: string) =>
+    Object.hasOwn(rule, key) && (rule as Record<string, unknown>)[key] !== undefined;
   const hasConst = Object.hasOwn(rule, 'const');
-  const sources = [has('from') && 'from', has('template') && 'template', hasConst && 'const'].filter(Boolean);
+  const sources = [
+    has('from') && 'from',
+    has('template') && 'template',
+    hasConst && 'const',
+  ].filter(Boolean);
   if (sources.length !== 1) {
     ctx.addIssue({
       code: 'custom',
@@ -95,12 +104,14 @@ const ruleObject = strict({
   }
   if (hasConst) {
     for (const key of ['path', 'map', 'default', 'transform']) {
-      if (has(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'const takes no other keys' });
+      if (has(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'const takes no other keys' });
     }
   }
   if (has('template')) {
     for (const key of ['path', 'map']) {
-      if (has(key)) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs from, not template` });
+      if (has(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs from, not template` });
     }
   }
 });
@@ -112,14 +123,23 @@ const columnRule = z.union([sourceColumn, ruleObject], {
 const condition = strict({
   eq: literal.optional(),
   ne: literal.optional(),
-  in: z.array(literal, { error: 'expected a list of values' }).min(1, 'expected at least one value').optional(),
-  notIn: z.array(literal, { error: 'expected a list of values' }).min(1, 'expected at least one value').optional(),
+  in: z
+    .array(literal, { error: 'expected a list of values' })
+    .min(1, 'expected at least one value')
+    .optional(),
+  notIn: z
+    .array(literal, { error: 'expected a list of values' })
+    .min(1, 'expected at least one value')
+    .optional(),
   gt: orderable.optional(),
   gte: orderable.optional(),
   lt: orderable.optional(),
   lte: orderable.optional(),
   isNull: z.boolean({ error: 'expected true or false' }).optional(),
-}).refine((value) => Object.keys(value).length > 0, 'expected an operator: eq, ne, in, notIn, gt, gte, lt, lte or isNull');
+}).refine(
+  (value) => Object.keys(value).length > 0,
+  'expected an operator: eq, ne, in, notIn, gt, gte, lt, lte or isNull',
+);
 
 export type RawLiteral = string | number | bigint | boolean;
 export type RawCondition = {
@@ -168,11 +188,20 @@ export const mappingSchema = strict({
     .string({ error: 'expected a target table name' })
     .regex(/^[^.\s`]{1,64}$/, 'expected a target table name (no schema, at most 64 characters)'),
   key: z
-    .record(targetColumn, sourceColumn, { error: 'expected an object of target column: source column' })
-    .refine((key) => Object.keys(key).length > 0, 'expected at least one key column, like { crm_order_id: id }'),
-  columns: z.record(targetColumn, columnRule, { error: 'expected an object of target column: rule' }).optional(),
+    .record(targetColumn, sourceColumn, {
+      error: 'expected an object of target column: source column',
+    })
+    .refine(
+      (key) => Object.keys(key).length > 0,
+      'expected at least one key column, like { crm_order_id: id }',
+    ),
+  columns: z
+    .record(targetColumn, columnRule, { error: 'expected an object of target column: rule' })
+    .optional(),
   filter: filter.optional(),
-  onDelete: z.enum(['delete', 'soft', 'ignore'], { error: 'expected delete, soft or ignore' }).optional(),
+  onDelete: z
+    .enum(['delete', 'soft', 'ignore'], { error: 'expected delete, soft or ignore' })
+    .optional(),
   softDelete: strict({ flag: targetColumn, at: targetColumn.optional() }).optional(),
   metadata: strict({ lsn: targetColumn.optional(), syncedAt: targetColumn.optional() })
     .refine((value) => Object.keys(value).length > 0, 'expected lsn and/or syncedAt')

@@ -74,7 +74,9 @@ export interface ConstRule {
   readonly value: string | null;
 }
 
-export type TemplatePart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'column'; readonly column: string };
+export type TemplatePart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'column'; readonly column: string };
 
 export type Transform =
   | { readonly kind: 'trim' }

@@ -1,5 +1,5 @@
-import type { TargetColumn, TargetValue } from '../values/column-types.js';
 import { formatLsn } from '../util/lsn.js';
+import type { TargetColumn, TargetValue } from '../values/column-types.js';
 
 /** How one bookkeeping column (soft-delete flag or time, metadata) is written, or why it cannot be. */
 export type MetaColumn<T> =
@@ -14,7 +14,10 @@ const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 
  * or in PostgreSQL's `16/B374D848` spelling for text columns (what people paste into psql).
  */
 export function lsnColumn(column: TargetColumn): MetaColumn<bigint> {
-  if (column.dataType === 'bigint' || (column.dataType === 'decimal' && column.scale === 0 && (column.precision ?? 0) >= 20)) {
+  if (
+    column.dataType === 'bigint' ||
+    (column.dataType === 'decimal' && column.scale === 0 && (column.precision ?? 0) >= 20)
+  ) {
     return { ok: true, write: (lsn) => lsn.toString() };
   }
   if (textTypes.has(column.dataType) && (column.maxLength === null || column.maxLength >= 17)) {
@@ -32,7 +35,10 @@ export function lsnColumn(column: TargetColumn): MetaColumn<bigint> {
  */
 export function timeColumn(column: TargetColumn): MetaColumn<Date> {
   if (column.dataType !== 'datetime' && column.dataType !== 'timestamp') {
-    return { ok: false, reason: `${column.name} is ${column.columnType}: a time needs DATETIME(6) or TIMESTAMP(6)` };
+    return {
+      ok: false,
+      reason: `${column.name} is ${column.columnType}: a time needs DATETIME(6) or TIMESTAMP(6)`,
+    };
   }
   const digits = Math.min(6, Math.max(0, column.datetimePrecision ?? 0));
   return {
@@ -50,5 +56,8 @@ export function flagColumn(column: TargetColumn): MetaColumn<boolean> {
   if (integerTypes.has(column.dataType) || column.dataType === 'bit') {
     return { ok: true, write: (deleted) => (deleted ? 1 : 0) };
   }
-  return { ok: false, reason: `${column.name} is ${column.columnType}: a soft-delete flag needs TINYINT(1) or another integer type` };
+  return {
+    ok: false,
+    reason: `${column.name} is ${column.columnType}: a soft-delete flag needs TINYINT(1) or another integer type`,
+  };
 }

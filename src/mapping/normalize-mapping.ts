@@ -1,6 +1,13 @@
 import type { OnDelete } from './compiled-mapping.js';
 import { formatPath } from './format-issues.js';
-import type { RawColumnRule, RawFilter, RawCondition, RawMapping, RawScalar, RawTransform } from './mapping-schema.js';
+import type {
+  RawColumnRule,
+  RawCondition,
+  RawFilter,
+  RawMapping,
+  RawScalar,
+  RawTransform,
+} from './mapping-schema.js';
 import type {
   ColumnRule,
   ColumnSpec,
@@ -38,20 +45,30 @@ export function scalarText(value: RawScalar): string | null {
 }
 
 function normalizeTransform(transform: RawTransform): Transform {
-  if (typeof transform === 'string') return Object.freeze({ kind: transform as 'trim' | 'upper' | 'lower' });
+  if (typeof transform === 'string')
+    return Object.freeze({ kind: transform as 'trim' | 'upper' | 'lower' });
   return Object.freeze({ kind: 'truncate', length: Number(transform.truncate) });
 }
 
-function normalizeRule(raw: RawColumnRule, path: readonly (string | number)[], issues: SpecIssue[]): ColumnRule | undefined {
+function normalizeRule(
+  raw: RawColumnRule,
+  path: readonly (string | number)[],
+  issues: SpecIssue[],
+): ColumnRule | undefined {
   if (typeof raw === 'string') return Object.freeze({ kind: 'copy', from: raw });
   const transform = Object.freeze((raw.transform ?? []).map(normalizeTransform));
   const withDefault = Object.hasOwn(raw, 'default') && raw.default !== undefined;
   const fallback = withDefault ? { default: scalarText(raw.default as RawScalar) } : {};
-  if (Object.hasOwn(raw, 'const')) return Object.freeze({ kind: 'const', value: scalarText(raw.const as RawScalar) });
+  if (Object.hasOwn(raw, 'const'))
+    return Object.freeze({ kind: 'const', value: scalarText(raw.const as RawScalar) });
   if (raw.template !== undefined) {
     const parsed = parseTemplate(raw.template);
     if (!parsed.ok) {
-      issues.push({ code: 'TEMPLATE_SYNTAX', path: [...path, 'template'], message: parsed.message });
+      issues.push({
+        code: 'TEMPLATE_SYNTAX',
+        path: [...path, 'template'],
+        message: parsed.message,
+      });
       return undefined;
     }
     return Object.freeze({ kind: 'template', parts: parsed.parts, transform, ...fallback });
@@ -75,9 +92,23 @@ function normalizeRule(raw: RawColumnRule, path: readonly (string | number)[], i
   });
 }
 
-const operators: readonly FilterOperator[] = ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte', 'isNull'];
+const operators: readonly FilterOperator[] = [
+  'eq',
+  'ne',
+  'in',
+  'notIn',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'isNull',
+];
 
-function normalizeCondition(column: string, raw: RawCondition, path: readonly (string | number)[]): FilterSpec {
+function normalizeCondition(
+  column: string,
+  raw: RawCondition,
+  path: readonly (string | number)[],
+): FilterSpec {
   const conditions: FilterCondition[] = [];
   for (const op of operators) {
     const value = raw[op];
@@ -91,7 +122,9 @@ function normalizeCondition(column: string, raw: RawCondition, path: readonly (s
           : (scalarText(value as RawScalar) as string);
     conditions.push(Object.freeze({ kind: 'condition', column, op, value: text, field }));
   }
-  return conditions.length === 1 ? conditions[0]! : Object.freeze({ kind: 'all', items: Object.freeze(conditions), field: formatPath(path) });
+  return conditions.length === 1
+    ? conditions[0]!
+    : Object.freeze({ kind: 'all', items: Object.freeze(conditions), field: formatPath(path) });
 }
 
 /** Keys of `parsed` in the order the YAML file has them (zod puts declared keys like all/any first). */
@@ -102,19 +135,33 @@ function fileOrder(parsed: object, original: unknown): string[] {
   return [...keys].sort((a, b) => order.indexOf(a) - order.indexOf(b));
 }
 
-function normalizeFilter(raw: RawFilter, path: readonly (string | number)[], original: unknown): FilterSpec {
+function normalizeFilter(
+  raw: RawFilter,
+  path: readonly (string | number)[],
+  original: unknown,
+): FilterSpec {
   const items: FilterSpec[] = [];
   for (const key of fileOrder(raw, original)) {
     const value = raw[key]!;
     if (key === 'all' || key === 'any') {
       const originals = (original as Record<string, unknown[]> | undefined)?.[key];
-      const group = (value as RawFilter[]).map((item, index) => normalizeFilter(item, [...path, key, index], originals?.[index]));
-      items.push(Object.freeze({ kind: key, items: Object.freeze(group), field: formatPath([...path, key]) }));
+      const group = (value as RawFilter[]).map((item, index) =>
+        normalizeFilter(item, [...path, key, index], originals?.[index]),
+      );
+      items.push(
+        Object.freeze({
+          kind: key,
+          items: Object.freeze(group),
+          field: formatPath([...path, key]),
+        }),
+      );
     } else {
       items.push(normalizeCondition(key, value as RawCondition, [...path, key]));
     }
   }
-  return items.length === 1 ? items[0]! : Object.freeze({ kind: 'all', items: Object.freeze(items), field: formatPath(path) });
+  return items.length === 1
+    ? items[0]!
+    : Object.freeze({ kind: 'all', items: Object.freeze(items), field: formatPath(path) });
 }
 
 /**
@@ -122,11 +169,16 @@ function normalizeFilter(raw: RawFilter, path: readonly (string | number)[], ori
  * a database: soft-delete settings that contradict `onDelete`, a target column written twice,
  * template syntax.
  */
-export function normalizeMapping(input: NormalizeInput): { spec?: MappingSpec; issues: SpecIssue[] } {
+export function normalizeMapping(input: NormalizeInput): {
+  spec?: MappingSpec;
+  issues: SpecIssue[];
+} {
   const { raw } = input;
   const issues: SpecIssue[] = [];
   const [schema, table] = raw.source.split('.') as [string, string];
-  const key: KeySpec[] = Object.entries(raw.key).map(([target, from]) => Object.freeze({ target, from }));
+  const key: KeySpec[] = Object.entries(raw.key).map(([target, from]) =>
+    Object.freeze({ target, from }),
+  );
   const columns: ColumnSpec[] = [];
   for (const [target, rawRule] of Object.entries(raw.columns ?? {})) {
     const rule = normalizeRule(rawRule, ['columns', target], issues);
@@ -182,7 +234,13 @@ export function normalizeMapping(input: NormalizeInput): { spec?: MappingSpec; i
     columns: Object.freeze(columns),
     ...(raw.filter === undefined
       ? {}
-      : { filter: normalizeFilter(raw.filter, ['filter'], (input.original as { filter?: unknown } | undefined)?.filter) }),
+      : {
+          filter: normalizeFilter(
+            raw.filter,
+            ['filter'],
+            (input.original as { filter?: unknown } | undefined)?.filter,
+          ),
+        }),
     onDelete,
     ...(raw.softDelete ? { softDelete: Object.freeze({ ...raw.softDelete }) } : {}),
     ...(raw.metadata ? { metadata: Object.freeze({ ...raw.metadata }) } : {}),

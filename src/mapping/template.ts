@@ -14,7 +14,11 @@ export function parseTemplate(template: string): ParsedTemplate {
   for (let index = 0; index < template.length; index++) {
     const char = template[index]!;
     if (char === '}') {
-      if (template[index + 1] !== '}') return { ok: false, message: `unmatched } at position ${index + 1} (write }} for a literal brace)` };
+      if (template[index + 1] !== '}')
+        return {
+          ok: false,
+          message: `unmatched } at position ${index + 1} (write }} for a literal brace)`,
+        };
       text += '}';
       index++;
       continue;
@@ -29,10 +33,17 @@ export function parseTemplate(template: string): ParsedTemplate {
       continue;
     }
     const end = template.indexOf('}', index + 1);
-    if (end === -1) return { ok: false, message: `unclosed placeholder at position ${index + 1} (write {{ for a literal brace)` };
+    if (end === -1)
+      return {
+        ok: false,
+        message: `unclosed placeholder at position ${index + 1} (write {{ for a literal brace)`,
+      };
     const column = template.slice(index + 1, end);
     if (column === '' || column.includes('{') || column.trim() !== column) {
-      return { ok: false, message: `placeholder {${column}} must name a source column, like {name}` };
+      return {
+        ok: false,
+        message: `placeholder {${column}} must name a source column, like {name}`,
+      };
     }
     if (text !== '') parts.push(Object.freeze({ kind: 'text', text }));
     text = '';

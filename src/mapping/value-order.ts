@@ -25,7 +25,8 @@ const exponentOffset = 5_000_000;
 export function numericKey(text: string): string | undefined {
   const trimmed = text.trim().toLowerCase();
   if (trimmed === 'nan') return '5';
-  if (trimmed === 'infinity' || trimmed === '+infinity' || trimmed === 'inf' || trimmed === '+inf') return '4';
+  if (trimmed === 'infinity' || trimmed === '+infinity' || trimmed === 'inf' || trimmed === '+inf')
+    return '4';
   if (trimmed === '-infinity' || trimmed === '-inf') return '0';
   const match = numericPattern.exec(text);
   if (!match) return undefined;
@@ -128,9 +129,15 @@ export function valueOrder(type: SourceType): ValueOrder {
     case 'date':
       return { expects: 'a date like 2024-01-31', key: dateKey };
     case 'timestamp':
-      return { expects: 'a timestamp like 2024-01-31 08:00:00 (no time zone)', key: (text) => timestampKey(text, false) };
+      return {
+        expects: 'a timestamp like 2024-01-31 08:00:00 (no time zone)',
+        key: (text) => timestampKey(text, false),
+      };
     case 'timestamptz':
-      return { expects: 'a timestamp like 2024-01-31T08:00:00Z', key: (text) => timestampKey(text, true) };
+      return {
+        expects: 'a timestamp like 2024-01-31T08:00:00Z',
+        key: (text) => timestampKey(text, true),
+      };
     case 'time':
       return { expects: 'a time like 08:30:00', key: timeKey };
     default:

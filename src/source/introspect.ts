@@ -92,7 +92,10 @@ const leavesSql = `
 select t.relid::oid::text as leaf from pg_partition_tree($1::oid) t where t.isleaf`;
 
 /** Resolves types through domains (to the base type, keeping the domain's typmod) and fetches array elements. */
-async function loadTypes(client: PgQueryable, oids: Iterable<string>): Promise<Map<string, TypeRow>> {
+async function loadTypes(
+  client: PgQueryable,
+  oids: Iterable<string>,
+): Promise<Map<string, TypeRow>> {
   const types = new Map<string, TypeRow>();
   let wanted = new Set(oids);
   while (wanted.size > 0) {
@@ -100,7 +103,10 @@ async function loadTypes(client: PgQueryable, oids: Iterable<string>): Promise<M
     wanted = new Set();
     for (const row of rows) types.set(row.oid, row);
     for (const row of rows) {
-      for (const next of [row.typtype === 'd' ? row.typbasetype : '0', row.typcategory === 'A' ? row.typelem : '0']) {
+      for (const next of [
+        row.typtype === 'd' ? row.typbasetype : '0',
+        row.typcategory === 'A' ? row.typelem : '0',
+      ]) {
         if (next !== '0' && !types.has(next)) wanted.add(next);
       }
     }
@@ -109,7 +115,11 @@ async function loadTypes(client: PgQueryable, oids: Iterable<string>): Promise<M
 }
 
 /** Base type of a domain chain; the outermost declared typmod wins, as PostgreSQL applies it. */
-function resolveDomain(types: Map<string, TypeRow>, oid: string, typmod: number): { type: TypeRow; typmod: number } {
+function resolveDomain(
+  types: Map<string, TypeRow>,
+  oid: string,
+  typmod: number,
+): { type: TypeRow; typmod: number } {
   let type = types.get(oid)!;
   let mod = typmod;
   for (let depth = 0; type.typtype === 'd' && depth < 32; depth++) {
@@ -134,7 +144,12 @@ function sourceType(types: Map<string, TypeRow>, oid: string, typmod: number): S
       typmod: mod,
     });
   }
-  return Object.freeze({ name: type.typname, oid: Number(type.oid), category: type.typcategory, typmod: mod });
+  return Object.freeze({
+    name: type.typname,
+    oid: Number(type.oid),
+    category: type.typcategory,
+    typmod: mod,
+  });
 }
 
 function columnList(value: string | string[] | undefined): string[] {
@@ -163,7 +178,10 @@ export async function introspectSource(
   const leavesByRoot = new Map<string, string[]>();
   for (const table of found.filter((row) => row.relkind === 'p')) {
     const { rows } = await client.query<{ leaf: string }>(leavesSql, [table.oid]);
-    leavesByRoot.set(table.oid, rows.map((row) => row.leaf));
+    leavesByRoot.set(
+      table.oid,
+      rows.map((row) => row.leaf),
+    );
   }
   const leafOids = [...leavesByRoot.values()].flat();
   const { rows: leafRows } =
@@ -227,7 +245,8 @@ export async function introspectSource(
       const all = [...columns.keys()];
       identityColumns = all.filter((name) => perLeaf.every((leaf) => leaf.columns.has(name)));
       const kinds = new Set(perLeaf.map((leaf) => leaf.ident));
-      replicaIdentity = kinds.size === 1 ? perLeaf[0]!.ident : kinds.has('n') ? 'n' : kinds.has('i') ? 'i' : 'd';
+      replicaIdentity =
+        kinds.size === 1 ? perLeaf[0]!.ident : kinds.has('n') ? 'n' : kinds.has('i') ? 'i' : 'd';
     }
     result.set(
       `${table.schema}.${table.name}`,

@@ -76,7 +76,9 @@ export function parseEnumLabels(columnType: string): string[] {
 
 /** Lower case outside quotes: `ENUM('Open')` becomes `enum('Open')`, keeping the labels as they are. */
 function lowerOutsideQuotes(text: string): string {
-  return text.replace(/'(?:[^']|'')*'|[^']+/g, (part) => (part.startsWith("'") ? part : part.toLowerCase()));
+  return text.replace(/'(?:[^']|'')*'|[^']+/g, (part) =>
+    part.startsWith("'") ? part : part.toLowerCase(),
+  );
 }
 
 function jsonColumnsOf(checks: readonly CheckRow[], table: string): Set<string> {
@@ -124,8 +126,11 @@ export async function introspectTarget(
       // MariaDB spells "no default" as SQL NULL, and a NULL default of a nullable column as 'NULL'.
       const hasDefault = row.column_default !== null;
       if (isGenerated) generated.push(row.column_name);
-      else if (!nullable && !hasDefault && !extra.includes('auto_increment')) required.push(row.column_name);
-      const isJson = dataType === 'json' || (dataType === 'longtext' && jsonChecked.has(row.column_name.toLowerCase()));
+      else if (!nullable && !hasDefault && !extra.includes('auto_increment'))
+        required.push(row.column_name);
+      const isJson =
+        dataType === 'json' ||
+        (dataType === 'longtext' && jsonChecked.has(row.column_name.toLowerCase()));
       columns.set(
         row.column_name,
         Object.freeze({
@@ -139,7 +144,9 @@ export async function introspectTarget(
           unsigned: /\bunsigned\b/.test(columnType),
           nullable,
           isJson,
-          ...(dataType === 'enum' ? { enumValues: Object.freeze(parseEnumLabels(row.column_type)) } : {}),
+          ...(dataType === 'enum'
+            ? { enumValues: Object.freeze(parseEnumLabels(row.column_type)) }
+            : {}),
         }),
       );
     }
@@ -156,7 +163,9 @@ export async function introspectTarget(
         columns,
         primaryKey: Object.freeze(keys.get('PRIMARY') ?? []),
         uniqueKeys: Object.freeze(
-          [...keys].filter(([name]) => name !== 'PRIMARY').map(([, columns]) => Object.freeze(columns)),
+          [...keys]
+            .filter(([name]) => name !== 'PRIMARY')
+            .map(([, columns]) => Object.freeze(columns)),
         ),
         requiredColumns: Object.freeze(required),
         generatedColumns: Object.freeze(generated),

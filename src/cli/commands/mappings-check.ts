@@ -1,0 +1,258 @@
+import type { Command } from 'commander';
+import { MappingError } from '../../errors.js';
+import { checkMapping } from '../../mapping/check-mapping.js';
+import { readMappings } from '../../mapping/load-mappings.js';
+import { mappedTables } from '../../mapping/mapping-index.js';
+import { formatProblem, type MappingProblem } from '../../mapping/mapping-problem.js';
+import type { MappingSpec } from '../../mapping/mapping-spec.js';
+import type { Schemas } from '../../mapping/tables.js';
+import { introspectSource } from '../../source/introspect.js';
+import { connectSource } from '../../source/pg-client.js';
+import { introspectTarget } from '../../target/introspect.js';
+import { connectTarget } from '../../target/mysql-client.js';
+import { type CommandContext, createContext } from '../context.js';
+
+interface CheckOptions {
+  readonly strict?: boolean;
+  readonly json?: boolean;
+}
+
+/** One mapping's verdict, as `--json` prints it. */
+interface MappingVerdict {
+  readonly name: string;
+  readonly file: string;
+  /** Null when the mapping did not load far enough to know. */
+  readonly source: string | null;
+  readonly target: string | null;
+  /** Target columns a full write sets (key, columns, soft-delete, metadata). */
+  readonly columns: number | null;
+  readonly status: 'ok' | 'warning' | 'error';
+  readonly problems: readonly ProblemJson[];
+}
+
+interface ProblemJson {
+  readonly level: 'error' | 'warning';
+  readonly code: string;
+  readonly field: string | null;
+  readonly line: number | null;
+  readonly message: string;
+  /** The one-line `file: mapping: field: problem` form. */
+  readonly text: string;
+}
+
+interface CheckReport {
+  readonly ok: boolean;
+  readonly strict: boolean;
+  readonly errors: number;
+  readonly warnings: number;
+  readonly mappings: readonly MappingVerdict[];
+  /** Files that do not parse as YAML (their problems name no mapping). */
+  readonly files: readonly { readonly file: string; readonly problems: readonly ProblemJson[] }[];
+}
+
+function problemJson(problem: MappingProblem): ProblemJson {
+  return {
+    level: problem.level,
+    code: problem.code,
+    field: problem.field ?? null,
+    line: problem.line ?? null,
+    message: problem.message,
+    text: formatProblem(problem),
+  };
+}
+
+function columnCount(spec: MappingSpec): number {
+  return (
+    spec.key.length +
+    spec.columns.length +
+    (spec.softDelete ? 1 + (spec.softDelete.at ? 1 : 0) : 0) +
+    (spec.metadata?.lsn ? 1 : 0) +
+    (spec.metadata?.syncedAt ? 1 : 0)
+  );
+}
+
+/** Both live schemas, for just the tables the mappings name. Connections are closed before returning. */
+async function readSchemas(
+  context: CommandContext,
+  specs: readonly MappingSpec[],
+): Promise<Schemas> {
+  const { config, logger } = context;
+  const tables = mappedTables(specs);
+  const timeoutMs = config.connectTimeoutMs;
+  const pg = await connectSource({
+    url: config.sourceUrl,
+    timeoutMs,
+    logger,
+    applicationName: 'millrace mappings check',
+  });
+  try {
+    const mysql = await connectTarget({ url: config.targetUrl, timeoutMs, logger });
+    try {
+      const [source, target] = await Promise.all([
+        introspectSource(pg, tables.source),
+        introspectTarget(mysql, tables.target),
+      ]);
+      return { source, target };
+    } finally {
+      await mysql.end().catch(() => undefined);
+    }
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+}
+
+async function buildReport(context: CommandContext, strict: boolean): Promise<CheckReport> {
+  const loaded = readMappings(context.config.mappingsDir);
+  const schemas = loaded.specs.length > 0 ? await readSchemas(context, loaded.specs) : undefined;
+  const verdict = (problems: readonly MappingProblem[]): MappingVerdict['status'] =>
+    problems.some((problem) => problem.level === 'error')
+      ? 'error'
+      : problems.length > 0
+        ? 'warning'
+        : 'ok';
+
+  // Mappings that did not load: their problems, grouped by file and mapping.
+  const unloaded = new Map<string, { file: string; name: string; problems: MappingProblem[] }>();
+  const fileProblems = new Map<string, MappingProblem[]>();
+  for (const problem of loaded.problems) {
+    if (problem.mapping === undefined) {
+      fileProblems.set(problem.file, [...(fileProblems.get(problem.file) ?? []), problem]);
+      continue;
+    }
+    const id = `${problem.file}\u0000${problem.mapping}`;
+    const entry = unloaded.get(id) ?? { file: problem.file, name: problem.mapping, problems: [] };
+    entry.problems.push(problem);
+    unloaded.set(id, entry);
+  }
+  const mappings: MappingVerdict[] = [];
+  for (const file of loaded.files) {
+    for (const entry of unloaded.values()) {
+      if (entry.file !== file) continue;
+      mappings.push({
+        name: entry.name,
+        file,
+        source: null,
+        target: null,
+        columns: null,
+        status: 'error',
+        problems: entry.problems.map(problemJson),
+      });
+    }
+    for (const spec of loaded.specs) {
+      if (spec.file !== file) continue;
+      const problems = checkMapping(spec, schemas!);
+      mappings.push({
+        name: spec.name,
+        file,
+        source: spec.sourceKey,
+        target: spec.target,
+        columns: columnCount(spec),
+        status: verdict(problems),
+        problems: problems.map(problemJson),
+      });
+    }
+  }
+  const all = [
+    ...mappings.flatMap((mapping) => mapping.problems),
+    ...[...fileProblems.values()].flat().map(problemJson),
+  ];
+  const errors = all.filter((problem) => problem.level === 'error').length;
+  const warnings = all.length - errors;
+  return {
+    ok: errors === 0 && (!strict || warnings === 0),
+    strict,
+    errors,
+    warnings,
+    mappings,
+    files: [...fileProblems].map(([file, problems]) => ({
+      file,
+      problems: problems.map(problemJson),
+    })),
+  };
+}
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+function renderText(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const { file, problems } of report.files) {
+    lines.push(`✗ ${file}: does not parse`);
+    for (const problem of problems) lines.push(`    ${problem.level}: ${problem.text}`);
+  }
+  for (const mapping of report.mappings) {
+    const failed = mapping.status === 'error' || (report.strict && mapping.status === 'warning');
+    const route =
+      mapping.source === null
+        ? `(${mapping.file}: did not load)`
+        : `${mapping.source} → ${mapping.target}`;
+    const columns = mapping.columns === null ? '' : `, ${plural(mapping.columns, 'column')}`;
+    const errors = mapping.problems.filter((problem) => problem.level === 'error').length;
+    const warnings = mapping.problems.length - errors;
+    const counts = [
+      errors > 0 ? plural(errors, 'error') : '',
+      warnings > 0 ? plural(warnings, 'warning') : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `${failed ? '✗' : '✓'} ${mapping.name}: ${route}${columns}${counts ? ` (${counts})` : ''}`,
+    );
+    for (const problem of mapping.problems) lines.push(`    ${problem.level}: ${problem.text}`);
+  }
+  const failedCount = report.mappings.filter(
+    (mapping) => mapping.status === 'error' || (report.strict && mapping.status === 'warning'),
+  ).length;
+  lines.push(
+    `${plural(report.mappings.length, 'mapping')} checked: ${report.mappings.length - failedCount} ok, ${failedCount} failed; ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}${report.strict ? ' (--strict: warnings fail)' : ''}`,
+  );
+  return lines.join('\n');
+}
+
+export function registerMappingsCheck(program: Command): void {
+  const mappings = program
+    .command('mappings')
+    .summary('validate mapping files')
+    .description(
+      'Work with the mapping files (YAML, one mapping or a list per file) under --mappings.',
+    );
+  mappings
+    .command('check')
+    .summary('validate mappings/ against both live schemas')
+    .description(
+      'Load every mapping (*.yaml, *.yml) and prove it against the live CRM and MES schemas: tables and\n' +
+        "columns exist, the key is unique on the target and carried by the source's replica identity,\n" +
+        'soft-delete and metadata columns fit, value types are compatible. One line per mapping, then\n' +
+        'each problem as `file: mapping: field: problem`.\n\n' +
+        'Exit status: 0 no errors (warnings are printed), 2 errors (or warnings with --strict),\n' +
+        '3 a database is unreachable.',
+    )
+    .option('--strict', 'fail (exit 2) on warnings too')
+    .option('--json', 'print one JSON object for scripts instead of text')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  millrace mappings check\n' +
+        '  millrace mappings check --strict --mappings ./mappings   # in CI: warnings fail the build\n' +
+        '  millrace mappings check --json | jq \'.mappings[] | select(.status != "ok")\'',
+    )
+    .exitOverride()
+    .action(async (options: CheckOptions, command: Command) => {
+      const context = createContext(command);
+      const strict = options.strict === true;
+      const report = await buildReport(context, strict);
+      context.print(options.json ? JSON.stringify(report, null, 2) : renderText(report));
+      if (!report.ok) {
+        const reason =
+          report.errors > 0
+            ? plural(report.errors, 'error')
+            : `${plural(report.warnings, 'warning')} (--strict)`;
+        throw new MappingError(
+          'MAPPINGS_CHECK_FAILED',
+          `mappings check failed: ${reason}; fix the mappings or the schemas listed above`,
+          {
+            context: { errors: report.errors, warnings: report.warnings },
+          },
+        );
+      }
+    });
+}
