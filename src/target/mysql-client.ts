@@ -31,6 +31,9 @@ export function parseTargetUrl(url: string): TargetUrlParts {
     decimalNumbers: false,
     dateStrings: true,
     typeCast: (field, next) => (field.type === 'JSON' ? field.string('utf8') : next()),
+    // MariaDB reports JSON columns as BLOB: without this mysql2 would parse them, and a stored
+    // JSON null or "123" could not be told from SQL NULL or 123.
+    jsonStrings: true,
     ...(ssl && ssl !== 'false' && ssl !== 'disable'
       ? { ssl: { rejectUnauthorized: ssl === 'verify' || ssl === 'verify-full' } }
       : {}),
@@ -75,6 +78,8 @@ export function connectTarget(options: ConnectTargetOptions): Promise<MysqlConne
         connectTimeout: Math.max(1_000, Math.min(options.timeoutMs, 10_000)),
       });
       conn.on('error', (error) => options.logger.debug({ err: error }, 'MES connection error'));
+      // TIMESTAMP columns convert through the session time zone; millrace's values are UTC.
+      await conn.query("SET time_zone = '+00:00'");
       return conn;
     },
   });

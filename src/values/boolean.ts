@@ -58,9 +58,8 @@ function booleanWord(site: ConversionSite): (text: string) => string {
   return (text) => (isTrue(text, site) ? 'true' : 'false');
 }
 
-const words: Readonly<Record<string, boolean>> = { t: true, f: false, true: true, false: false };
-
 function isTrue(text: string, site: ConversionSite): boolean {
-  const value = words[text];
-  return value ?? failValue(site, 'VALUE_INVALID', text, 'is not a boolean');
+  if (text === 't' || text === 'true') return true;
+  if (text === 'f' || text === 'false') return false;
+  return failValue(site, 'VALUE_INVALID', text, 'is not a boolean');
 }

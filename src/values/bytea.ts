@@ -60,7 +60,7 @@ function compileByteaToBinary(
 }
 
 /** The bytes of bytea's hex form `\x…`, or of its escape form (`\\`, `\ooo`, plain ASCII). */
-export function decodeBytea(text: string): Buffer | undefined {
+function decodeBytea(text: string): Buffer | undefined {
   if (text.startsWith('\\x')) {
     const bytes = Buffer.from(text.slice(2), 'hex');
     // Buffer.from stops quietly at the first bad hex pair; a short result means bad input.

@@ -24,10 +24,12 @@ export type Canonicalizer = (value: unknown) => string | null;
  * may print, and what survives its text protocol); DATETIME/TIMESTAMP/TIME at the column's
  * precision, extra digits truncated as conversions truncate them; CHAR without trailing
  * spaces (MySQL drops them); JSON re-serialised with sorted keys and numbers as doubles, so
- * MySQL 8's reformatting (`1.0`, reordered keys) and MariaDB's verbatim text agree (a value
- * mysql2 already parsed is accepted too, but a JSON string whose content is itself JSON text is
- * then ambiguous: read JSON as text); binary as
+ * MySQL 8's reformatting (`1.0`, reordered keys) and MariaDB's verbatim text agree; binary as
  * lower-case hex, BINARY(n) zero-padded to n bytes; BIT as the decimal value of its bits.
+ *
+ * JSON already parsed by mysql2 (what it does to MariaDB's JSON columns unless the connection
+ * sets `jsonStrings`) is accepted too, but a top-level JSON null then looks like SQL NULL and a
+ * top-level string whose content is JSON text looks like that document: read JSON as text.
  */
 export function compileCanonical(target: TargetColumn): Canonicalizer {
   const canonical = canonicalFor(describeTarget(target));
@@ -46,8 +48,7 @@ function canonicalFor(target: TargetSpec): (value: unknown) => string {
       return (value) => {
         const text = asText(value);
         const decimal = parseDecimal(text);
-        const rounded =
-          decimal === undefined ? undefined : roundToScale(decimal, scale, Number.MAX_SAFE_INTEGER);
+        const rounded = decimal === undefined ? undefined : roundToScale(decimal, scale, maxDigits);
         return rounded === undefined ? text : formatScaled(rounded);
       };
     }
@@ -127,6 +128,8 @@ function canonicalFor(target: TargetSpec): (value: unknown) => string {
   }
 }
 
+/** Beyond any column (DECIMAL has at most 65 digits): longer spellings are compared as text. */
+const maxDigits = 1000;
 const dateTimeForm = /^(\d{4,}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?)?/;
 const timeForm = /^(-?)(\d+):(\d{2}):(\d{2})(?:\.(\d+))?$/;
 const plainInteger = /^-?(?:0|[1-9]\d*)$/;
@@ -144,8 +147,7 @@ function canonicalInteger(value: unknown): string {
   const text = asText(value);
   if (plainInteger.test(text) && text !== '-0') return text;
   const decimal = parseDecimal(text);
-  const rounded =
-    decimal === undefined ? undefined : roundToScale(decimal, 0, Number.MAX_SAFE_INTEGER);
+  const rounded = decimal === undefined ? undefined : roundToScale(decimal, 0, maxDigits);
   return rounded === undefined ? text : formatScaled(rounded);
 }
 

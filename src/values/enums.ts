@@ -16,8 +16,7 @@ export const planEnumConversion: FamilyPlanner = (source, target) => {
         'each value must be a label of the column',
       );
     case 'string':
-      // Labels are at most 63 bytes (NAMEDATALEN), so at most 63 characters.
-      return planTextTarget({ ...source, maxChars: 63 }, target);
+      return planTextTarget(source, target);
     case 'json':
       return ok(() => jsonString);
     default:

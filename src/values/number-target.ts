@@ -148,9 +148,7 @@ function compileIntegral(
 }
 
 /** The accepted range of an integer-like column. YEAR also takes 0, checked apart. */
-export function integralRange(
-  target: IntegerTarget | BitTarget | YearTarget,
-): readonly [bigint, bigint] {
+function integralRange(target: IntegerTarget | BitTarget | YearTarget): readonly [bigint, bigint] {
   if (target.kind === 'integer') return [target.min, target.max];
   if (target.kind === 'bit') return [0n, (1n << BigInt(target.bits)) - 1n];
   return [0n, 2155n];

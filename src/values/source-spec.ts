@@ -43,64 +43,64 @@ export interface SourceSpec {
   readonly delimiter?: string;
 }
 
-const integerRanges: Readonly<Record<string, readonly [bigint, bigint]>> = {
-  int2: [-32768n, 32767n],
-  int4: [-2147483648n, 2147483647n],
-  int8: [-9223372036854775808n, 9223372036854775807n],
-  oid: [0n, 4294967295n],
-};
+const integerRanges: ReadonlyMap<string, readonly [bigint, bigint]> = new Map([
+  ['int2', [-32768n, 32767n]],
+  ['int4', [-2147483648n, 2147483647n]],
+  ['int8', [-9223372036854775808n, 9223372036854775807n]],
+  ['oid', [0n, 4294967295n]],
+]);
 
-const fixedFamilies: Readonly<Record<string, SourceFamily>> = {
-  numeric: 'numeric',
-  float4: 'float',
-  float8: 'float',
-  bool: 'boolean',
-  date: 'date',
-  timestamp: 'timestamp',
-  timestamptz: 'timestamptz',
-  time: 'time',
-  timetz: 'timetz',
-  uuid: 'uuid',
-  json: 'json',
-  jsonb: 'json',
-  bytea: 'bytea',
-};
+const fixedFamilies: ReadonlyMap<string, SourceFamily> = new Map([
+  ['numeric', 'numeric'],
+  ['float4', 'float'],
+  ['float8', 'float'],
+  ['bool', 'boolean'],
+  ['date', 'date'],
+  ['timestamp', 'timestamp'],
+  ['timestamptz', 'timestamptz'],
+  ['time', 'time'],
+  ['timetz', 'timetz'],
+  ['uuid', 'uuid'],
+  ['json', 'json'],
+  ['jsonb', 'json'],
+  ['bytea', 'bytea'],
+]);
 
-const sqlNames: Readonly<Record<string, string>> = {
-  int2: 'smallint',
-  int4: 'integer',
-  int8: 'bigint',
-  float4: 'real',
-  float8: 'double precision',
-  bool: 'boolean',
-  bpchar: 'char',
-};
+const sqlNames: ReadonlyMap<string, string> = new Map([
+  ['int2', 'smallint'],
+  ['int4', 'integer'],
+  ['int8', 'bigint'],
+  ['float4', 'real'],
+  ['float8', 'double precision'],
+  ['bool', 'boolean'],
+  ['bpchar', 'char'],
+]);
 
 /**
  * Longest text form in characters of the fixed-size types (timestamps with ` BC` and the
  * widest offset, floats with exponent), so `mappings check` can tell whether a text column fits.
  */
-const maxTextLengths: Readonly<Record<string, number>> = {
-  int2: 6,
-  int4: 11,
-  int8: 20,
-  oid: 10,
-  float4: 15,
-  float8: 24,
-  bool: 5,
-  date: 13,
-  timestamp: 29,
-  timestamptz: 38,
-  time: 15,
-  timetz: 24,
-  uuid: 36,
-  char: 1,
-  name: 63,
-  inet: 43,
-  cidr: 43,
-  macaddr: 17,
-  macaddr8: 23,
-};
+const maxTextLengths: ReadonlyMap<string, number> = new Map([
+  ['int2', 6],
+  ['int4', 11],
+  ['int8', 20],
+  ['oid', 10],
+  ['float4', 15],
+  ['float8', 24],
+  ['bool', 5],
+  ['date', 13],
+  ['timestamp', 29],
+  ['timestamptz', 38],
+  ['time', 15],
+  ['timetz', 24],
+  ['uuid', 36],
+  ['char', 1],
+  ['name', 63],
+  ['inet', 43],
+  ['cidr', 43],
+  ['macaddr', 17],
+  ['macaddr8', 23],
+]);
 
 /** `int2vector` and `oidvector` are arrays whose text form is space-separated, not `{…}`. */
 const vectorTypes = new Set(['int2vector', 'oidvector']);
@@ -124,20 +124,19 @@ export function describeSource(source: SourceType | 'text'): SourceSpec {
     family,
     name,
     derived: false,
-    label: sqlNames[name] ?? name,
-    maxChars: maxTextLengths[name],
+    label: sqlNames.get(name) ?? name,
+    maxChars: maxTextLengths.get(name),
     fsp: 6,
     trimTrailingSpaces: name === 'bpchar',
   };
   switch (family) {
     case 'integer':
-      return { ...base, range: integerRanges[name]! };
+      return { ...base, range: integerRanges.get(name)! };
     case 'numeric': {
       if (typmod < 4) return base;
       const precision = ((typmod - 4) >> 16) & 0xffff;
       // PostgreSQL 15 allows a negative scale: numeric(3,-2) stores multiples of 100.
       const scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;
-      const sign = 1;
       const point = scale > 0 ? 1 : 0;
       const zeros = scale < 0 ? -scale : 0;
       // A leading '0', and zeros after the point, when every digit is fractional: numeric(2,3)
@@ -148,7 +147,7 @@ export function describeSource(source: SourceType | 'text'): SourceSpec {
         label: `numeric(${precision},${scale})`,
         precision,
         scale,
-        maxChars: sign + lead + precision + point + zeros,
+        maxChars: 1 + lead + precision + point + zeros,
       };
     }
     case 'timestamp':
@@ -180,6 +179,9 @@ export function describeSource(source: SourceType | 'text'): SourceSpec {
         return { ...base, label: `${name}(${typmod})`, maxChars: typmod };
       return base;
     }
+    case 'enum':
+      // Labels are at most 63 bytes (NAMEDATALEN), so at most 63 characters.
+      return { ...base, maxChars: 63 };
     default:
       return base;
   }
@@ -187,8 +189,8 @@ export function describeSource(source: SourceType | 'text'): SourceSpec {
 
 function familyOf(source: SourceType): SourceFamily {
   const { name, category } = source;
-  if (integerRanges[name] !== undefined) return 'integer';
-  const fixed = fixedFamilies[name];
+  if (integerRanges.has(name)) return 'integer';
+  const fixed = fixedFamilies.get(name);
   if (fixed !== undefined) return fixed;
   if (category === 'E') return 'enum';
   if (category === 'A' && source.elementName !== undefined && !vectorTypes.has(name))

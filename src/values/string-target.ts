@@ -65,7 +65,7 @@ export function compileStringTarget(
 }
 
 /** Length in code points: UTF-16 length less one per surrogate pair. */
-export function codePointLength(text: string): number {
+function codePointLength(text: string): number {
   let length = text.length;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);

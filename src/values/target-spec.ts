@@ -100,29 +100,27 @@ export type TargetSpec =
   | YearTarget
   | UnsupportedTarget;
 
-export type TargetKind = TargetSpec['kind'];
-
 /** Signed minimum, signed maximum, unsigned maximum. */
-const integerRanges: Readonly<Record<string, readonly [bigint, bigint, bigint]>> = {
-  tinyint: [-128n, 127n, 255n],
-  smallint: [-32768n, 32767n, 65535n],
-  mediumint: [-8388608n, 8388607n, 16777215n],
-  int: [-2147483648n, 2147483647n, 4294967295n],
-  integer: [-2147483648n, 2147483647n, 4294967295n],
-  bigint: [-9223372036854775808n, 9223372036854775807n, 18446744073709551615n],
-};
+const integerRanges: ReadonlyMap<string, readonly [bigint, bigint, bigint]> = new Map([
+  ['tinyint', [-128n, 127n, 255n]],
+  ['smallint', [-32768n, 32767n, 65535n]],
+  ['mediumint', [-8388608n, 8388607n, 16777215n]],
+  ['int', [-2147483648n, 2147483647n, 4294967295n]],
+  ['integer', [-2147483648n, 2147483647n, 4294967295n]],
+  ['bigint', [-9223372036854775808n, 9223372036854775807n, 18446744073709551615n]],
+]);
 
 /** The TEXT and BLOB types hold at most this many bytes, whatever CHARACTER_MAXIMUM_LENGTH says. */
-const byteLimits: Readonly<Record<string, number>> = {
-  tinytext: 255,
-  text: 65_535,
-  mediumtext: 16_777_215,
-  longtext: 4_294_967_295,
-  tinyblob: 255,
-  blob: 65_535,
-  mediumblob: 16_777_215,
-  longblob: 4_294_967_295,
-};
+const byteLimits: ReadonlyMap<string, number> = new Map([
+  ['tinytext', 255],
+  ['text', 65_535],
+  ['mediumtext', 16_777_215],
+  ['longtext', 4_294_967_295],
+  ['tinyblob', 255],
+  ['blob', 65_535],
+  ['mediumblob', 16_777_215],
+  ['longblob', 4_294_967_295],
+]);
 
 /** Classifies a MySQL/MariaDB column for conversion, from its information_schema facts. */
 export function describeTarget(column: TargetColumn): TargetSpec {
@@ -130,7 +128,7 @@ export function describeTarget(column: TargetColumn): TargetSpec {
   const columnType = column.columnType.toLowerCase();
   const base = { column, label: column.isJson ? 'json' : columnType };
   if (column.isJson || dataType === 'json') return { ...base, kind: 'json' };
-  const range = integerRanges[dataType];
+  const range = integerRanges.get(dataType);
   if (range !== undefined) {
     return {
       ...base,
@@ -182,7 +180,7 @@ export function describeTarget(column: TargetColumn): TargetSpec {
         ...base,
         kind: 'string',
         maxChars: null,
-        maxBytes: byteLimits[dataType]!,
+        maxBytes: byteLimits.get(dataType)!,
         padded: false,
       };
     case 'binary':
@@ -197,7 +195,7 @@ export function describeTarget(column: TargetColumn): TargetSpec {
     case 'blob':
     case 'mediumblob':
     case 'longblob':
-      return { ...base, kind: 'binary', maxBytes: byteLimits[dataType]!, fixed: false };
+      return { ...base, kind: 'binary', maxBytes: byteLimits.get(dataType)!, fixed: false };
     case 'date':
       return { ...base, kind: 'date' };
     case 'year':

@@ -23,8 +23,8 @@ export type TemporalTargetSpec = TemporalTarget | DateTarget;
 export type TemporalInput = 'moment' | 'time';
 
 /**
- * DATE and DATETIME: MySQL documents 1000-01-01..9999-12-31 as "supported", but both MySQL 8
- * and MariaDB store and return years 1..999 faithfully (checked by test/values), and CRMs use
+ * DATE and DATETIME: MySQL documents 1000-01-01..9999-12-31 as "supported", yet MariaDB (as
+ * test/values checks) and MySQL 8 store and return years 1..999 faithfully, and CRMs use
  * 0001-01-01 as a "no date" value. Year 0 is MySQL's zero date and BC dates do not exist there.
  */
 const dateRange = '0001-01-01..9999-12-31';

@@ -1,6 +1,6 @@
 import { compileBinaryTarget } from './binary-target.js';
 import type { ConversionSite } from './compile-conversion.js';
-import { type FamilyPlanner, okUnless, type TextConverter, warning } from './conversion-plan.js';
+import { type FamilyPlanner, refuse, type TextConverter, warning } from './conversion-plan.js';
 import { failValue } from './fail-value.js';
 import { compileNumberTarget } from './number-target.js';
 import type { SourceSpec } from './source-spec.js';
@@ -46,16 +46,11 @@ export const planTextConversion: FamilyPlanner = (source, target) => {
         const checkLength = compileBinaryTarget(target, site);
         return (text) => checkLength(Buffer.from(trimmed ? trimmed(text) : text, 'utf8'), text);
       };
-      return okUnless(
-        [
-          'stored as its UTF-8 bytes',
-          target.fixed ? 'shorter values are padded with zero bytes' : undefined,
-        ],
-        store,
-      );
+      const padded = target.fixed ? '; shorter values are padded with zero bytes' : '';
+      return warning(`values are stored as their UTF-8 bytes${padded}`, store);
     }
     default:
-      return { level: 'error', reason: `${target.label} columns are not supported` };
+      return refuse(`${target.label} columns are not supported`);
   }
 };
 

@@ -1,0 +1,106 @@
+import { expect } from 'vitest';
+import type { Canonicalizer } from '../../src/values/canonical.js';
+import { compileCanonical } from '../../src/values/canonical.js';
+import type { SourceType, TargetColumn, TargetValue } from '../../src/values/column-types.js';
+import { type Conversion, compileConversion } from '../../src/values/compile-conversion.js';
+import type { TestDatabases } from '../support/databases.js';
+import { readSourceTypes, readTargetColumns } from './catalogs.js';
+
+/**
+ * One PostgreSQL column type paired with one MariaDB column type, each in a real one-column
+ * table, with the conversion and canonical form compiled from the live catalogs.
+ */
+export interface Lane {
+  readonly name: string;
+  readonly pgType: string;
+  readonly source: SourceType;
+  readonly target: TargetColumn;
+  readonly convert: Conversion;
+  readonly canonical: Canonicalizer;
+}
+
+/** What one batch did on its way through both servers. */
+export interface Trip {
+  /** The text form PostgreSQL printed for each input. */
+  readonly texts: readonly (string | null)[];
+  /** What the conversion made of it. */
+  readonly converted: readonly TargetValue[];
+  /** What mysql2 read back from the MariaDB column. */
+  readonly stored: readonly unknown[];
+}
+
+/** `derived`: the values are a mapping's derived text (the PostgreSQL column is plain text). */
+export async function createLane(
+  db: TestDatabases,
+  name: string,
+  pgType: string,
+  mysqlType: string,
+  derived = false,
+): Promise<Lane> {
+  await db.pg.query(`create table "p_${name}" (ord int primary key, v ${pgType})`);
+  await db.mysql.query(`create table \`m_${name}\` (id int primary key, v ${mysqlType})`);
+  const source = (await readSourceTypes(db.pg, `p_${name}`)).get('v')!;
+  const target = (await readTargetColumns(db.mysql, `m_${name}`)).get('v')!;
+  return {
+    name,
+    pgType,
+    source,
+    target,
+    convert: compileConversion(derived ? 'text' : source, target, {
+      mapping: `lane_${name}`,
+      column: 'v',
+    }),
+    canonical: compileCanonical(target),
+  };
+}
+
+/**
+ * Stores `inputs` (PostgreSQL input literals) in the typed PostgreSQL table and reads back the
+ * server's text form, converts it, writes it to MariaDB (`query`: client-side literals, as a
+ * multi-row upsert does; `execute`: binary protocol) and reads it back.
+ */
+export async function roundTrip(
+  db: TestDatabases,
+  lane: Lane,
+  inputs: readonly (string | null)[],
+  bind: 'query' | 'execute' = 'query',
+): Promise<Trip> {
+  const pgRows = await db.pg.query<{ v: string | null }>(
+    `with stored as (
+       insert into "p_${lane.name}" (ord, v)
+       select ord, v::${lane.pgType} from unnest($1::text[]) with ordinality as input(v, ord)
+       returning ord, v)
+     select v from stored order by ord`,
+    [inputs],
+  );
+  await db.pg.query(`truncate "p_${lane.name}"`);
+  const texts = pgRows.rows.map((row) => row.v);
+  const converted = texts.map((text) => lane.convert(text));
+  await db.mysql.query(`delete from \`m_${lane.name}\``);
+  if (converted.length > 0) {
+    const sql = `insert into \`m_${lane.name}\` (id, v) values ${converted.map(() => '(?, ?)').join(', ')}`;
+    const params = converted.flatMap((value, index) => [index, value]);
+    if (bind === 'execute') {
+      await db.mysql.execute(sql, params as never);
+      db.mysql.unprepare(sql);
+    } else {
+      await db.mysql.query(sql, params);
+    }
+  }
+  const [rows] = await db.mysql.query(`select v from \`m_${lane.name}\` order by id`);
+  return { texts, converted, stored: (rows as { v: unknown }[]).map((row) => row.v) };
+}
+
+/** Every converted value and its read-back twin have the same canonical form, and it is `expected`. */
+export function expectStored(lane: Lane, trip: Trip, expected?: readonly (string | null)[]): void {
+  const fromConversion = trip.converted.map((value) => lane.canonical(value));
+  const fromServer = trip.stored.map((value) => lane.canonical(value));
+  expect(
+    fromServer,
+    `${lane.name}: server vs conversion for ${JSON.stringify(trip.texts)}`,
+  ).toEqual(fromConversion);
+  if (expected !== undefined)
+    expect(fromServer, `${lane.name}: expectation for ${JSON.stringify(trip.texts)}`).toEqual(
+      expected,
+    );
+}
