@@ -99,6 +99,8 @@ export class Pipeline {
   private lastFlushed: Lsn;
   private lastCommitTimeMs = 0;
   private batchStartedAt = 0;
+  /** A write is in flight on the target. */
+  private writing = false;
   private batchChanges = 0;
   private batchTransactions = 0;
   private changesByTable = new Map<string, Map<string, number>>();
@@ -183,11 +185,16 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Group commit: with nothing queued, complete transactions are committed at once if the writer
+   * is idle (low latency when the stream is light), otherwise once the batch is old enough (large
+   * batches when the target is the bottleneck).
+   */
   private dueForCommit(): boolean {
     return (
       !this.inTransaction &&
       this.lastComplete > this.lastFlushed &&
-      Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
+      (!this.writing || Date.now() - this.batchStartedAt >= this.maxBatchDelayMs)
     );
   }
 
@@ -314,6 +321,7 @@ export class Pipeline {
     },
   ): Promise<void> {
     const started = performance.now();
+    this.writing = true;
     try {
       const writes = chunk.tables.reduce(
         (sum, t) => sum + t.deletes.length + t.upserts.length + t.updates.length,
@@ -339,6 +347,10 @@ export class Pipeline {
       });
     } catch (error) {
       this.fail(error);
+    } finally {
+      this.writing = false;
+      // A batch may be waiting for the writer to be free.
+      this.wake?.();
     }
   }
 
