@@ -36,6 +36,15 @@ ensure_postgres() {
     pg_local "alter system set wal_level = logical"
     restart=1
   fi
+  # Each replicator (and each test running one) holds a slot and a walsender; the default of 10
+  # runs out when test files run side by side.
+  for setting in max_replication_slots max_wal_senders; do
+    if (( $(pg_local "show $setting") < 40 )); then
+      log "raising $setting to 40"
+      pg_local "alter system set $setting = 40"
+      restart=1
+    fi
+  done
   local hba
   hba=$(pg_local 'show hba_file')
   if ! grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then

@@ -8,6 +8,7 @@ import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   createReplication,
+  dropReplication,
   killRun,
   type RunningCli,
   replicationEnv,
@@ -114,7 +115,14 @@ describe('millrace run', () => {
     mappingsDir = writeMappings({ 'items.yaml': mappingYaml });
   });
 
-  afterEach(() => killRun(run));
+  let streams: string[] = [];
+
+  afterEach(async () => {
+    killRun(run);
+    await run?.done;
+    for (const name of streams) await dropReplication(dbs, name);
+    streams = [];
+  });
   afterAll(async () => {
     killRun(run);
     await dbs?.drop();
@@ -128,6 +136,7 @@ describe('millrace run', () => {
       await dbs.mysql.query(`delete from ${table}`);
     }
     await createReplication(dbs, name, ['item', 'note', 'sync_marker']);
+    streams.push(name);
     return name;
   }
 

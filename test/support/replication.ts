@@ -91,3 +91,29 @@ export function killRun(run: RunningCli | undefined): void {
   if (run && run.child.exitCode === null && run.child.signalCode === null)
     run.child.kill('SIGKILL');
 }
+
+/**
+ * Drops a test's slot and publication (a slot pins WAL, and the server has few of them). Waits for
+ * a killed replicator's walsender to go away first.
+ */
+export async function dropReplication(dbs: TestDatabases, name: string): Promise<void> {
+  await waitFor(`slot ${name} to be released`, async () => {
+    const { rows } = await dbs.pg.query<{ active: string }>(
+      'select active from pg_replication_slots where slot_name = $1',
+      [name],
+    );
+    if (rows[0]?.active === 't') {
+      await dbs.pg.query(
+        'select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1 and active_pid is not null',
+        [name],
+      );
+      return false;
+    }
+    return true;
+  });
+  await dbs.pg.query(
+    'select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1',
+    [name],
+  );
+  await dbs.pg.query(`drop publication if exists ${name}`);
+}
