@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
 import type { LogLevel } from '../config/options.js';
 import { redactText } from '../config/redact.js';
 
@@ -19,7 +20,13 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? process.stderr;
-  const stream = options.pretty
+  // pino-pretty only loads for a person at a terminal; services log JSON and skip its start-up cost.
+  const pretty = options.pretty
+    ? (createRequire(import.meta.url)('pino-pretty') as (
+        options: PrettyOptions,
+      ) => NodeJS.WritableStream)
+    : undefined;
+  const stream = pretty
     ? pretty({
         destination,
         sync: true,
