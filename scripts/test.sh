@@ -17,6 +17,13 @@ if [[ -z "${CRM_DATABASE_URL:-}" && -z "${MES_DATABASE_URL:-}" ]]; then
   fi
 fi
 
+# The audit's HTML report is checked in headless Chromium (test/audit): Debian's package.
+if [[ ! -x /usr/bin/chromium ]] && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+  echo "test: installing chromium for the HTML report test" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
+
 if [[ ! -d node_modules ]]; then npm ci --no-audit --no-fund; fi
 npm run --silent build
 npm run --silent typecheck

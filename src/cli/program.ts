@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerMappingsCheck } from './commands/mappings-check.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRun } from './commands/run.js';
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerMappingsCheck(program);
   registerRun(program);
+  registerBackfill(program);
+  registerAudit(program);
   registerStatus(program);
   registerTeardown(program);
   program.addHelpText(

@@ -1,3 +1,5 @@
+import { OnlineBackfills } from '../backfill/online-backfills.js';
+import { TruncateAwareMapper } from '../backfill/watermark-interceptor.js';
 import { redactText } from '../config/redact.js';
 import { describeError, isMillraceError, RuntimeFailure } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -12,7 +14,6 @@ import { acquireReplicatorLock } from '../target/replicator-lock.js';
 import { type OnBadRow, TargetWriter } from '../target/writer.js';
 import { formatLsn, parseLsn } from '../util/lsn.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
-import { ChangeMapper } from './change-mapper.js';
 import { Pipeline } from './pipeline.js';
 import { createRelationCheck } from './relation-check.js';
 
@@ -199,6 +200,22 @@ export class Replicator {
         logger: this.logger,
       });
       releasers.push(() => catalog.end());
+      // Online backfill (DBLog watermarks, src/backfill): chunks that `millrace backfill` asks
+      // for while this runs are read between watermarks and applied by the pipeline in stream
+      // order. Its own target session: requests and progress must stay out of the writer's.
+      const control = await connectTarget({
+        url: options.targetUrl,
+        timeoutMs: connectTimeoutMs,
+        logger: this.logger,
+      });
+      releasers.push(() => control.end());
+      const backfills: OnlineBackfills = new OnlineBackfills({
+        catalog,
+        control,
+        mappings: options.mappings,
+        committedLsn: (): bigint => pipeline.committedLsn(),
+        logger: this.logger.child({ component: 'backfill' }),
+      });
 
       const checkpoint = await loadCheckpoint(target, options.slot);
       const declaredTypes = await readDeclaredTypes(catalog, [...this.mappingsByTable.keys()]);
@@ -210,10 +227,13 @@ export class Replicator {
       });
       releasers.push(() => writer.rollback());
       const pipeline = new Pipeline({
-        mapper: new ChangeMapper({
+        // A ChangeMapper that also tells the backfill windows about TRUNCATEs.
+        mapper: new TruncateAwareMapper({
           mappingsByTable: this.mappingsByTable,
           onBadRow: options.onBadRow,
+          onTruncate: (event) => backfills.interceptor.onTruncate(event),
         }),
+        interceptor: backfills.interceptor,
         writer,
         slot: options.slot,
         checkpoint: checkpoint.lsn,
@@ -245,6 +265,8 @@ export class Replicator {
         checkpoint: formatLsn(checkpoint.lsn),
       });
       onReplicating();
+      backfills.start();
+      releasers.push(() => backfills.stop());
       const progress = this.startProgress(catalog, pipeline);
       releasers.push(async () => clearInterval(progress));
       // Stop reading as soon as the stop is asked for; the pipeline finishes what it has.

@@ -41,6 +41,22 @@ const controlMigrations: readonly ControlMigration[] = [
         table.datetime('started_at', { precision: 6 }).notNullable();
         table.datetime('updated_at', { precision: 6 }).notNullable();
         table.datetime('finished_at', { precision: 6 }).nullable();
+        // One backfill run: a restart or a new request gets a new id, so progress written by an
+        // abandoned run (a replicator still finishing its chunk) never lands on the new one.
+        table.string('run_id', 36).nullable();
+        // 'offline' (the backfill command writes) or 'online' (the replicator writes, in-stream).
+        table.string('mode', 16).nullable();
+        // 'copy' (source rows in key order), then 'prune' (stale target rows removed).
+        table.string('phase', 16).notNullable().defaultTo('copy');
+        table.integer('chunk_size').unsigned().nullable();
+        table.bigInteger('rows_read').unsigned().notNullable().defaultTo(0);
+        table.bigInteger('rows_removed').unsigned().notNullable().defaultTo(0);
+        table.bigInteger('dead_letters').unsigned().notNullable().defaultTo(0);
+        // Whether the target table held rows when the run started: only then can rows be stale.
+        table.boolean('prune').notNullable().defaultTo(false);
+        // Resume point of the prune phase: the last target key checked (JSON array).
+        table.text('prune_key').nullable();
+        table.text('error').nullable();
       });
       await knex.schema.createTable('millrace_dead_letters', (table) => {
         utf8mb4(table);

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { requestInitialBackfills } from '../../backfill/run-backfill.js';
 import { UsageError } from '../../errors.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
@@ -33,16 +34,24 @@ export function registerRun(program: Command): void {
       'with no mapped change for this long, still advance the slot so an idle CRM never pins WAL',
       '30',
     )
+    .option(
+      '--backfill',
+      'initial load in the same process: every mapping not yet backfilled is copied in-stream while replicating (see backfill)',
+    )
     .addHelpText(
       'after',
       `
 Examples:
   millrace setup && millrace run
+  millrace setup && millrace run --backfill
   millrace run --on-error stop --metrics-port 9187
   CRM_DATABASE_URL=postgres://millrace:…@crm:5432/crm MES_DATABASE_URL=mysql://millrace:…@mes:3306/mes millrace run`,
     )
     .action(
-      async (options: { onError: 'deadletter' | 'stop'; heartbeat: string }, command: Command) => {
+      async (
+        options: { onError: 'deadletter' | 'stop'; heartbeat: string; backfill?: boolean },
+        command: Command,
+      ) => {
         const heartbeatSeconds = Number(options.heartbeat);
         if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds <= 0) {
           throw new UsageError(
@@ -58,6 +67,16 @@ Examples:
             ...(mappingsByTable.get(mapping.sourceKey) ?? []),
             mapping.name,
           ]);
+        }
+        if (options.backfill) {
+          // Performed by the replicator itself between watermarks (src/backfill), so the stream
+          // never stalls behind the load and a restart resumes it where it was.
+          await requestInitialBackfills({
+            targetUrl: config.targetUrl,
+            connectTimeoutMs: config.connectTimeoutMs,
+            mappings,
+            logger,
+          });
         }
         const metrics = new ReplicatorMetrics(mappingsByTable);
         const replicator = new Replicator({

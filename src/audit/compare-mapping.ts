@@ -1,0 +1,259 @@
+import type { SourceFamily } from '../values/source-spec.js';
+import type { ChunkHasher } from './chunk-hash.js';
+import { type KeyStrategy, sourceKeyLiteral } from './key-plan.js';
+import type { ActualRow, ExpectedRow, FilteredRow, RowModel, SourceImage } from './row-model.js';
+import { lookupSource, readSourceChunks, type SourceQueryable } from './source-reader.js';
+import type { KeyBounds } from './sql/key-bounds.js';
+import { selectTargetChunk } from './sql/target-keyset.js';
+import type { MappingTally, Verdict } from './tally.js';
+import {
+  hashTargetRangeRows,
+  lookupTarget,
+  queryRows,
+  readTargetRange,
+  startTargetRange,
+  type TargetQueryable,
+} from './target-reader.js';
+
+/** Called for every difference found, in scan order (a streaming repair hooks in here). */
+export type DifferenceHandler = (
+  model: RowModel,
+  verdict: Verdict,
+  source: SourceImage | undefined,
+  target: ActualRow | undefined,
+) => Promise<void> | void;
+
+export interface ComparePassOptions {
+  readonly source: SourceQueryable;
+  readonly target: TargetQueryable;
+  readonly model: RowModel;
+  readonly tally: MappingTally;
+  readonly strategy: KeyStrategy;
+  /** For `range`: per-chunk digests, when every compared column allows them. */
+  readonly hasher: ChunkHasher | undefined;
+  /** Declared SQL types of the source key columns, for lookups by key. */
+  readonly keyTypes: readonly string[];
+  /** Source type family per key column, to turn target keys into source literals. */
+  readonly keyFamilies: readonly SourceFamily[];
+  /** Rows per chunk on each side. */
+  readonly chunkSize: number;
+  readonly onDifference?: DifferenceHandler;
+  /** Rows read so far on each side, for progress and throughput figures. */
+  readonly onProgress?: (progress: {
+    readonly sourceRows: number;
+    readonly targetRows: number;
+  }) => void;
+}
+
+/** Scan statistics of one pass, for throughput figures. */
+export interface PassStats {
+  sourceRead: number;
+  targetRead: number;
+  /** Chunks settled by digest alone / compared row by row. */
+  hashedChunks: number;
+  rowChunks: number;
+}
+
+/**
+ * One full comparison of a mapping: every source row and every target row is seen once, and
+ * each key ends up in the tally. Memory is one chunk per side plus the tally's bounded
+ * candidates, whatever the table size.
+ */
+export async function comparePass(options: ComparePassOptions): Promise<PassStats> {
+  const stats: PassStats = { sourceRead: 0, targetRead: 0, hashedChunks: 0, rowChunks: 0 };
+  if (options.strategy === 'range') await compareRanges(options, stats);
+  else await compareByLookup(options, stats);
+  return stats;
+}
+
+function isDifference(verdict: Verdict): boolean {
+  return (
+    verdict.status === 'missing' || verdict.status === 'extra' || verdict.status === 'different'
+  );
+}
+
+async function compareRanges(options: ComparePassOptions, stats: PassStats): Promise<void> {
+  const { source, target, model, tally, hasher, chunkSize, onDifference } = options;
+  const { mapping } = model;
+  let after: readonly unknown[] | undefined;
+  // Digests only pay when most chunks match: after a run of mismatches (differences spread
+  // everywhere, an empty target) the next chunks go straight to rows, then digests are tried again.
+  let misses = 0;
+  let skip = 0;
+  for await (const rows of readSourceChunks(source, model, chunkSize)) {
+    stats.sourceRead += rows.length;
+    const isLast = rows.length < chunkSize;
+    // The chunk's upper bound, in target key values, from its last row whose key converts.
+    let upTo: readonly unknown[] | undefined;
+    if (!isLast) {
+      for (let i = rows.length - 1; i >= 0 && upTo === undefined; i--) {
+        try {
+          upTo = model.bindKey(mapping.key(model.sourceRow(rows[i]!)));
+        } catch {
+          // A key the target cannot hold: its row is reported by image() below; look further back.
+        }
+      }
+      // No key of this chunk converts: its range merges into the next chunk's.
+      if (upTo === undefined) continue;
+    }
+    const bounds: KeyBounds = { after, upTo };
+    const useHash = hasher !== undefined && skip === 0;
+    if (skip > 0) skip--;
+    const hashed = useHash ? hashTargetRangeRows(target, model, hasher, bounds) : undefined;
+    hashed?.catch(() => undefined);
+    const firstRows = useHash ? undefined : startTargetRange(target, model, bounds, chunkSize);
+
+    const expected: ExpectedRow[] = [];
+    const filtered = new Map<string, FilteredRow>();
+    let clean = true;
+    for (const row of rows) {
+      const image = model.image(model.sourceRow(row));
+      if (image === undefined) continue;
+      if (image.kind === 'filtered') filtered.set(image.key, image);
+      else {
+        expected.push(image);
+        if (image.error !== undefined) clean = false;
+      }
+    }
+
+    if (hashed !== undefined) {
+      const digest = clean ? hasher!.digest(expected) : '';
+      const server = await hashed;
+      if (
+        clean &&
+        server.count === expected.length &&
+        (server.count === 0 || server.digest === digest)
+      ) {
+        tally.recordMatched(expected.length);
+        stats.targetRead += server.count;
+        stats.hashedChunks++;
+        misses = 0;
+        options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
+        after = upTo;
+        continue;
+      }
+      if (++misses >= 3) {
+        misses = 0;
+        skip = 16;
+      }
+    }
+    stats.rowChunks++;
+    const pending = new Map<string, ExpectedRow>();
+    for (const image of expected) pending.set(image.key, image);
+    for await (const targetRows of readTargetRange(target, model, bounds, chunkSize, firstRows)) {
+      stats.targetRead += targetRows.length;
+      for (const values of targetRows) {
+        const actual = model.actual(values);
+        if (actual.deleted) continue;
+        const image: SourceImage | undefined = pending.get(actual.key) ?? filtered.get(actual.key);
+        if (image?.kind === 'expected') pending.delete(actual.key);
+        const verdict = tally.record(image, actual, actual.key, actual.keyParts);
+        if (onDifference !== undefined && isDifference(verdict)) {
+          await onDifference(model, verdict, image, actual);
+        }
+      }
+    }
+    // Kept in source order: what no target row claimed is missing.
+    for (const image of expected) {
+      if (!pending.has(image.key)) continue;
+      const verdict = tally.record(image, undefined, image.key, image.keyParts);
+      if (onDifference !== undefined) await onDifference(model, verdict, image, undefined);
+    }
+    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
+    after = upTo;
+  }
+}
+
+/**
+ * The `lookup` strategy: pass A walks the source in its key order and looks each chunk's keys
+ * up on the target (matched, different, missing); pass B walks the target in its key order and
+ * looks each chunk's keys up on the source (extra, retained). Neither pass assumes the two
+ * databases order keys alike.
+ */
+async function compareByLookup(options: ComparePassOptions, stats: PassStats): Promise<void> {
+  const { source, target, model, tally, chunkSize, onDifference } = options;
+  for await (const rows of readSourceChunks(source, model, chunkSize)) {
+    stats.sourceRead += rows.length;
+    const expected: ExpectedRow[] = [];
+    for (const row of rows) {
+      const image = model.image(model.sourceRow(row));
+      if (image?.kind === 'expected') expected.push(image);
+    }
+    const found = new Map<string, ActualRow>();
+    const targetRows = await lookupTarget(
+      target,
+      model,
+      model.targetSelect,
+      expected.map((image) => image.keyValues),
+    );
+    stats.targetRead += targetRows.length;
+    for (const values of targetRows) {
+      const actual = model.actual(values);
+      // A collation may return `ABC` for `abc`: only the canonical key counts.
+      if (!actual.deleted) found.set(actual.key, actual);
+    }
+    for (const image of expected) {
+      const actual = found.get(image.key);
+      const verdict = tally.record(image, actual, image.key, image.keyParts);
+      if (onDifference !== undefined && isDifference(verdict)) {
+        await onDifference(model, verdict, image, actual);
+      }
+    }
+    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
+  }
+
+  const { mapping, targetKeySelect, keyColumns, keyTargetColumns } = model;
+  let after: readonly unknown[] | undefined;
+  for (;;) {
+    const targetRows = await queryRows(
+      target,
+      selectTargetChunk(mapping.target, targetKeySelect, keyColumns, after, chunkSize),
+    );
+    if (targetRows.length === 0) break;
+    stats.targetRead += targetRows.length;
+    after = model.bindKey(targetRows[targetRows.length - 1]!.slice(0, keyColumns.length));
+    const live: ActualRow[] = [];
+    for (const values of targetRows) {
+      const actual = model.actualKey(values);
+      if (!actual.deleted) live.push(actual);
+    }
+    const literals: string[][] = [];
+    for (const actual of live) {
+      const literal = sourceLiterals(options.keyFamilies, keyTargetColumns, actual.keyParts);
+      if (literal !== undefined) literals.push(literal);
+    }
+    const sourceRows = await lookupSource(source, model, options.keyTypes, literals);
+    stats.sourceRead += sourceRows.length;
+    const images = new Map<string, SourceImage>();
+    for (const values of sourceRows) {
+      const image = model.image(model.sourceRow(values));
+      if (image !== undefined) images.set(image.key, image);
+    }
+    for (const actual of live) {
+      const image = images.get(actual.key);
+      // Source rows the filter passes were counted with their target row in pass A.
+      if (image?.kind === 'expected') continue;
+      const verdict = tally.record(image, actual, actual.key, actual.keyParts);
+      if (onDifference !== undefined && isDifference(verdict)) {
+        await onDifference(model, verdict, image, actual);
+      }
+    }
+    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
+    if (targetRows.length < chunkSize) break;
+  }
+}
+
+/** The PostgreSQL literals of a target key, or undefined when no source row can have it. */
+export function sourceLiterals(
+  families: readonly SourceFamily[],
+  columns: RowModel['keyTargetColumns'],
+  keyParts: readonly string[],
+): string[] | undefined {
+  const literals: string[] = [];
+  for (let i = 0; i < keyParts.length; i++) {
+    const literal = sourceKeyLiteral(families[i]!, columns[i]!, keyParts[i]!);
+    if (literal === undefined) return undefined;
+    literals.push(literal);
+  }
+  return literals;
+}

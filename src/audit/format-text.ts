@@ -1,0 +1,108 @@
+import { mappingConsistent } from './audit-report.js';
+import { formatRepairText } from './format-repair.js';
+import {
+  describeKey,
+  describeValue,
+  mappingStatus,
+  notes,
+  settlingNote,
+} from './report-phrases.js';
+import type { AuditOutcome } from './run-audit.js';
+
+function table(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, column) =>
+        rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
+      )
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The default report form: a summary table per mapping, then the first samples. */
+export function formatText(outcome: AuditOutcome): string {
+  const { report } = outcome;
+  const lines: string[] = [];
+  const seconds = outcome.throughput.seconds.toFixed(1);
+  lines.push(
+    `millrace audit ${report.startedAt} (${seconds} s), CRM read position ${outcome.readLsn ?? 'unknown'}`,
+  );
+  lines.push(settlingNote(outcome));
+  lines.push('');
+  const header = [
+    'mapping',
+    'source → target',
+    'source',
+    'target',
+    'matched',
+    'missing',
+    'extra',
+    'different',
+    'status',
+  ];
+  const rows = outcome.mappings.map((mapping) => {
+    const m = mapping.report;
+    return [
+      m.name,
+      `${m.source} → ${m.target}`,
+      String(m.sourceRows),
+      String(m.targetRows),
+      String(m.matched),
+      String(m.missing),
+      String(m.extra),
+      String(m.different),
+      mappingStatus(mapping),
+    ];
+  });
+  lines.push(...table([header, ...rows], new Set([2, 3, 4, 5, 6, 7])));
+  const extraNotes = notes(outcome);
+  if (extraNotes.length > 0) {
+    lines.push('');
+    lines.push(...extraNotes);
+  }
+  for (const mapping of outcome.mappings) {
+    const m = mapping.report;
+    if (mappingConsistent(m)) continue;
+    lines.push('');
+    const sampled = (shown: number, total: number) =>
+      shown < total ? `${total}, first ${shown}` : String(total);
+    if (m.missing > 0) {
+      lines.push(
+        `${m.name}: missing on the target (${sampled(m.samples.missing.length, m.missing)}):`,
+      );
+      for (const key of m.samples.missing) lines.push(`  ${describeKey(key)}`);
+    }
+    if (m.extra > 0) {
+      lines.push(`${m.name}: extra on the target (${sampled(m.samples.extra.length, m.extra)}):`);
+      for (const key of m.samples.extra) lines.push(`  ${describeKey(key)}`);
+    }
+    if (m.different > 0) {
+      lines.push(`${m.name}: different (${sampled(m.samples.different.length, m.different)}):`);
+      for (const sample of m.samples.different) {
+        lines.push(`  ${describeKey(sample.key)}`);
+        for (const [column, cell] of Object.entries(sample.columns)) {
+          lines.push(
+            `    ${column}: source ${describeValue(cell.source)}, target ${describeValue(cell.target)}`,
+          );
+        }
+      }
+    }
+  }
+  if (outcome.repair) lines.push('', ...formatRepairText(outcome));
+  lines.push('');
+  const differing = report.mappings.filter((mapping) => !mappingConsistent(mapping));
+  if (report.consistent) {
+    lines.push(
+      `consistent: ${report.mappings.length} mapping${report.mappings.length === 1 ? '' : 's'} match`,
+    );
+  } else {
+    const total = (field: 'missing' | 'extra' | 'different') =>
+      report.mappings.reduce((sum, mapping) => sum + mapping[field], 0);
+    lines.push(
+      `DIFFERENCES in ${differing.length} of ${report.mappings.length} mappings: ${total('missing')} missing, ${total('extra')} extra, ${total('different')} different`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

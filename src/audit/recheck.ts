@@ -1,0 +1,239 @@
+import type { Logger } from '../log/logger.js';
+import type { SourceFamily } from '../values/source-spec.js';
+import { sourceLiterals } from './compare-mapping.js';
+import { type ActualRow, imageSignature, type SourceImage } from './row-model.js';
+import type { ReplicationProbe, SettleResult } from './settle.js';
+import { waitForPosition } from './settle.js';
+import { lookupSource, type SourceQueryable } from './source-reader.js';
+import type { Candidate, MappingTally } from './tally.js';
+import { lookupTarget, type TargetQueryable } from './target-reader.js';
+
+/** A mapping's tally with what lookups by key need. */
+export interface RecheckEntry {
+  readonly tally: MappingTally;
+  readonly keyTypes: readonly string[];
+  readonly keyFamilies: readonly SourceFamily[];
+}
+
+export interface RecheckOptions {
+  readonly source: SourceQueryable;
+  readonly target: TargetQueryable;
+  readonly logger: Logger;
+  /** Wait for the replicator between reads (a replicator is active); otherwise one plain re-read. */
+  readonly probe?: ReplicationProbe;
+  /** When waiting stops, ms since the epoch. */
+  readonly deadline: number;
+}
+
+export interface RecheckSummary {
+  /** Differences that went away once the target caught up. */
+  resolved: number;
+  /** Differences seen again with the source unchanged around a settled target read. */
+  confirmed: number;
+  /** Differences the wait could not settle (timeout, replicator gone): reported as last seen. */
+  unsettled: number;
+  /** How waiting ended, when there was a replicator to wait for. */
+  settle: SettleResult | 'not needed' | undefined;
+  rounds: number;
+}
+
+/** The source images of some candidates, read now, by canonical key. */
+export async function readSourceImages(
+  source: SourceQueryable,
+  entry: RecheckEntry,
+  candidates: readonly Candidate[],
+): Promise<Map<string, SourceImage>> {
+  const { model } = entry.tally;
+  const literals: string[][] = [];
+  const seen = new Set<string>();
+  for (const candidate of candidates) {
+    const known = candidate.observation.source;
+    const literal =
+      known === undefined
+        ? sourceLiterals(entry.keyFamilies, model.keyTargetColumns, candidate.keyParts)
+        : model.mapping.sourceKeyColumns.map((column) => String(known.row[column]));
+    if (literal === undefined) continue;
+    const id = JSON.stringify(literal);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    literals.push(literal);
+  }
+  const rows = await lookupSource(source, model, entry.keyTypes, literals);
+  const images = new Map<string, SourceImage>();
+  for (const values of rows) {
+    const image = model.image(model.sourceRow(values));
+    if (image !== undefined) images.set(image.key, image);
+  }
+  return images;
+}
+
+/** The live target rows of some candidates, read now, by canonical key. */
+export async function readTargetRows(
+  target: TargetQueryable,
+  entry: RecheckEntry,
+  candidates: readonly Candidate[],
+): Promise<Map<string, ActualRow>> {
+  const { model } = entry.tally;
+  const keys: (readonly unknown[])[] = [];
+  for (const candidate of candidates) {
+    const values =
+      candidate.observation.target?.keyValues ?? candidate.observation.source?.keyValues;
+    if (values !== undefined) keys.push(values);
+  }
+  const rows = await lookupTarget(target, model, model.targetSelect, keys);
+  const actual = new Map<string, ActualRow>();
+  for (const values of rows) {
+    const row = model.actual(values);
+    if (!row.deleted) actual.set(row.key, row);
+  }
+  return actual;
+}
+
+function isDifference(candidate: Candidate): boolean {
+  const { status } = candidate.verdict;
+  return status === 'missing' || status === 'extra' || status === 'different';
+}
+
+interface Pending {
+  readonly entry: RecheckEntry;
+  readonly candidate: Candidate;
+  /** Source signature at the last settled read that still showed a difference. */
+  settledSignature?: string;
+}
+
+/**
+ * Re-checks the kept differences of every mapping.
+ *
+ * Without a probe (no replicator on the slot): one fresh read of both sides per key.
+ *
+ * With a probe, in rounds until nothing is left or the deadline passes:
+ * 1. read the source rows of the pending keys, then the CRM position P (everything those reads
+ *    saw committed at or below P);
+ * 2. a key whose previous settled read still differed and whose source row has not changed
+ *    since is confirmed: the target had caught up with that very source state and differs;
+ * 3. wait until the target has applied P (checkpoint or slot confirmed position);
+ * 4. read the target rows: keys that agree now were in flight and are resolved; the others
+ *    wait for the next round's source read to be confirmed.
+ * A live replicator therefore never makes a key count as different: only a difference that
+ * outlives a caught-up target with an unchanged source does.
+ */
+export async function recheck(
+  entries: readonly RecheckEntry[],
+  options: RecheckOptions,
+): Promise<RecheckSummary> {
+  const summary: RecheckSummary = {
+    resolved: 0,
+    confirmed: 0,
+    unsettled: 0,
+    settle: options.probe === undefined ? undefined : 'not needed',
+    rounds: 0,
+  };
+  let pending: Pending[] = entries.flatMap((entry) =>
+    entry.tally.differences().map((candidate) => ({ entry, candidate })),
+  );
+  if (pending.length === 0) return summary;
+
+  const byEntry = (items: readonly Pending[]) => {
+    const groups = new Map<RecheckEntry, Pending[]>();
+    for (const item of items) {
+      const list = groups.get(item.entry);
+      if (list) list.push(item);
+      else groups.set(item.entry, [item]);
+    }
+    return groups;
+  };
+
+  const { probe } = options;
+  if (probe === undefined) {
+    summary.rounds = 1;
+    for (const [entry, items] of byEntry(pending)) {
+      const candidates = items.map((item) => item.candidate);
+      const images = await readSourceImages(options.source, entry, candidates);
+      const actual = await readTargetRows(options.target, entry, candidates);
+      for (const candidate of candidates) {
+        entry.tally.revise(candidate, {
+          source: images.get(candidate.key),
+          target: actual.get(candidate.key),
+        });
+        if (isDifference(candidate)) summary.confirmed++;
+        else summary.resolved++;
+      }
+    }
+    return summary;
+  }
+
+  while (pending.length > 0) {
+    summary.rounds++;
+    const images = new Map<RecheckEntry, Map<string, SourceImage>>();
+    for (const [entry, items] of byEntry(pending)) {
+      images.set(
+        entry,
+        await readSourceImages(
+          options.source,
+          entry,
+          items.map((item) => item.candidate),
+        ),
+      );
+    }
+    const position = await probe.readPosition();
+    const open: Pending[] = [];
+    for (const item of pending) {
+      const signature = imageSignature(images.get(item.entry)!.get(item.candidate.key));
+      if (item.settledSignature !== undefined && item.settledSignature === signature) {
+        summary.confirmed++;
+      } else {
+        open.push(item);
+      }
+    }
+    if (open.length === 0) {
+      pending = [];
+      break;
+    }
+    const settled = await waitForPosition(probe, position, options.deadline, options.logger);
+    if (settled !== 'reached') {
+      summary.settle = settled;
+      summary.unsettled += open.length;
+      pending = [];
+      break;
+    }
+    summary.settle = 'reached';
+    const next: Pending[] = [];
+    for (const [entry, items] of byEntry(open)) {
+      const actual = await readTargetRows(
+        options.target,
+        entry,
+        items.map((item) => item.candidate),
+      );
+      const sourceImages = images.get(entry)!;
+      for (const item of items) {
+        const image = sourceImages.get(item.candidate.key);
+        entry.tally.revise(item.candidate, {
+          source: image,
+          target: actual.get(item.candidate.key),
+        });
+        if (isDifference(item.candidate)) {
+          item.settledSignature = imageSignature(image);
+          next.push(item);
+        } else {
+          summary.resolved++;
+        }
+      }
+    }
+    pending = next;
+    if (pending.length > 0 && Date.now() >= options.deadline) {
+      summary.settle = 'timeout';
+      summary.unsettled += pending.length;
+      break;
+    }
+  }
+  options.logger.info(
+    {
+      resolved: summary.resolved,
+      confirmed: summary.confirmed,
+      unsettled: summary.unsettled,
+      rounds: summary.rounds,
+    },
+    're-checked differences',
+  );
+  return summary;
+}

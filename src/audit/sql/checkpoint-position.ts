@@ -1,0 +1,9 @@
+import type { Statement } from '../../target/sql/quote.js';
+
+/** The replicator's checkpoint for a slot, as a decimal LSN string. */
+export function selectCheckpointLsn(slot: string): Statement {
+  return {
+    sql: 'SELECT CAST(lsn AS CHAR) AS lsn FROM millrace_checkpoints WHERE slot_name = ?',
+    values: [slot],
+  };
+}

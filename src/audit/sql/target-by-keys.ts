@@ -1,0 +1,16 @@
+import { keyPredicate } from '../../target/sql/key-predicate.js';
+import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+
+/** Target rows with these keys (values as bound by the writer or as read back). */
+export function selectTargetByKeys(
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  keys: readonly (readonly unknown[])[],
+): Statement {
+  const where = keyPredicate(keyColumns, keys as readonly (readonly never[])[]);
+  return {
+    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.sql}`,
+    values: where.values,
+  };
+}

@@ -1,0 +1,17 @@
+import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { boundsPredicate } from './key-bounds.js';
+
+/** The next keyset chunk of a target table in its own key order (MySQL's collation decides it). */
+export function selectTargetChunk(
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  after: readonly unknown[] | undefined,
+  limit: number,
+): Statement {
+  const where = boundsPredicate(keyColumns, { after });
+  return {
+    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.sql} ORDER BY ${keyColumns.map(quoteIdent).join(', ')} LIMIT ${limit}`,
+    values: where.values,
+  };
+}

@@ -1,0 +1,17 @@
+import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { boundsPredicate, type KeyBounds } from './key-bounds.js';
+
+/** Target rows in a key range, in the target's key order, at most `limit`. */
+export function selectTargetRange(
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  bounds: KeyBounds,
+  limit: number,
+): Statement {
+  const where = boundsPredicate(keyColumns, bounds);
+  return {
+    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.sql} ORDER BY ${keyColumns.map(quoteIdent).join(', ')} LIMIT ${limit}`,
+    values: where.values,
+  };
+}

@@ -1,0 +1,213 @@
+import type { CellDifference, DifferentSample, KeyRecord, MappingReport } from './audit-report.js';
+import type { ActualRow, RowModel, SourceImage } from './row-model.js';
+
+/**
+ * What the audit concluded about one key:
+ * - `matched`, `different`: the source implies a row (it passes the filter) and the target has it;
+ * - `missing`: the source implies a row the target does not have (or has soft-deleted);
+ * - `extra`: the target has a live row the source does not imply: the source row is gone, or
+ *   outside the filter (the stream deletes a row that leaves the filter, whatever onDelete);
+ * - `retained`: onDelete: ignore and the source row is gone. Those mappings keep history on
+ *   purpose, so the row is neither extra nor a difference; it counts in targetRows only;
+ * - `none`: neither side has a row.
+ */
+export type KeyStatus = 'matched' | 'missing' | 'extra' | 'different' | 'retained' | 'none';
+
+/** Both sides of one key at one moment; undefined = absent (a soft-deleted target row is absent). */
+export interface Observation {
+  readonly source: SourceImage | undefined;
+  readonly target: ActualRow | undefined;
+}
+
+export interface Verdict {
+  readonly status: KeyStatus;
+  readonly columns?: Record<string, CellDifference>;
+}
+
+// Shared verdicts: judge runs once per row of a 10M-row audit.
+const verdicts = Object.freeze({
+  matched: Object.freeze({ status: 'matched' }),
+  missing: Object.freeze({ status: 'missing' }),
+  extra: Object.freeze({ status: 'extra' }),
+  retained: Object.freeze({ status: 'retained' }),
+  none: Object.freeze({ status: 'none' }),
+} satisfies Record<string, Verdict>);
+
+export function judge(model: RowModel, observation: Observation): Verdict {
+  return judgeSides(model, observation.source, observation.target);
+}
+
+export function judgeSides(
+  model: RowModel,
+  source: SourceImage | undefined,
+  target: ActualRow | undefined,
+): Verdict {
+  if (source?.kind === 'expected') {
+    if (target === undefined) return verdicts.missing;
+    const columns = model.diff(source, target);
+    return columns === undefined ? verdicts.matched : { status: 'different', columns };
+  }
+  if (target === undefined) return verdicts.none;
+  if (source === undefined && model.mapping.onDelete === 'ignore') return verdicts.retained;
+  return verdicts.extra;
+}
+
+/** A differing key kept for re-checking, repair and samples. */
+export interface Candidate {
+  readonly key: string;
+  readonly keyParts: readonly string[];
+  observation: Observation;
+  verdict: Verdict;
+  /** What the last main-pass or re-check read contributed to the counts (to move it on re-check). */
+  counted: Verdict & { readonly inSource: boolean; readonly inTarget: boolean };
+}
+
+/** Differing keys kept per mapping, at most: beyond it only the counts go on (memory stays bounded). */
+export const candidateLimit = 20_000;
+
+/**
+ * The counts and kept differences of one mapping. Counts always cover every key; candidates
+ * (differences kept whole) stop at `candidateLimit`, which also caps what a live re-check can
+ * confirm.
+ */
+export class MappingTally {
+  readonly model: RowModel;
+  sourceRows = 0;
+  targetRows = 0;
+  matched = 0;
+  missing = 0;
+  extra = 0;
+  different = 0;
+  retained = 0;
+  /** Differences not kept as candidates (beyond candidateLimit). */
+  overflow = 0;
+  readonly candidates: Candidate[] = [];
+
+  constructor(model: RowModel) {
+    this.model = model;
+  }
+
+  /** Records the verdict on one key; returns it. Differences are kept as candidates while there is room. */
+  record(
+    source: SourceImage | undefined,
+    target: ActualRow | undefined,
+    key: string,
+    keyParts: readonly string[],
+  ): Verdict {
+    const verdict = judgeSides(this.model, source, target);
+    if (verdict.status === 'matched') {
+      this.sourceRows++;
+      this.targetRows++;
+      this.matched++;
+      return verdict;
+    }
+    const observation: Observation = { source, target };
+    const counted = {
+      ...verdict,
+      inSource: observation.source?.kind === 'expected',
+      inTarget: observation.target !== undefined,
+    };
+    this.add(counted, 1);
+    if (
+      verdict.status === 'missing' ||
+      verdict.status === 'extra' ||
+      verdict.status === 'different'
+    ) {
+      if (this.candidates.length < candidateLimit) {
+        this.candidates.push({ key, keyParts, observation, verdict, counted });
+      } else {
+        this.overflow++;
+      }
+    }
+    return verdict;
+  }
+
+  /** Many matched rows at once (a chunk whose digests agree). */
+  recordMatched(count: number): void {
+    this.sourceRows += count;
+    this.targetRows += count;
+    this.matched += count;
+  }
+
+  /** Moves a candidate's contribution to what a newer read of both sides says. */
+  revise(candidate: Candidate, observation: Observation): Verdict {
+    const verdict = judge(this.model, observation);
+    this.add(candidate.counted, -1);
+    const counted = {
+      ...verdict,
+      inSource: observation.source?.kind === 'expected',
+      inTarget: observation.target !== undefined,
+    };
+    this.add(counted, 1);
+    candidate.observation = observation;
+    candidate.verdict = verdict;
+    candidate.counted = counted;
+    return verdict;
+  }
+
+  private add(
+    counted: { status: KeyStatus; inSource: boolean; inTarget: boolean },
+    sign: 1 | -1,
+  ): void {
+    if (counted.inSource) this.sourceRows += sign;
+    if (counted.inTarget) this.targetRows += sign;
+    switch (counted.status) {
+      case 'matched':
+        this.matched += sign;
+        break;
+      case 'missing':
+        this.missing += sign;
+        break;
+      case 'extra':
+        this.extra += sign;
+        break;
+      case 'different':
+        this.different += sign;
+        break;
+      case 'retained':
+        this.retained += sign;
+        break;
+      case 'none':
+        break;
+    }
+  }
+
+  /** Kept differences that still differ, in the order found (key order per pass). */
+  differences(): readonly Candidate[] {
+    return this.candidates.filter(
+      (candidate) =>
+        candidate.verdict.status === 'missing' ||
+        candidate.verdict.status === 'extra' ||
+        candidate.verdict.status === 'different',
+    );
+  }
+
+  /** DESIGN.md's per-mapping object, with at most `samples` keys per kind. */
+  report(samples: number): MappingReport {
+    const missing: KeyRecord[] = [];
+    const extra: KeyRecord[] = [];
+    const different: DifferentSample[] = [];
+    for (const candidate of this.differences()) {
+      const key = this.model.keyRecord(candidate.keyParts);
+      const { verdict } = candidate;
+      if (verdict.status === 'missing' && missing.length < samples) missing.push(key);
+      else if (verdict.status === 'extra' && extra.length < samples) extra.push(key);
+      else if (verdict.status === 'different' && different.length < samples) {
+        different.push({ key, columns: verdict.columns ?? {} });
+      }
+    }
+    const { mapping } = this.model;
+    return {
+      name: mapping.name,
+      source: mapping.sourceKey,
+      target: mapping.target,
+      sourceRows: this.sourceRows,
+      targetRows: this.targetRows,
+      matched: this.matched,
+      missing: this.missing,
+      extra: this.extra,
+      different: this.different,
+      samples: { missing, extra, different },
+    };
+  }
+}

@@ -1,0 +1,127 @@
+import type { Statement } from '../target/sql/quote.js';
+import type { ChunkHasher } from './chunk-hash.js';
+import type { RowModel } from './row-model.js';
+import type { KeyBounds } from './sql/key-bounds.js';
+import { selectTargetByKeys } from './sql/target-by-keys.js';
+import { selectTargetRange } from './sql/target-range.js';
+import { hashTargetRange } from './sql/target-range-hash.js';
+
+/**
+ * The slice of a mysql2 promise connection the audit reads the MES with (structural, so tests
+ * and the bench can hand in any connection). Values come back as parseTargetUrl() asks: strings
+ * for DECIMAL, BIGINT and times, JSON as text, Buffers for bytes.
+ */
+export interface TargetQueryable {
+  query(
+    options: { sql: string; rowsAsArray: true },
+    values?: unknown[],
+  ): Promise<[unknown, unknown]>;
+}
+
+export async function queryRows(
+  connection: TargetQueryable,
+  statement: Statement,
+): Promise<unknown[][]> {
+  const [rows] = await connection.query({ sql: statement.sql, rowsAsArray: true }, [
+    ...statement.values,
+  ]);
+  return rows as unknown[][];
+}
+
+/**
+ * The target rows (`model.targetSelect`) of a key range, in sub-chunks of `limit` rows walked by
+ * keyset inside the range: a range the source left empty may hold any number of target rows.
+ * `first` is a query already sent for the first sub-chunk, if any.
+ */
+export async function* readTargetRange(
+  connection: TargetQueryable,
+  model: RowModel,
+  bounds: KeyBounds,
+  limit: number,
+  first?: Promise<unknown[][]>,
+): AsyncGenerator<readonly (readonly unknown[])[]> {
+  const { mapping, targetSelect, keyColumns } = model;
+  const keyCount = keyColumns.length;
+  let pending: Promise<unknown[][]> | undefined =
+    first ??
+    queryRows(
+      connection,
+      selectTargetRange(mapping.target, targetSelect, keyColumns, bounds, limit),
+    );
+  try {
+    while (pending !== undefined) {
+      const rows: unknown[][] = await pending;
+      pending = undefined;
+      if (rows.length === limit) {
+        const after = model.bindKey(rows[rows.length - 1]!.slice(0, keyCount));
+        pending = queryRows(
+          connection,
+          selectTargetRange(
+            mapping.target,
+            targetSelect,
+            keyColumns,
+            { after, upTo: bounds.upTo },
+            limit,
+          ),
+        );
+      }
+      yield rows;
+    }
+  } finally {
+    pending?.catch(() => undefined);
+  }
+}
+
+/** Starts the first sub-chunk query of a range (so it runs while the caller works). */
+export function startTargetRange(
+  connection: TargetQueryable,
+  model: RowModel,
+  bounds: KeyBounds,
+  limit: number,
+): Promise<unknown[][]> {
+  const promise = queryRows(
+    connection,
+    selectTargetRange(model.mapping.target, model.targetSelect, model.keyColumns, bounds, limit),
+  );
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** Count and digest of a range's live rows, computed by the server. */
+export async function hashTargetRangeRows(
+  connection: TargetQueryable,
+  model: RowModel,
+  hasher: ChunkHasher,
+  bounds: KeyBounds,
+): Promise<{ count: number; digest: string | null }> {
+  const rows = await queryRows(
+    connection,
+    hashTargetRange(model.mapping.target, hasher.rowSql, model.keyColumns, bounds, hasher.liveSql),
+  );
+  const [count, digest] = rows[0] ?? [0, null];
+  return { count: Number(count), digest: digest === null ? null : String(digest) };
+}
+
+/** Target rows (`columns`) with these keys, in batches. */
+export async function lookupTarget(
+  connection: TargetQueryable,
+  model: RowModel,
+  columns: readonly string[],
+  keys: readonly (readonly unknown[])[],
+  batchSize = 5_000,
+): Promise<unknown[][]> {
+  const found: unknown[][] = [];
+  for (let start = 0; start < keys.length; start += batchSize) {
+    const rows = await queryRows(
+      connection,
+      selectTargetByKeys(
+        model.mapping.target,
+        columns,
+        model.keyColumns,
+        keys.slice(start, start + batchSize).map(model.bindKey),
+      ),
+    );
+    for (const row of rows) found.push(row);
+  }
+  return found;
+}

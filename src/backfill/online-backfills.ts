@@ -1,0 +1,371 @@
+import { describeError, isMillraceError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import type { Lsn } from '../util/lsn.js';
+import { sleep } from '../util/sleep.js';
+import type { TargetValue } from '../values/column-types.js';
+import { batchSink, mapSourceRows } from './add-source-rows.js';
+import {
+  type BackfillCounters,
+  type BackfillState,
+  type ControlConnection,
+  claimStatement,
+  execute,
+  failStatement,
+  finishStatement,
+  progressStatement,
+  readOnlineWork,
+} from './backfill-store.js';
+import type { MappingPlan } from './offline-backfill.js';
+import { planMapping } from './plan-mapping.js';
+import {
+  currentWalLsn,
+  estimateRows,
+  keyOfRow,
+  readChunk,
+  type SourceQueryable,
+} from './source-reader.js';
+import {
+  addRemovals,
+  findStaleRows,
+  readTargetKeys,
+  sourceIdentity,
+  type TargetQueryable,
+} from './stale-rows.js';
+import {
+  type WatchedTable,
+  WatermarkInterceptor,
+  type WindowHandle,
+  type WindowResult,
+  watermarkPrefix,
+} from './watermark-interceptor.js';
+
+export interface OnlineBackfillsOptions {
+  /** Reads chunks and emits watermarks (a normal session on the CRM, not the walsender). */
+  readonly catalog: SourceQueryable;
+  /** Reads requests and target keys, writes progress: never the writer's connection. */
+  readonly control: ControlConnection & TargetQueryable;
+  /** The replicator's mappings: only their backfills are performed here. */
+  readonly mappings: readonly CompiledMapping[];
+  /** The commit end LSN durable on the target (Pipeline.committedLsn). */
+  readonly committedLsn: () => Lsn;
+  readonly logger: Logger;
+  /** How often requests are looked for, in milliseconds. */
+  readonly pollIntervalMs?: number;
+  /** Chunks read ahead of the one the stream applies (memory: this many chunks of rows). */
+  readonly windowsAhead?: number;
+  /** Rows per chunk when the request does not say. */
+  readonly defaultChunkSize?: number;
+}
+
+interface Pending {
+  readonly window: WindowHandle;
+  readonly rows: number;
+  readonly lastKey: readonly string[] | null;
+}
+
+/** Errors that say the request itself cannot work (SQL, data, mapping), not that a database is away. */
+function isPermanent(error: unknown): boolean {
+  if (isMillraceError(error)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(42|22|23|0A|2B)/.test(code);
+}
+
+/**
+ * The replicator's side of `millrace backfill` while `run` runs: one per replicator session.
+ * It polls millrace_backfills for requests of its mappings and performs them chunk by chunk
+ * through watermarks (see WatermarkInterceptor), so the chunks commit in stream order with the
+ * checkpoint; progress is recorded once a chunk's watermark transaction is durable on the target.
+ * A session that ends mid-chunk loses nothing: the next one resumes from the recorded progress,
+ * and a chunk applied twice is harmless since each application is exact at its stream position.
+ */
+export class OnlineBackfills {
+  readonly interceptor: WatermarkInterceptor;
+  private readonly options: OnlineBackfillsOptions;
+  private readonly logger: Logger;
+  private readonly controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  private lastProblem = '';
+
+  constructor(options: OnlineBackfillsOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.interceptor = new WatermarkInterceptor({ logger: options.logger });
+  }
+
+  /** Starts looking for requests; call once the stream is running. */
+  start(): void {
+    this.loop ??= this.poll();
+  }
+
+  /** Stops after releasing every open window; safe to call twice. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.interceptor.cancelAll('the replicator session is stopping');
+    await this.loop;
+  }
+
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private async poll(): Promise<void> {
+    const names = this.options.mappings.map((mapping) => mapping.name);
+    const interval = this.options.pollIntervalMs ?? 1_000;
+    while (!this.signal.aborted) {
+      try {
+        const work = await readOnlineWork(this.options.control, names);
+        for (const state of work) {
+          if (this.signal.aborted) break;
+          await this.perform(state);
+        }
+        this.lastProblem = '';
+      } catch (error) {
+        if (this.signal.aborted) return;
+        // Logged once per distinct problem: the session's own recovery handles outages.
+        const problem = describeError(error);
+        if (problem !== this.lastProblem) {
+          this.logger.warn({ err: error }, 'online backfill paused');
+          this.lastProblem = problem;
+        }
+      }
+      await sleep(interval, this.signal);
+    }
+  }
+
+  private async perform(requested: BackfillState): Promise<void> {
+    const { catalog, control } = this.options;
+    const mapping = this.options.mappings.find((candidate) => candidate.name === requested.mapping);
+    if (!mapping || requested.runId === null) return;
+    const runId = requested.runId;
+    if (requested.status === 'requested') {
+      const rowsTotal = requested.rowsTotal ?? (await estimateRows(catalog, mapping));
+      const snapshotLsn = requested.snapshotLsn ?? (await currentWalLsn(catalog));
+      if ((await execute(control, claimStatement(requested, rowsTotal, snapshotLsn))) === 0) return;
+      this.logger.info({ mapping: mapping.name }, 'online backfill started');
+    } else {
+      this.logger.info(
+        { mapping: mapping.name, phase: requested.phase },
+        'online backfill resumed',
+      );
+    }
+    const chunkSize = requested.chunkSize ?? this.options.defaultChunkSize ?? 10_000;
+    try {
+      const plan = await planMapping(catalog, mapping, this.options.mappings);
+      let counters: BackfillCounters = {
+        rowsRead: requested.rowsRead,
+        rowsCopied: requested.rowsCopied,
+        rowsRemoved: requested.rowsRemoved,
+        deadLetters: requested.deadLetters,
+      };
+      let lastKey = requested.lastKey;
+      if (requested.phase === 'copy') {
+        const copied = await this.copy(plan, requested, chunkSize);
+        if (copied === undefined) return;
+        ({ counters, lastKey } = copied);
+        if (requested.prune) {
+          const moved = await execute(
+            control,
+            progressStatement({
+              mapping: mapping.name,
+              runId,
+              phase: 'prune',
+              lastKey,
+              pruneKey: null,
+              counters,
+              rowsTotal: counters.rowsRead,
+            }),
+          );
+          if (moved === 0) return;
+        }
+      }
+      if (requested.prune) {
+        const after = requested.phase === 'prune' ? requested.pruneKey : null;
+        const pruned = await this.prune(plan, runId, chunkSize, counters, lastKey, after);
+        if (pruned === undefined) return;
+        counters = pruned;
+      }
+      await execute(control, finishStatement(mapping.name, runId));
+      this.logger.info({ mapping: mapping.name, ...counters }, 'online backfill done');
+    } catch (error) {
+      if (this.signal.aborted) return;
+      if (!isPermanent(error)) throw error;
+      this.logger.error({ mapping: mapping.name, err: error }, 'online backfill failed');
+      await execute(control, failStatement(mapping.name, runId, describeError(error)));
+    }
+  }
+
+  /** The copy phase; undefined when the run was replaced or the session stops. */
+  private async copy(
+    plan: MappingPlan,
+    state: BackfillState,
+    chunkSize: number,
+  ): Promise<{ counters: BackfillCounters; lastKey: readonly string[] | null } | undefined> {
+    const { mapping } = plan;
+    const ahead = Math.max(1, this.options.windowsAhead ?? 2);
+    const watched: WatchedTable[] = [
+      { table: mapping.sourceKey, keyColumns: mapping.sourceKeyColumns },
+    ];
+    let counters: BackfillCounters = {
+      rowsRead: state.rowsRead,
+      rowsCopied: state.rowsCopied,
+      rowsRemoved: state.rowsRemoved,
+      deadLetters: state.deadLetters,
+    };
+    let committedKey = state.lastKey;
+    let readFrom = committedKey;
+    let exhausted = false;
+    let pending: Pending[] = [];
+    let lastLog = Date.now();
+    const giveUp = () => {
+      for (const entry of pending) this.interceptor.cancel(entry.window.id);
+      pending = [];
+    };
+    try {
+      for (;;) {
+        // Read ahead: the next chunks are read while the stream applies the current one.
+        while (!exhausted && pending.length < ahead && !this.signal.aborted) {
+          const window = this.interceptor.open(watched, mapping.name);
+          await this.emit(window.low);
+          const rows = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
+          window.setPayload((batch, meta, changed) => {
+            const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
+              meta,
+              skip: (row) => {
+                const identity = sourceIdentity(row, mapping.sourceKeyColumns);
+                return identity !== undefined && changed(0, identity);
+              },
+            });
+            return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
+          });
+          await this.emit(window.high);
+          const last = rows.at(-1);
+          const lastKey = last === undefined ? readFrom : keyOfRow(plan.read, last);
+          pending.push({ window, rows: rows.length, lastKey });
+          if (rows.length < chunkSize) exhausted = true;
+          else readFrom = lastKey;
+        }
+        const head = pending.shift();
+        if (head === undefined || this.signal.aborted) break;
+        const result = await head.window.done;
+        if (result.kind === 'retry') {
+          if (this.signal.aborted) break;
+          // Read again from the last recorded chunk; windows already emitted are dropped.
+          giveUp();
+          readFrom = committedKey;
+          exhausted = false;
+          continue;
+        }
+        if (!(await this.durable(result))) break;
+        counters = {
+          ...counters,
+          rowsRead: counters.rowsRead + head.rows,
+          rowsCopied: counters.rowsCopied + result.copied,
+          deadLetters: counters.deadLetters + result.deadLetters,
+        };
+        committedKey = head.lastKey;
+        const recorded = await execute(
+          this.options.control,
+          progressStatement({
+            mapping: mapping.name,
+            runId: state.runId!,
+            phase: 'copy',
+            lastKey: committedKey,
+            pruneKey: null,
+            counters,
+            ...(state.rowsTotal !== null && counters.rowsRead > state.rowsTotal
+              ? { rowsTotal: counters.rowsRead }
+              : {}),
+          }),
+        );
+        if (recorded === 0) {
+          this.logger.info({ mapping: mapping.name }, 'online backfill replaced or restarted');
+          return undefined;
+        }
+        if (Date.now() - lastLog >= 5_000) {
+          lastLog = Date.now();
+          this.logger.info(
+            { mapping: mapping.name, phase: 'copy', ...counters },
+            'online backfill progress',
+          );
+        }
+        if (exhausted && pending.length === 0) return { counters, lastKey: committedKey };
+      }
+      return undefined;
+    } finally {
+      giveUp();
+    }
+  }
+
+  /** The prune phase; undefined when the run was replaced or the session stops. */
+  private async prune(
+    plan: MappingPlan,
+    runId: string,
+    chunkSize: number,
+    start: BackfillCounters,
+    lastKey: readonly string[] | null,
+    from: readonly TargetValue[] | null,
+  ): Promise<BackfillCounters | undefined> {
+    const watched: WatchedTable[] = plan.prune.lookups.map((lookup) => ({
+      table: lookup.mapping.sourceKey,
+      keyColumns: lookup.mapping.sourceKeyColumns,
+    }));
+    let counters = start;
+    let after = from;
+    while (!this.signal.aborted) {
+      // Read before the low watermark: the target then holds the state of a position before it.
+      const candidates = await readTargetKeys(this.options.control, plan.prune, after, chunkSize);
+      if (candidates.length === 0) return counters;
+      const window = this.interceptor.open(watched, plan.mapping.name);
+      await this.emit(window.low);
+      const stale = await findStaleRows(this.options.catalog, plan.prune, candidates);
+      window.setPayload((batch, meta, changed) => ({
+        copied: 0,
+        deadLetters: 0,
+        removed: addRemovals(plan.prune, stale, batch, meta, (row) =>
+          row.sourceIdentities.some(
+            (identity, index) => identity !== undefined && changed(index, identity),
+          ),
+        ),
+      }));
+      await this.emit(window.high);
+      const result = await window.done;
+      if (result.kind === 'retry') continue;
+      if (!(await this.durable(result))) return undefined;
+      after = candidates.at(-1)!.key;
+      counters = { ...counters, rowsRemoved: counters.rowsRemoved + result.removed };
+      const recorded = await execute(
+        this.options.control,
+        progressStatement({
+          mapping: plan.mapping.name,
+          runId,
+          phase: 'prune',
+          lastKey,
+          pruneKey: after,
+          counters,
+        }),
+      );
+      if (recorded === 0) return undefined;
+      if (candidates.length < chunkSize) return counters;
+    }
+    return undefined;
+  }
+
+  /** A watermark, in its own transaction so it enters the stream at its commit. */
+  private async emit(body: string): Promise<void> {
+    await this.options.catalog.query('select pg_logical_emit_message(true, $1, $2)::text as lsn', [
+      watermarkPrefix,
+      body,
+    ]);
+  }
+
+  /** Waits until the window's watermark transaction is committed on the target. */
+  private async durable(result: Extract<WindowResult, { kind: 'applied' }>): Promise<boolean> {
+    // The checkpoint is a commit end LSN: past the watermark transaction's commit record start.
+    while (this.options.committedLsn() <= result.lsn) {
+      if (this.signal.aborted) return false;
+      await sleep(20, this.signal);
+    }
+    return true;
+  }
+}
