@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 /**
@@ -17,12 +18,15 @@ export class ReplicatorMetrics implements PipelineObserver {
   private readonly checkpointTime: Gauge;
   private readonly checkpointLsn: Gauge;
   private readonly up: Gauge;
-  private readonly mappingsByTable: ReadonlyMap<string, readonly string[]>;
+  private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   private lastSourceCommitMs = 0;
   private totalChanges = 0;
 
-  /** `mappingsByTable`: mapping names per source table, to label change counts by mapping. */
-  constructor(mappingsByTable: ReadonlyMap<string, readonly string[]>, registry = new Registry()) {
+  /** `mappingsByTable`: the mappings of each source table, to label change counts by mapping. */
+  constructor(
+    mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>,
+    registry = new Registry(),
+  ) {
     this.registry = registry;
     this.mappingsByTable = mappingsByTable;
     collectDefaultMetrics({ register: registry, prefix: 'millrace_' });
@@ -85,9 +89,10 @@ export class ReplicatorMetrics implements PipelineObserver {
 
   committed(info: Parameters<PipelineObserver['committed']>[0]): void {
     for (const [table, byOperation] of info.changesByTable) {
-      for (const mapping of this.mappingsByTable.get(table) ?? []) {
-        for (const [operation, count] of byOperation)
-          this.changes.inc({ mapping, operation }, count);
+      for (const { name } of this.mappingsByTable.get(table) ?? []) {
+        for (const [operation, count] of byOperation) {
+          this.changes.inc({ mapping: name, operation }, count);
+        }
       }
     }
     this.totalChanges += info.changes;

@@ -4,6 +4,7 @@ import { redactText } from '../config/redact.js';
 import { describeError, isMillraceError, RuntimeFailure } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import { readCurrentWalLsn, readDeclaredTypes } from '../source/declared-types.js';
 import { connectSource, type PgClient } from '../source/pg-client.js';
@@ -93,19 +94,14 @@ function sideOf(error: unknown): 'source' | 'target' {
 export class Replicator {
   private readonly options: ReplicatorOptions;
   private readonly logger: Logger;
-  private readonly mappingsByTable: Map<string, CompiledMapping[]>;
+  private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   private state: ReplicatorState = 'starting';
   private stateDetail = '';
 
   constructor(options: ReplicatorOptions) {
     this.options = options;
     this.logger = options.logger;
-    this.mappingsByTable = new Map();
-    for (const mapping of options.mappings) {
-      const list = this.mappingsByTable.get(mapping.sourceKey) ?? [];
-      list.push(mapping);
-      this.mappingsByTable.set(mapping.sourceKey, list);
-    }
+    this.mappingsByTable = indexMappingsBySource(options.mappings);
   }
 
   /** For /healthz: healthy only while replicating. */
@@ -214,6 +210,7 @@ export class Replicator {
         control,
         mappings: options.mappings,
         committedLsn: (): bigint => pipeline.committedLsn(),
+        onConnectionLost: (error) => pipeline.fail(error),
         logger: this.logger.child({ component: 'backfill' }),
       });
 

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { requestInitialBackfills } from '../../backfill/run-backfill.js';
 import { UsageError } from '../../errors.js';
+import { indexMappingsBySource } from '../../mapping/mapping-index.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
 import { Replicator } from '../../pipeline/replicator.js';
@@ -61,13 +62,6 @@ Examples:
         }
         const { config, logger } = createContext(command);
         const mappings = await compileLiveMappings(config, logger);
-        const mappingsByTable = new Map<string, string[]>();
-        for (const mapping of mappings) {
-          mappingsByTable.set(mapping.sourceKey, [
-            ...(mappingsByTable.get(mapping.sourceKey) ?? []),
-            mapping.name,
-          ]);
-        }
         if (options.backfill) {
           // Performed by the replicator itself between watermarks (src/backfill), so the stream
           // never stalls behind the load and a restart resumes it where it was.
@@ -78,7 +72,7 @@ Examples:
             logger,
           });
         }
-        const metrics = new ReplicatorMetrics(mappingsByTable);
+        const metrics = new ReplicatorMetrics(indexMappingsBySource(mappings));
         const replicator = new Replicator({
           sourceUrl: config.sourceUrl,
           targetUrl: config.targetUrl,
