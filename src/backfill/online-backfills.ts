@@ -56,12 +56,28 @@ export interface OnlineBackfillsOptions {
   readonly windowsAhead?: number;
   /** Rows per chunk when the request does not say. */
   readonly defaultChunkSize?: number;
+  /**
+   * One of the connections above was lost: the session restarts with new ones (the replicator
+   * passes its pipeline's `fail`). Without it, the driver just keeps retrying.
+   */
+  readonly onConnectionLost?: (error: unknown) => void;
 }
 
 interface Pending {
   readonly window: WindowHandle;
   readonly rows: number;
   readonly lastKey: readonly string[] | null;
+}
+
+/** A connection that is gone for good: only a new session helps. */
+function isConnectionLost(error: unknown): boolean {
+  const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
+  if (fatal === true) return true; // mysql2
+  if (typeof code === 'string' && /^(08|57P0[1-3]|ECONNRESET|EPIPE|ETIMEDOUT)/.test(code))
+    return true;
+  return /Connection terminated|connection is in closed state|Client was closed/i.test(
+    describeError(error),
+  );
 }
 
 /** Errors that say the request itself cannot work (SQL, data, mapping), not that a database is away. */
@@ -122,7 +138,11 @@ export class OnlineBackfills {
         this.lastProblem = '';
       } catch (error) {
         if (this.signal.aborted) return;
-        // Logged once per distinct problem: the session's own recovery handles outages.
+        if (isConnectionLost(error) && this.options.onConnectionLost) {
+          this.options.onConnectionLost(error);
+          return;
+        }
+        // Logged once per distinct problem; the request stays recorded and is retried.
         const problem = describeError(error);
         if (problem !== this.lastProblem) {
           this.logger.warn({ err: error }, 'online backfill paused');

@@ -1,0 +1,189 @@
+import { dropSlot, mysqlConnection, pgClient } from '../support/bench-env.js';
+import { sourceDdl, targetDdl, targetTable } from '../support/bench-schema.js';
+import { summariseProfiles } from '../support/cpu-profile.js';
+import { millrace, millraceEnv, startMillrace } from '../support/millrace-cli.js';
+import { logMessageIs } from '../support/millrace-process.js';
+import { PacedWorkload } from '../support/paced-workload.js';
+import { mb, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
+import { median, percentile, round } from '../support/stats.js';
+
+/** Source connections the paced workload spreads its autocommit statements over. */
+const workloadConnections = 16;
+
+type SteadyRun = {
+  readonly run: number;
+  readonly targetRate: number;
+  readonly achievedRate: number;
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly sentP99Ms: number;
+  /** Sent → commit returned on the CRM, p99: large when the CRM could not take the rate. */
+  readonly sourceCommitP99Ms: number;
+  readonly superseded: number;
+  readonly lost: number;
+  readonly errors: number;
+  readonly pollIntervalMs: number;
+  readonly maxOutstanding: number;
+  readonly peakRssMb: number;
+  readonly exitCode: number | null;
+};
+
+/**
+ * Steady state: `millrace run` replicating while a paced workload (inserts, updates, deletes in
+ * single-row autocommit transactions) runs at --steady-rate for --steady-seconds; latency from each
+ * source commit to the moment the change is visible to another session on the target.
+ */
+export async function runSteady(context: ScenarioContext): Promise<ScenarioResult> {
+  const { options, dbs, cli, say } = context;
+  const runs: SteadyRun[] = [];
+  const publication = dbs.uniqueName('pub');
+  let profile: unknown;
+  const total = options.runs + (options.cpuProf ? 1 : 0);
+  for (let index = 0; index < total; index++) {
+    const profiled = index === options.runs;
+    const slot = dbs.uniqueName('m');
+    await dbs.pg.query(`drop publication if exists ${publication}`);
+    await dbs.pg.query('drop table if exists bench_item');
+    await dbs.pg.query(sourceDdl);
+    await dbs.mysql.query(`drop table if exists ${targetTable}`);
+    await dbs.mysql.query(targetDdl(targetTable));
+    await dbs.mysql.query('delete from millrace_checkpoints');
+    const env = millraceEnv(dbs, cli, { slot, publication });
+    const clients = Array.from({ length: workloadConnections }, () =>
+      pgClient(dbs.crmUrl, 'millrace-bench-workload'),
+    );
+    const poll = await mysqlConnection(dbs.servers.mysqlUrl, dbs.name);
+    let run: ReturnType<typeof startMillrace> | undefined;
+    try {
+      await millrace(cli, ['setup'], env);
+      for (const client of clients) await client.connect();
+      run = startMillrace(cli, ['run'], env, profiled ? context.profileDir : undefined);
+      await run.waitForLine(
+        logMessageIs('replicator replicating'),
+        60_000,
+        'millrace to start replicating',
+      );
+      const workload = new PacedWorkload({ clients, poll, targetTable });
+      const { windowSeconds } = await workload.drive(
+        options.steadyRate,
+        options.steadyWarmupSeconds,
+        options.steadySeconds,
+      );
+      await workload.drain(30_000);
+      const peak = run.peakRssBytes();
+      const exit = await run.stop();
+      const totals = workload.totals;
+      const sorted = [...totals.latenciesMs].sort((a, b) => a - b);
+      const sent = [...totals.sentLatenciesMs].sort((a, b) => a - b);
+      const commitSorted = [...totals.commitMs].sort((a, b) => a - b);
+      const result: SteadyRun = {
+        run: index + 1,
+        targetRate: options.steadyRate,
+        // Commits that returned inside the window: what the CRM took, whatever the driver sent.
+        achievedRate: Math.round(totals.committedInWindow / windowSeconds),
+        samples: sorted.length,
+        p50Ms: round(percentile(sorted, 50), 1),
+        p95Ms: round(percentile(sorted, 95), 1),
+        p99Ms: round(percentile(sorted, 99), 1),
+        maxMs: round(sorted[sorted.length - 1] ?? Number.NaN, 1),
+        sentP99Ms: round(percentile(sent, 99), 1),
+        sourceCommitP99Ms: round(percentile(commitSorted, 99), 1),
+        superseded: totals.superseded,
+        lost: totals.lost,
+        errors: totals.errors,
+        pollIntervalMs: round((windowSeconds * 1000) / Math.max(1, totals.polls), 2),
+        maxOutstanding: totals.maxOutstanding,
+        peakRssMb: mb(Math.max(peak, run.peakRssBytes())),
+        exitCode: exit.code,
+      };
+      if (result.lost > 0 || result.errors > 0) {
+        throw new Error(
+          `${result.lost} changes never became visible on the target, ${result.errors} source errors ${totals.firstError ?? ''}`,
+        );
+      }
+      if (profiled) {
+        profile = summariseProfiles(context.profileDir);
+        say(`  profiled run: p99 ${result.p99Ms} ms (not in the medians)`);
+      } else {
+        runs.push(result);
+        say(
+          `  run ${result.run}: ${result.achievedRate} changes/s, ${result.samples} samples: p50 ${result.p50Ms} ms, ` +
+            `p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms; peak RSS ${result.peakRssMb} MB ` +
+            `(poll every ${result.pollIntervalMs} ms; CRM commit p99 ${result.sourceCommitP99Ms} ms)`,
+        );
+      }
+    } finally {
+      run?.kill();
+      for (const client of clients) await client.end().catch(() => undefined);
+      await poll.end().catch(() => undefined);
+      await dropSlot(dbs.pg, slot);
+    }
+  }
+  const med = (pick: (run: SteadyRun) => number) => median(runs.map(pick));
+  const summary = {
+    achievedRate: Math.round(med((run) => run.achievedRate)),
+    samples: Math.round(med((run) => run.samples)),
+    p50Ms: round(
+      med((run) => run.p50Ms),
+      1,
+    ),
+    p95Ms: round(
+      med((run) => run.p95Ms),
+      1,
+    ),
+    p99Ms: round(
+      med((run) => run.p99Ms),
+      1,
+    ),
+    maxMs: round(
+      med((run) => run.maxMs),
+      1,
+    ),
+    pollIntervalMs: round(
+      med((run) => run.pollIntervalMs),
+      2,
+    ),
+    peakRssMb: med((run) => run.peakRssMb),
+  };
+  return {
+    scenario: 'steady',
+    description: `${options.steadyRate.toLocaleString('en')} changes/s for ${options.steadySeconds} s (50% insert, 35% update, 15% delete; single-row autocommit on ${workloadConnections} connections)`,
+    status: 'ok',
+    parameters: {
+      rate: options.steadyRate,
+      seconds: options.steadySeconds,
+      warmupSeconds: options.steadyWarmupSeconds,
+      connections: workloadConnections,
+      runs: options.runs,
+    },
+    runs,
+    median: summary,
+    targets: [
+      {
+        name: 'p99 commit-to-visible latency',
+        target: '< 250 ms',
+        value: summary.p99Ms,
+        unit: 'ms',
+        met: summary.p99Ms < 250,
+      },
+      {
+        name: 'rate sustained',
+        target: `≥ 95% of ${options.steadyRate} changes/s`,
+        value: summary.achievedRate,
+        unit: 'changes/s',
+        met: summary.achievedRate >= options.steadyRate * 0.95,
+      },
+      {
+        name: 'peak RSS',
+        target: '< 256 MB',
+        value: summary.peakRssMb,
+        unit: 'MB',
+        met: summary.peakRssMb < 256,
+      },
+    ],
+    ...(profile ? { profile } : {}),
+  };
+}
