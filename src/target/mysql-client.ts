@@ -34,7 +34,7 @@ export function parseTargetUrl(url: string): TargetUrlParts {
     // MariaDB reports JSON columns as BLOB: without this mysql2 would parse them, and a stored
     // JSON null or "123" could not be told from SQL NULL or 123.
     jsonStrings: true,
-    ...(ssl && ssl !== 'false' && ssl !== 'disable'
+    ...(ssl && !['false', 'disable', '0', 'off', 'no'].includes(ssl.toLowerCase())
       ? { ssl: { rejectUnauthorized: ssl === 'verify' || ssl === 'verify-full' } }
       : {}),
   };
