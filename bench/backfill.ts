@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/backfill.js
  *
  * Servers from CRM_DATABASE_URL / MES_DATABASE_URL (defaults: the local services); the bench
- * creates its own database pair (mrb_bf_…) and drops it at the end, on failure too.
+ * creates its own database pair (mrt_…_benchbf_…) and drops it at the end, on failure too.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,7 +30,8 @@ const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const pgServer = new URL(process.env.CRM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm');
 const mysqlServer = new URL(process.env.MES_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/mes');
-const name = `mrb_bf_${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
+// Named like the tests' databases (mrt_<seconds>_…): their global setup sweeps leftovers of a killed run.
+const name = `mrt_${Math.floor(Date.now() / 1000)}_benchbf_${randomBytes(3).toString('hex')}`;
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
 function withDatabase(url: URL, database: string): string {
@@ -219,16 +220,26 @@ async function sendStatements(
 
 async function main(): Promise<void> {
   const admin = new pg.Client(pgClientConfig({ url: withDatabase(pgServer, 'postgres') }));
+  // A connection another session terminates must fail the query in flight, not the process.
+  const ignore = (client: pg.Client) => client.on('error', () => undefined);
+  ignore(admin);
   await admin.connect();
   const { options: mysqlOptions } = parseTargetUrl(mysqlServer.toString());
   const myAdmin = await mysql.createConnection(mysqlOptions);
   const mappingsDir = mkdtempSync(path.join(tmpdir(), 'millrace-bench-backfill-'));
   let source: pg.Client | undefined;
   let target: mysql.Connection | undefined;
+  // A stopped bench still drops what it created.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     await admin.query(`create database "${name}"`);
     await myAdmin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
     source = new pg.Client(pgClientConfig({ url: crmUrl }));
+    ignore(source);
     await source.connect();
     say(`filling ${rows} source rows…`);
     await source.query(sourceDdl);
@@ -294,7 +305,8 @@ psql ${pgArgs.map(quote).join(' ')} -v ON_ERROR_STOP=1 -Atq -c ${quote(`copy (${
 
       await target.query('TRUNCATE stg_bench_order');
       await settle(target);
-      const ours = await timed(process.execPath, [cli, 'backfill', '--restart'], env);
+      // The executable itself, as users run it: its shebang carries the heap cap.
+      const ours = await timed(cli, ['backfill', '--restart'], env);
       const ourState = await tableState(target);
       if (rawState.rows !== rows || ourState.rows !== rows) {
         throw new Error(
@@ -351,12 +363,16 @@ psql ${pgArgs.map(quote).join(' ')} -v ON_ERROR_STOP=1 -Atq -c ${quote(`copy (${
       )}\n`,
     );
   } finally {
+    await cleanup();
+  }
+
+  async function cleanup(): Promise<void> {
     await source?.end().catch(() => undefined);
     await target?.end().catch(() => undefined);
     await admin.query(`drop database if exists "${name}" with (force)`).catch(() => undefined);
     await myAdmin.query(`DROP DATABASE IF EXISTS \`${name}\``).catch(() => undefined);
-    await admin.end();
-    await myAdmin.end();
+    await admin.end().catch(() => undefined);
+    await myAdmin.end().catch(() => undefined);
     rmSync(mappingsDir, { recursive: true, force: true });
   }
 }

@@ -17,6 +17,15 @@ export interface ProgressViewOptions {
   readonly logger: Logger;
   /** Time between two log lines of one mapping, in milliseconds. */
   readonly logIntervalMs?: number;
+  /** The mappings that will show, so their bars line up. */
+  readonly mappings?: readonly string[];
+}
+
+/** Longest mapping name shown in full on a bar. */
+const maxLabel = 24;
+
+function label(name: string): string {
+  return name.length > maxLabel ? `${name.slice(0, maxLabel - 1)}…` : name;
 }
 
 /** Rows per second over the last few seconds, and the time left at that pace. */
@@ -63,7 +72,7 @@ class BarView implements ProgressView {
   private closed = false;
 
   constructor(options: ProgressViewOptions) {
-    this.width = 12;
+    this.width = Math.max(8, ...(options.mappings ?? []).map((name) => label(name).length));
     this.multibar = new cliProgress.MultiBar(
       {
         stream: options.stream,
@@ -86,8 +95,7 @@ class BarView implements ProgressView {
     const read = progress.counters.rowsRead;
     const total = Math.max(progress.rowsTotal ?? read, read, 1);
     if (!entry) {
-      const name =
-        progress.mapping.length > 24 ? `${progress.mapping.slice(0, 23)}…` : progress.mapping;
+      const name = label(progress.mapping);
       entry = {
         bar: this.multibar.create(total, read, {
           name: name.padEnd(Math.max(this.width, name.length)),

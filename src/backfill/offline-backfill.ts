@@ -58,6 +58,22 @@ export interface OfflineResult {
 
 /** Rows per read and per write of the offline copy: one multi-row statement of the writer. */
 const offlinePieceRows = 2_000;
+/** Most target keys checked per prune range (one transaction each). */
+const maxPruneRows = 10_000;
+/** Pieces read and mapped ahead of the one being written (memory: this many pieces of rows). */
+const readAhead = 2;
+
+const emptyChunk: WriteChunk = Object.freeze({ resets: [], tables: [], deadLetters: [] });
+
+/** What follows the last piece: nothing, without asking the source again. */
+function endOf(lastKey: readonly string[] | null): Promise<PreparedPiece> {
+  return Promise.resolve({
+    rows: 0,
+    lastKey,
+    chunk: emptyChunk,
+    counts: { copied: 0, filtered: 0, skipped: 0, deadLetters: 0 },
+  });
+}
 
 interface PreparedPiece {
   readonly rows: number;
@@ -94,8 +110,8 @@ export async function backfillOffline(options: OfflineBackfillOptions): Promise<
 
   if (state.phase === 'copy') {
     // Rows are read, mapped and written in pieces of one statement's size, a chunk's pieces in
-    // one transaction: the next piece is read and mapped while the current one is written, and
-    // only two pieces are alive at a time, so the garbage collector sees short-lived objects.
+    // one transaction. Reading and mapping run ahead of the writes by a few pieces, so the
+    // process maps while MySQL inserts; pieces are small, so their objects die young.
     const pieceRows = Math.min(options.chunkSize, offlinePieceRows);
     const prepare = async (after: readonly string[] | null): Promise<PreparedPiece> => {
       const rows = await readChunk(options.source, plan.read, after, pieceRows);
@@ -111,16 +127,29 @@ export async function backfillOffline(options: OfflineBackfillOptions): Promise<
         counts,
       };
     };
-    let next: Promise<PreparedPiece> | undefined = prepare(lastKey);
+    // Each read starts where the one before ended: a chain, kept `readAhead` pieces long.
+    let tail: Promise<PreparedPiece> = prepare(lastKey);
+    // Rejections reach the loop through its own await; reads left behind by a stop must not
+    // reject unobserved.
+    tail.catch(() => undefined);
+    const ahead: Promise<PreparedPiece>[] = [tail];
+    const extend = () => {
+      while (ahead.length < readAhead) {
+        tail = tail.then((piece) =>
+          piece.rows < pieceRows ? endOf(piece.lastKey) : prepare(piece.lastKey),
+        );
+        tail.catch(() => undefined);
+        ahead.push(tail);
+      }
+    };
     let inChunk = 0;
     let pending = counters;
     try {
-      while (next !== undefined) {
-        const current: PreparedPiece = await next;
-        next = undefined;
+      for (;;) {
+        extend();
+        const current: PreparedPiece = await ahead.shift()!;
         if (inChunk === 0 && signal.aborted) return { counters, interrupted: true };
         const exhausted = current.rows < pieceRows;
-        if (!exhausted) next = prepare(current.lastKey);
         const stats = isEmpty(current.chunk) ? undefined : await writer.apply(current.chunk);
         // The writer's dead letters include rows the target refused: those were not copied.
         const refused = (stats?.deadLetters ?? 0) - current.counts.deadLetters;
@@ -152,13 +181,11 @@ export async function backfillOffline(options: OfflineBackfillOptions): Promise<
         });
         inChunk = 0;
         report('copy');
+        if (exhausted) break;
       }
     } catch (error) {
       await writer.rollback();
       throw error;
-    } finally {
-      // A read started for a piece that will not be written must not reject unobserved.
-      next?.catch(() => undefined);
     }
     if (rowsTotal === null || rowsTotal !== counters.rowsRead) rowsTotal = counters.rowsRead;
     if (state.prune) {
@@ -179,10 +206,12 @@ export async function backfillOffline(options: OfflineBackfillOptions): Promise<
   }
 
   if (state.prune) {
+    // Target keys per range: their lookups are held in memory whatever --chunk-size says.
+    const pruneRows = Math.min(options.chunkSize, maxPruneRows);
     let after: readonly TargetValue[] | null = state.phase === 'prune' ? state.pruneKey : null;
     for (;;) {
       if (signal.aborted) return { counters, interrupted: true };
-      const candidates = await readTargetKeys(options.target, plan.prune, after, options.chunkSize);
+      const candidates = await readTargetKeys(options.target, plan.prune, after, pruneRows);
       if (candidates.length === 0) break;
       const stale = await findStaleRows(options.source, plan.prune, candidates);
       const batch = new TargetBatch();
@@ -208,7 +237,7 @@ export async function backfillOffline(options: OfflineBackfillOptions): Promise<
         throw error;
       }
       report('prune');
-      if (candidates.length < options.chunkSize) break;
+      if (candidates.length < pruneRows) break;
     }
   }
 

@@ -63,6 +63,9 @@ export interface OnlineBackfillsOptions {
   readonly onConnectionLost?: (error: unknown) => void;
 }
 
+/** Most source rows one in-stream chunk holds. */
+const maxWindowRows = 10_000;
+
 interface Pending {
   readonly window: WindowHandle;
   readonly rows: number;
@@ -169,7 +172,12 @@ export class OnlineBackfills {
         'online backfill resumed',
       );
     }
-    const chunkSize = requested.chunkSize ?? this.options.defaultChunkSize ?? 10_000;
+    // A window's rows stay in memory until its high watermark comes back through the stream:
+    // bounded whatever --chunk-size asked for (the process runs under a small heap cap).
+    const chunkSize = Math.min(
+      requested.chunkSize ?? this.options.defaultChunkSize ?? maxWindowRows,
+      maxWindowRows,
+    );
     try {
       const plan = await planMapping(catalog, mapping, this.options.mappings);
       let counters: BackfillCounters = {

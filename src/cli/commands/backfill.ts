@@ -82,6 +82,7 @@ Examples:
         interactive: isInteractive(),
         stream: process.stderr,
         logger,
+        mappings: selected.map((mapping) => mapping.name),
       });
       try {
         const summary = await runBackfill({
