@@ -17,8 +17,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { runAudit } from '../src/audit/run-audit.js';
 import { silentLogger } from '../src/log/logger.js';
-import { pgClientConfig } from '../src/source/pg-client.js';
-import { parseTargetUrl } from '../src/target/mysql-client.js';
+import { parseTargetUrl } from '../src/mysql/mysql-client.js';
+import { pgClientConfig } from '../src/postgres/pg-client.js';
 
 const databaseFlag = process.argv.indexOf('--database');
 const database = databaseFlag === -1 ? 'mr_bench_audit' : process.argv[databaseFlag + 1]!;

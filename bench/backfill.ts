@@ -19,10 +19,10 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { silentLogger } from '../src/log/logger.js';
-import { pgClientConfig } from '../src/source/pg-client.js';
-import { migrateTarget } from '../src/target/migrate.js';
-import { parseTargetUrl } from '../src/target/mysql-client.js';
-import { upsertRows } from '../src/target/sql/upsert-rows.js';
+import { migrateTarget } from '../src/mysql/migrate.js';
+import { parseTargetUrl } from '../src/mysql/mysql-client.js';
+import { upsertRows } from '../src/mysql/sql/upsert-rows.js';
+import { pgClientConfig } from '../src/postgres/pg-client.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(repo, 'dist/src/cli/main.js');

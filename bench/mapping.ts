@@ -6,10 +6,10 @@ import { compileMappings } from '../src/mapping/compile-mappings.js';
 import type { ChangeMeta, SourceRow } from '../src/mapping/compiled-mapping.js';
 import { loadMappings } from '../src/mapping/load-mappings.js';
 import { mappedTables } from '../src/mapping/mapping-index.js';
-import { introspectSource } from '../src/source/introspect.js';
-import { pgClientConfig } from '../src/source/pg-client.js';
-import { introspectTarget } from '../src/target/introspect.js';
-import { parseTargetUrl } from '../src/target/mysql-client.js';
+import { introspectTarget } from '../src/mysql/introspect.js';
+import { parseTargetUrl } from '../src/mysql/mysql-client.js';
+import { introspectSource } from '../src/postgres/introspect.js';
+import { pgClientConfig } from '../src/postgres/pg-client.js';
 import {
   loadCrmFixture,
   migrateReferenceStaging,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { quoteIdent } from '../target/sql/quote.js';
+import { quoteIdent } from '../mysql/sql/quote.js';
 import type { TargetColumn } from '../values/column-types.js';
 import { describeTarget } from '../values/target-spec.js';
 import type { ExpectedRow, RowModel } from './row-model.js';

@@ -1,10 +1,10 @@
-import { describeError, ValueError } from '../errors.js';
+import { describeError, ValueError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta } from '../mapping/compiled-mapping.js';
-import { TargetBatch } from '../pipeline/target-batch.js';
-import type { Origin } from '../target/write-chunk.js';
-import type { TargetWriter } from '../target/writer.js';
+import type { TargetWriter } from '../mysql/writer.js';
 import type { TargetValue } from '../values/column-types.js';
+import { TargetBatch } from '../writes/target-batch.js';
+import type { Origin } from '../writes/write-chunk.js';
 import type { KeyRecord } from './audit-report.js';
 import type { ActualRow, RowModel, SourceImage } from './row-model.js';
 import type { Verdict } from './tally.js';

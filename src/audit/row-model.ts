@@ -1,4 +1,4 @@
-import { describeError, MappingError, ValueError } from '../errors.js';
+import { describeError, MappingError, ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import type { SourceTable, TargetTable } from '../mapping/tables.js';
 import type { Canonicalizer } from '../values/canonical.js';

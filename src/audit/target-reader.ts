@@ -1,4 +1,4 @@
-import type { Statement } from '../target/sql/quote.js';
+import type { Statement } from '../mysql/sql/quote.js';
 import type { ChunkHasher } from './chunk-hash.js';
 import type { RowModel } from './row-model.js';
 import type { KeyBounds } from './sql/key-bounds.js';

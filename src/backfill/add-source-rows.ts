@@ -1,13 +1,13 @@
-import { describeError, ValueError } from '../errors.js';
+import { describeError, ValueError } from '../errors/millrace-error.js';
 import type {
   ChangeMeta,
   CompiledMapping,
   SourceRow,
   TargetRow,
 } from '../mapping/compiled-mapping.js';
-import type { TargetBatch } from '../pipeline/target-batch.js';
-import type { DeadLetter, Origin, RowWrite, WriteChunk } from '../target/write-chunk.js';
 import type { TargetValue } from '../values/column-types.js';
+import type { TargetBatch } from '../writes/target-batch.js';
+import type { DeadLetter, Origin, RowWrite, WriteChunk } from '../writes/write-chunk.js';
 
 /** What happened to the rows of one chunk. */
 export interface RowCounts {

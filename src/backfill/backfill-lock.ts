@@ -1,5 +1,5 @@
-import { RuntimeFailure } from '../errors.js';
-import { lockName } from '../target/replicator-lock.js';
+import { RuntimeFailure } from '../errors/millrace-error.js';
+import { lockName } from '../mysql/replicator-lock.js';
 import type { ControlConnection } from './backfill-store.js';
 
 /** GET_LOCK names are limited to 64 characters. */

@@ -1,4 +1,4 @@
-import type { Statement } from '../target/sql/quote.js';
+import type { Statement } from '../mysql/sql/quote.js';
 import type { TargetValue } from '../values/column-types.js';
 import { decodeSourceKey, decodeTargetKey, encodeSourceKey, encodeTargetKey } from './key-text.js';
 

@@ -1,8 +1,8 @@
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { TargetBatch } from '../pipeline/target-batch.js';
-import type { WriteChunk } from '../target/write-chunk.js';
-import type { TargetWriter } from '../target/writer.js';
+import type { TargetWriter } from '../mysql/writer.js';
 import type { TargetValue } from '../values/column-types.js';
+import { TargetBatch } from '../writes/target-batch.js';
+import type { WriteChunk } from '../writes/write-chunk.js';
 import { ChunkSink, mapSourceRows, type RowCounts } from './add-source-rows.js';
 import {
   type BackfillCounters,

@@ -1,4 +1,4 @@
-import { describeError, isMillraceError } from '../errors.js';
+import { describeError, isMillraceError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';

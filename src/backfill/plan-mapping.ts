@@ -1,5 +1,5 @@
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { introspectSource } from '../source/introspect.js';
+import { introspectSource } from '../postgres/introspect.js';
 import type { MappingPlan } from './offline-backfill.js';
 import { keysetColumns, planSourceRead, type SourceQueryable } from './source-reader.js';
 import { planPrune, readKeyTypes, type SourceLookup } from './stale-rows.js';

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigError, RuntimeFailure } from '../errors.js';
+import { ConfigError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { connectSource, type PgClient } from '../source/pg-client.js';
 import {
   connectTarget,
   type MysqlConnection,
   parseTargetUrl,
   quoteMysqlIdent,
-} from '../target/mysql-client.js';
-import { TargetWriter } from '../target/writer.js';
+} from '../mysql/mysql-client.js';
+import { TargetWriter } from '../mysql/writer.js';
+import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { sleep } from '../util/sleep.js';
 import { claimBackfillRole, replicatorActive } from './backfill-lock.js';
 import type { BackfillSummary, ProgressView } from './backfill-progress.js';

@@ -1,8 +1,8 @@
 import type { CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import type { SourceTable } from '../mapping/tables.js';
-import { quotePgIdent, quotePgTable } from '../source/pg-client.js';
+import { quotePgIdent, quotePgTable } from '../postgres/pg-client.js';
 
-/** The slice of a `pg` client the reads need (text-form values: see src/source/pg-client.ts). */
+/** The slice of a `pg` client the reads need (text-form values: see src/postgres/pg-client.ts). */
 export interface SourceQueryable {
   query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
 }

@@ -1,10 +1,10 @@
-import { ValueError } from '../errors.js';
+import { ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
-import type { TargetBatch } from '../pipeline/target-batch.js';
-import { quotePgIdent, quotePgTable } from '../source/pg-client.js';
-import { quoteIdent } from '../target/sql/quote.js';
-import type { Origin } from '../target/write-chunk.js';
+import { quoteIdent } from '../mysql/sql/quote.js';
+import { quotePgIdent, quotePgTable } from '../postgres/pg-client.js';
 import type { TargetValue } from '../values/column-types.js';
+import type { TargetBatch } from '../writes/target-batch.js';
+import type { Origin } from '../writes/write-chunk.js';
 import { targetValueAsText } from './key-text.js';
 import type { SourceQueryable } from './source-reader.js';
 

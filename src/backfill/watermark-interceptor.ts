@@ -3,9 +3,9 @@ import type { Logger } from '../log/logger.js';
 import type { ChangeMeta, SourceRow } from '../mapping/compiled-mapping.js';
 import { ChangeMapper, type ChangeMapperOptions } from '../pipeline/change-mapper.js';
 import type { StreamInterceptor } from '../pipeline/pipeline.js';
-import type { TargetBatch } from '../pipeline/target-batch.js';
-import type { ChangeEvent, MessageEvent, TruncateEvent } from '../source/source-event.js';
+import type { ChangeEvent, MessageEvent, TruncateEvent } from '../pipeline/source-event.js';
 import type { Lsn } from '../util/lsn.js';
+import type { TargetBatch } from '../writes/target-batch.js';
 import { sourceIdentity } from './stale-rows.js';
 
 /** The logical message prefix of watermarks (the source forwards `millrace…` messages only). */

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { redactText } from '../config/redact.js';
-import { describeError, ExitCode, isMillraceError } from '../errors.js';
+import { describeError, ExitCode, isMillraceError } from '../errors/millrace-error.js';
 
 /**
  * The one place that turns a failure into one line on stderr and an exit status (DESIGN.md

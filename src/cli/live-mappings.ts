@@ -5,10 +5,10 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { loadMappings } from '../mapping/load-mappings.js';
 import { mappedTables } from '../mapping/mapping-index.js';
 import { formatProblem } from '../mapping/mapping-problem.js';
-import { introspectSource } from '../source/introspect.js';
-import { connectSource } from '../source/pg-client.js';
-import { introspectTarget } from '../target/introspect.js';
-import { connectTarget } from '../target/mysql-client.js';
+import { introspectTarget } from '../mysql/introspect.js';
+import { connectTarget } from '../mysql/mysql-client.js';
+import { introspectSource } from '../postgres/introspect.js';
+import { connectSource } from '../postgres/pg-client.js';
 
 /**
  * The mappings of `config.mappingsDir`, compiled against both live schemas: what `run`,

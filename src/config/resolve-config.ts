@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/millrace-error.js';
 import { commandOptions, commonOptions, type LogLevel, type OptionSpec } from './options.js';
 import { redact } from './redact.js';
 

@@ -1,4 +1,4 @@
-import { describeError, MappingError } from '../errors.js';
+import { describeError, MappingError } from '../errors/millrace-error.js';
 import type { SourceType, TargetColumn } from '../values/column-types.js';
 import { checkCompatibility } from '../values/compatibility.js';
 import { compileConversion } from '../values/compile-conversion.js';

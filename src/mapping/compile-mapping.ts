@@ -1,4 +1,4 @@
-import { describeError, MappingError, ValueError } from '../errors.js';
+import { describeError, MappingError, ValueError } from '../errors/millrace-error.js';
 import type { SourceType, TargetColumn, TargetValue } from '../values/column-types.js';
 import { type Conversion, compileConversion } from '../values/compile-conversion.js';
 import { compileFilter } from './compile-filter.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
-import { describeError, MappingError } from '../errors.js';
+import { describeError, MappingError } from '../errors/millrace-error.js';
 import { formatIssues, formatPath } from './format-issues.js';
 import { lineOf, type MappingProblem, mappingErrorOf, problemAt } from './mapping-problem.js';
 import { mappingSchema } from './mapping-schema.js';

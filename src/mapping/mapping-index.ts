@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../errors/millrace-error.js';
 import type { CompiledMapping } from './compiled-mapping.js';
 import type { MappingSpec } from './mapping-spec.js';
 

@@ -1,4 +1,4 @@
-import { MappingError } from '../errors.js';
+import { MappingError } from '../errors/millrace-error.js';
 
 /**
  * One thing wrong with a mapping, found while loading it or while checking it against the live

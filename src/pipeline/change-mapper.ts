@@ -1,10 +1,10 @@
-import { describeError, RuntimeFailure, ValueError } from '../errors.js';
+import { describeError, RuntimeFailure, ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
-import type { ChangeEvent, TruncateEvent } from '../source/source-event.js';
-import type { Origin } from '../target/write-chunk.js';
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
-import type { TargetBatch } from './target-batch.js';
+import type { TargetBatch } from '../writes/target-batch.js';
+import type { Origin } from '../writes/write-chunk.js';
+import type { ChangeEvent, TruncateEvent } from './source-event.js';
 
 /** Why a target row goes away: the source deleted it, its key changed, or it left the filter. */
 type Removal = 'delete' | 'rekey' | 'filter';

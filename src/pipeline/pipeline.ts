@@ -1,16 +1,11 @@
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta } from '../mapping/compiled-mapping.js';
-import type {
-  ChangeEvent,
-  MessageEvent,
-  RelationEvent,
-  SourceEvent,
-} from '../source/source-event.js';
-import type { WriteChunk } from '../target/write-chunk.js';
-import type { TargetWriter } from '../target/writer.js';
+import type { TargetWriter } from '../mysql/writer.js';
 import type { Lsn } from '../util/lsn.js';
+import { TargetBatch } from '../writes/target-batch.js';
+import type { WriteChunk } from '../writes/write-chunk.js';
 import type { ChangeMapper } from './change-mapper.js';
-import { TargetBatch } from './target-batch.js';
+import type { ChangeEvent, MessageEvent, RelationEvent, SourceEvent } from './source-event.js';
 
 /** What the pipeline reports as it commits, for metrics and progress lines. */
 export interface PipelineObserver {

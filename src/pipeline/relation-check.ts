@@ -1,6 +1,6 @@
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import type { RelationEvent } from '../source/source-event.js';
+import type { RelationEvent } from './source-event.js';
 
 /**
  * DDL drift: a Relation message (sent before a table's first change in a session and after its

@@ -1,5 +1,5 @@
 import { redact, redactText } from '../config/redact.js';
-import { describeError, RuntimeFailure } from '../errors.js';
+import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { backoffDelay, sleep } from './sleep.js';
 

@@ -1,6 +1,6 @@
 /**
  * What the value conversion needs to know about a column on each side. Produced by schema
- * introspection (src/source/introspect.ts, src/target/introspect.ts), consumed by the pure
+ * introspection (src/postgres/introspect.ts, src/mysql/introspect.ts), consumed by the pure
  * modules src/values and src/mapping.
  */
 

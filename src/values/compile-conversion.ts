@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/millrace-error.js';
 import type { SourceType, TargetColumn, TargetValue } from './column-types.js';
 import { planConversion } from './plan-conversion.js';
 

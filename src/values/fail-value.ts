@@ -1,4 +1,4 @@
-import { ValueError } from '../errors.js';
+import { ValueError } from '../errors/millrace-error.js';
 import type { ConversionSite } from './compile-conversion.js';
 
 export type ValueErrorCode = 'VALUE_INVALID' | 'VALUE_TOO_LONG' | 'VALUE_OUT_OF_RANGE';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/target/migrate.js';
+import { migrateTarget } from '../../src/mysql/migrate.js';
 import { cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { uniqueName, writeMappings } from '../support/replication.js';

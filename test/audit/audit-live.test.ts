@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pgClientConfig } from '../../src/source/pg-client.js';
+import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import {
   loadCrmFixture,
   migrateReferenceStaging,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildChunkHasher, columnSql, escapeText } from '../../src/audit/chunk-hash.js';
 import type { ExpectedRow, RowModel } from '../../src/audit/row-model.js';
 import { hashTargetRange } from '../../src/audit/sql/target-range-hash.js';
-import { introspectTarget } from '../../src/target/introspect.js';
+import { introspectTarget } from '../../src/mysql/introspect.js';
 import { compileCanonical } from '../../src/values/canonical.js';
 import type { TargetColumn } from '../../src/values/column-types.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';

@@ -1,5 +1,5 @@
 import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/target/migrate.js';
+import { migrateTarget } from '../../src/mysql/migrate.js';
 import type { TestDatabases } from '../support/databases.js';
 
 /**

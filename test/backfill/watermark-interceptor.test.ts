@@ -6,11 +6,11 @@ import {
   type WindowHandle,
   watermarkPrefix,
 } from '../../src/backfill/watermark-interceptor.js';
-import { ValueError } from '../../src/errors.js';
+import { ValueError } from '../../src/errors/millrace-error.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CompiledMapping, SourceRow, TargetRow } from '../../src/mapping/compiled-mapping.js';
-import { TargetBatch } from '../../src/pipeline/target-batch.js';
-import type { ChangeEvent, MessageEvent } from '../../src/source/source-event.js';
+import type { ChangeEvent, MessageEvent } from '../../src/pipeline/source-event.js';
+import { TargetBatch } from '../../src/writes/target-batch.js';
 
 /** A stand-in for a compiled mapping: key `id`, one column, a filter on `keep`. */
 const mapping: CompiledMapping = Object.freeze({

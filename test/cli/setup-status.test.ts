@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/commands/status.js';
-import { writeCheckpoint } from '../../src/target/sql/checkpoint.js';
+import { writeCheckpoint } from '../../src/mysql/sql/checkpoint.js';
 import { parseLsn } from '../../src/util/lsn.js';
 import { type CliResult, cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';

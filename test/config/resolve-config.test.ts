@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve-config.js';
-import { ConfigError, ExitCode } from '../../src/errors.js';
+import { ConfigError, ExitCode } from '../../src/errors/millrace-error.js';
 
 /**
  * One row per option of DESIGN.md "Command line" (plus `migrate --migrations`): the flag key

@@ -6,8 +6,8 @@ import { checkMapping } from '../../src/mapping/check-mapping.js';
 import { readMappings } from '../../src/mapping/load-mappings.js';
 import { mappedTables } from '../../src/mapping/mapping-index.js';
 import { formatProblem } from '../../src/mapping/mapping-problem.js';
-import { introspectSource } from '../../src/source/introspect.js';
-import { introspectTarget } from '../../src/target/introspect.js';
+import { introspectTarget } from '../../src/mysql/introspect.js';
+import { introspectSource } from '../../src/postgres/introspect.js';
 import {
   loadCrmFixture,
   migrateReferenceStaging,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MappingError, ValueError } from '../../src/errors.js';
+import { MappingError, ValueError } from '../../src/errors/millrace-error.js';
 import { compileMapping } from '../../src/mapping/compile-mapping.js';
 import { compileMappings } from '../../src/mapping/compile-mappings.js';
 import {
@@ -20,9 +20,9 @@ import {
 } from '../../src/mapping/mapping-index.js';
 import type { MappingSpec } from '../../src/mapping/mapping-spec.js';
 import type { Schemas } from '../../src/mapping/tables.js';
-import { introspectSource } from '../../src/source/introspect.js';
-import { introspectTarget } from '../../src/target/introspect.js';
-import { quoteMysqlIdent } from '../../src/target/mysql-client.js';
+import { introspectTarget } from '../../src/mysql/introspect.js';
+import { quoteMysqlIdent } from '../../src/mysql/mysql-client.js';
+import { introspectSource } from '../../src/postgres/introspect.js';
 import {
   loadCrmFixture,
   migrateReferenceStaging,

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExitCode, MappingError } from '../../src/errors.js';
+import { ExitCode, MappingError } from '../../src/errors/millrace-error.js';
 import { loadMappings, readMappings } from '../../src/mapping/load-mappings.js';
 import { formatProblem } from '../../src/mapping/mapping-problem.js';
 import type { MappingSpec } from '../../src/mapping/mapping-spec.js';

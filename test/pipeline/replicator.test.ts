@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
-import { pgClientConfig } from '../../src/source/pg-client.js';
-import { migrateTarget } from '../../src/target/migrate.js';
+import { migrateTarget } from '../../src/mysql/migrate.js';
+import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {

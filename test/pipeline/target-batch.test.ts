@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CompiledMapping, TargetRow } from '../../src/mapping/compiled-mapping.js';
-import { TargetBatch } from '../../src/pipeline/target-batch.js';
-import { migrateTarget } from '../../src/target/migrate.js';
-import { connectTarget, type MysqlConnection } from '../../src/target/mysql-client.js';
-import type { Origin } from '../../src/target/write-chunk.js';
-import { TargetWriter } from '../../src/target/writer.js';
+import { migrateTarget } from '../../src/mysql/migrate.js';
+import { connectTarget, type MysqlConnection } from '../../src/mysql/mysql-client.js';
+import { TargetWriter } from '../../src/mysql/writer.js';
+import { TargetBatch } from '../../src/writes/target-batch.js';
+import type { Origin } from '../../src/writes/write-chunk.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /** Only what the batch reads of a mapping: where rows go and their key. */

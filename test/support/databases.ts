@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { pgClientConfig } from '../../src/source/pg-client.js';
-import { parseTargetUrl } from '../../src/target/mysql-client.js';
+import { parseTargetUrl } from '../../src/mysql/mysql-client.js';
+import { pgClientConfig } from '../../src/postgres/pg-client.js';
 
 /** Every database the tests create starts with this, so leftovers of a killed run can be swept. */
 const prefix = 'mrt_';

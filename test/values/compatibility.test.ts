@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors/millrace-error.js';
 import type { SourceType, TargetColumn } from '../../src/values/column-types.js';
 import { checkCompatibility } from '../../src/values/compatibility.js';
 import { compileConversion } from '../../src/values/compile-conversion.js';

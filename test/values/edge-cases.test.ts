@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ValueError } from '../../src/errors.js';
+import { ConfigError, ValueError } from '../../src/errors/millrace-error.js';
 import { compileCanonical } from '../../src/values/canonical.js';
 import type { SourceType, TargetColumn, TargetValue } from '../../src/values/column-types.js';
 import { type Conversion, compileConversion } from '../../src/values/compile-conversion.js';

@@ -1,4 +1,4 @@
-import type { Statement } from '../../target/sql/quote.js';
+import type { Statement } from '../../mysql/sql/quote.js';
 
 /** The replicator's checkpoint for a slot, as a decimal LSN string. */
 export function selectCheckpointLsn(slot: string): Statement {

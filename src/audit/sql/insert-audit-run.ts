@@ -1,4 +1,4 @@
-import type { Statement } from '../../target/sql/quote.js';
+import type { Statement } from '../../mysql/sql/quote.js';
 
 /** A DATETIME(6) literal in UTC from an ISO timestamp. */
 function datetime(iso: string): string {

@@ -1,4 +1,4 @@
-import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 
 /** A key range on the target: above `after` (exclusive) and up to `upTo` (inclusive); open when undefined. */
 export interface KeyBounds {

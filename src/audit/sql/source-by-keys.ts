@@ -1,4 +1,4 @@
-import { quotePgIdent, quotePgTable } from '../../source/pg-client.js';
+import { quotePgIdent, quotePgTable } from '../../postgres/pg-client.js';
 import type { PgStatement, SourceTableRef } from './source-chunk.js';
 
 /**

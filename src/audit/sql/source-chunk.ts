@@ -1,4 +1,4 @@
-import { quotePgIdent, quotePgTable } from '../../source/pg-client.js';
+import { quotePgIdent, quotePgTable } from '../../postgres/pg-client.js';
 
 /** A statement for `pg`, with positional parameters. */
 export interface PgStatement {

@@ -1,5 +1,5 @@
-import { keyPredicate } from '../../target/sql/key-predicate.js';
-import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { keyPredicate } from '../../mysql/sql/key-predicate.js';
+import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 
 /** Target rows with these keys (values as bound by the writer or as read back). */
 export function selectTargetByKeys(

@@ -1,4 +1,4 @@
-import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 import { boundsPredicate } from './key-bounds.js';
 
 /** The next keyset chunk of a target table in its own key order (MySQL's collation decides it). */

@@ -1,4 +1,4 @@
-import { quoteIdent, type Statement } from '../../target/sql/quote.js';
+import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 import { boundsPredicate, type KeyBounds } from './key-bounds.js';
 
 /**

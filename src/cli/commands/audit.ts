@@ -8,7 +8,12 @@ import {
   reportFormats,
 } from '../../audit/format-report.js';
 import { runAudit } from '../../audit/run-audit.js';
-import { describeError, ExitCode, RuntimeFailure, UsageError } from '../../errors.js';
+import {
+  describeError,
+  ExitCode,
+  RuntimeFailure,
+  UsageError,
+} from '../../errors/millrace-error.js';
 import { createContext } from '../context.js';
 
 interface AuditFlags {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createProgressView, formatSummary } from '../../backfill/backfill-progress.js';
 import { runBackfill } from '../../backfill/run-backfill.js';
 import { isInteractive } from '../../config/resolve-config.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../errors/millrace-error.js';
 import { selectMappings } from '../../mapping/mapping-index.js';
 import { createContext } from '../context.js';
 import { compileLiveMappings } from '../live-mappings.js';

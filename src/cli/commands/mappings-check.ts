@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { MappingError } from '../../errors.js';
+import { MappingError } from '../../errors/millrace-error.js';
 import { checkMapping } from '../../mapping/check-mapping.js';
 import { readMappings } from '../../mapping/load-mappings.js';
 import { mappedTables } from '../../mapping/mapping-index.js';
 import { formatProblem, type MappingProblem } from '../../mapping/mapping-problem.js';
 import type { MappingSpec } from '../../mapping/mapping-spec.js';
 import type { Schemas } from '../../mapping/tables.js';
-import { introspectSource } from '../../source/introspect.js';
-import { connectSource } from '../../source/pg-client.js';
-import { introspectTarget } from '../../target/introspect.js';
-import { connectTarget } from '../../target/mysql-client.js';
+import { introspectTarget } from '../../mysql/introspect.js';
+import { connectTarget } from '../../mysql/mysql-client.js';
+import { introspectSource } from '../../postgres/introspect.js';
+import { connectSource } from '../../postgres/pg-client.js';
 import { type CommandContext, createContext } from '../context.js';
 
 interface CheckOptions {

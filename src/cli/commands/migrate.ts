@@ -21,7 +21,7 @@ export function registerMigrate(program: Command): void {
     .action(async (_options, command: Command) => {
       const { config, logger, print } = createContext(command);
       // knex loads only for this command: every other command starts faster without it.
-      const { migrateTarget } = await import('../../target/migrate.js');
+      const { migrateTarget } = await import('../../mysql/migrate.js');
       const result = await migrateTarget({
         targetUrl: config.targetUrl,
         migrationsDir: config.migrationsDir,

@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander';
 import { requestInitialBackfills } from '../../backfill/run-backfill.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../errors/millrace-error.js';
 import { indexMappingsBySource } from '../../mapping/mapping-index.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
-import { Replicator } from '../../pipeline/replicator.js';
+import { Replicator } from '../../replicator/replicator.js';
 import { createContext } from '../context.js';
 import { compileLiveMappings } from '../live-mappings.js';
 

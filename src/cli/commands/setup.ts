@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
 import { loadMappings } from '../../mapping/load-mappings.js';
-import { connectSource } from '../../source/pg-client.js';
-import { type SetupReport, setupReplication, tableLabel } from '../../source/replication-setup.js';
+import { connectSource } from '../../postgres/pg-client.js';
+import {
+  type SetupReport,
+  setupReplication,
+  tableLabel,
+} from '../../postgres/replication-setup.js';
 import { createContext } from '../context.js';
 
 export function registerSetup(program: Command): void {

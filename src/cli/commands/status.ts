@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
-import { describeError } from '../../errors.js';
+import { describeError } from '../../errors/millrace-error.js';
 import { readMappings } from '../../mapping/load-mappings.js';
 import { formatProblem } from '../../mapping/mapping-problem.js';
 import type { MappingSpec } from '../../mapping/mapping-spec.js';
-import { connectSource } from '../../source/pg-client.js';
-import { readSourceStatus, type SlotStatus, type SourceStatus } from '../../source/slot-status.js';
-import { connectTarget, type MysqlConnection, quoteMysqlIdent } from '../../target/mysql-client.js';
+import { connectTarget, type MysqlConnection, quoteMysqlIdent } from '../../mysql/mysql-client.js';
+import { connectSource } from '../../postgres/pg-client.js';
+import {
+  readSourceStatus,
+  type SlotStatus,
+  type SourceStatus,
+} from '../../postgres/slot-status.js';
 import { parseLsn } from '../../util/lsn.js';
 import { createContext } from '../context.js';
 

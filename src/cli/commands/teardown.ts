@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
-import { UsageError } from '../../errors.js';
-import { connectSource } from '../../source/pg-client.js';
+import { UsageError } from '../../errors/millrace-error.js';
+import { connectSource } from '../../postgres/pg-client.js';
 import {
   planTeardown,
   type TeardownPlan,
   tableLabel,
   teardownReplication,
-} from '../../source/replication-setup.js';
+} from '../../postgres/replication-setup.js';
 import { createContext } from '../context.js';
 
 export function registerTeardown(program: Command): void {

@@ -1,4 +1,4 @@
-import { ConfigError, describeError, RuntimeFailure } from '../errors.js';
+import { ConfigError, describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import { quotePgIdent, quotePgTable } from './pg-client.js';
 
 /**

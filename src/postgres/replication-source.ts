@@ -2,9 +2,9 @@ import type { Pgoutput } from 'pg-logical-replication';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import type { Logger } from '../log/logger.js';
 import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
+import type { SourceEvent } from '../pipeline/source-event.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { pgClientConfig } from './pg-client.js';
-import type { SourceEvent } from './source-event.js';
 
 export interface ReplicationSourceOptions {
   readonly url: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceTable } from '../../src/mapping/tables.js';
-import { introspectSource } from '../../src/source/introspect.js';
+import { introspectSource } from '../../src/postgres/introspect.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 let dbs: TestDatabases;

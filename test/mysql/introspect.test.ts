@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetTable } from '../../src/mapping/tables.js';
-import { introspectTarget, parseEnumLabels } from '../../src/target/introspect.js';
+import { introspectTarget, parseEnumLabels } from '../../src/mysql/introspect.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 let dbs: TestDatabases;

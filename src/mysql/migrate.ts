@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { describeError, RuntimeFailure } from '../errors.js';
+import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { controlMigrationSource, controlMigrationsTable } from './control-migrations.js';
 import { connectTarget, parseTargetUrl, quoteMysqlIdent } from './mysql-client.js';

@@ -1,4 +1,4 @@
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
+import type { TargetValue } from '../values/column-types.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -7,8 +8,7 @@ import type {
   TableReset,
   TableWrites,
   WriteChunk,
-} from '../target/write-chunk.js';
-import type { TargetValue } from '../values/column-types.js';
+} from './write-chunk.js';
 
 /**
  * The state of one target key after the changes seen so far in this batch. The writer applies

@@ -1,8 +1,16 @@
-import { describeError, RuntimeFailure } from '../errors.js';
+import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { TargetRow } from '../mapping/compiled-mapping.js';
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
+import type {
+  DeadLetter,
+  KeyedWrite,
+  Origin,
+  RowWrite,
+  TableWrites,
+  WriteChunk,
+} from '../writes/write-chunk.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { writeCheckpoint } from './sql/checkpoint.js';
 import { deleteKeys } from './sql/delete-keys.js';
@@ -11,14 +19,6 @@ import type { Statement } from './sql/quote.js';
 import { resetTable } from './sql/reset-table.js';
 import { updateKeys } from './sql/update-keys.js';
 import { upsertRows } from './sql/upsert-rows.js';
-import type {
-  DeadLetter,
-  KeyedWrite,
-  Origin,
-  RowWrite,
-  TableWrites,
-  WriteChunk,
-} from './write-chunk.js';
 
 /**
  * Errors that belong to one row's data, not to the connection or the statement's shape: the

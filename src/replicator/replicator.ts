@@ -1,22 +1,22 @@
 import { OnlineBackfills } from '../backfill/online-backfills.js';
 import { TruncateAwareMapper } from '../backfill/watermark-interceptor.js';
 import { redactText } from '../config/redact.js';
-import { describeError, isMillraceError, RuntimeFailure } from '../errors.js';
+import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import { readCurrentWalLsn, readDeclaredTypes } from '../source/declared-types.js';
-import { connectSource, type PgClient } from '../source/pg-client.js';
-import { ReplicationSource } from '../source/replication-source.js';
-import { loadCheckpoint } from '../target/checkpoint-store.js';
-import { connectTarget, type MysqlConnection, parseTargetUrl } from '../target/mysql-client.js';
-import { acquireReplicatorLock } from '../target/replicator-lock.js';
-import { type OnBadRow, TargetWriter } from '../target/writer.js';
+import { loadCheckpoint } from '../mysql/checkpoint-store.js';
+import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
+import { acquireReplicatorLock } from '../mysql/replicator-lock.js';
+import { type OnBadRow, TargetWriter } from '../mysql/writer.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { createRelationCheck } from '../pipeline/relation-check.js';
+import { readCurrentWalLsn, readDeclaredTypes } from '../postgres/declared-types.js';
+import { connectSource, type PgClient } from '../postgres/pg-client.js';
+import { ReplicationSource } from '../postgres/replication-source.js';
 import { formatLsn, parseLsn } from '../util/lsn.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
-import { Pipeline } from './pipeline.js';
-import { createRelationCheck } from './relation-check.js';
 
 export interface ReplicatorOptions {
   readonly sourceUrl: string;

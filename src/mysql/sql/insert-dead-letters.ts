@@ -1,5 +1,5 @@
 import { formatLsn } from '../../util/lsn.js';
-import type { DeadLetter } from '../write-chunk.js';
+import type { DeadLetter } from '../../writes/write-chunk.js';
 import type { Statement } from './quote.js';
 
 /** JSON for a dead letter's values: Buffers as hex, the UNCHANGED sentinel spelled out. */

@@ -2,8 +2,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ExitCode, type MillraceError, RuntimeFailure } from '../../src/errors.js';
-import { pgClientConfig } from '../../src/source/pg-client.js';
+import {
+  ConfigError,
+  ExitCode,
+  type MillraceError,
+  RuntimeFailure,
+} from '../../src/errors/millrace-error.js';
+import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import {
   checkPrivileges,
   checkReplicaIdentity,
@@ -19,8 +24,8 @@ import {
   setupReplication,
   type TableName,
   teardownReplication,
-} from '../../src/source/replication-setup.js';
-import { readSlotStatus, readSourceStatus } from '../../src/source/slot-status.js';
+} from '../../src/postgres/replication-setup.js';
+import { readSlotStatus, readSourceStatus } from '../../src/postgres/slot-status.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /** Slots are cluster-wide and other suites run beside this one: every name is unique. */

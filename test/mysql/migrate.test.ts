@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeFailure } from '../../src/errors.js';
+import { RuntimeFailure } from '../../src/errors/millrace-error.js';
 import { silentLogger } from '../../src/log/logger.js';
 import {
   controlMigrationSource,
   controlMigrationsTable,
-} from '../../src/target/control-migrations.js';
-import { createTargetKnex, type MigrateResult, migrateTarget } from '../../src/target/migrate.js';
+} from '../../src/mysql/control-migrations.js';
+import { createTargetKnex, type MigrateResult, migrateTarget } from '../../src/mysql/migrate.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 const controlTables = [
