@@ -4,6 +4,7 @@ import { runBackfill } from '../../backfill/run-backfill.js';
 import { isInteractive } from '../../config/resolve-config.js';
 import { UsageError } from '../../errors/millrace-error.js';
 import { selectMappings } from '../../mapping/mapping-index.js';
+import { listenForStop } from '../../util/stop-signal.js';
 import { createContext } from '../context.js';
 import { compileLiveMappings } from '../live-mappings.js';
 
@@ -70,14 +71,10 @@ Examples:
       const { config, logger, print } = createContext(command);
       const mappings = await compileLiveMappings(config, logger);
       const selected = selectMappings(mappings, flags.table);
-      const controller = new AbortController();
-      const stop = (signal: NodeJS.Signals) => {
-        if (controller.signal.aborted) return;
-        logger.info({ signal }, 'stopping after the chunk being written commits');
-        controller.abort();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      const stop = listenForStop({
+        logger,
+        stopping: 'stopping after the chunk being written commits',
+      });
       const view = createProgressView({
         interactive: isInteractive(),
         stream: process.stderr,
@@ -96,14 +93,13 @@ Examples:
           restart: flags.restart === true,
           logger,
           view,
-          signal: controller.signal,
+          signal: stop.signal,
         });
         view.close();
         print(formatSummary(summary));
       } finally {
         view.close();
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
+        stop.dispose();
       }
     });
 }

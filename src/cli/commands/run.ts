@@ -5,6 +5,7 @@ import { indexMappingsBySource } from '../../mapping/mapping-index.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
 import { Replicator } from '../../replicator/replicator.js';
+import { listenForStop } from '../../util/stop-signal.js';
 import { createContext } from '../context.js';
 import { compileLiveMappings } from '../live-mappings.js';
 
@@ -95,23 +96,15 @@ Examples:
               });
         if (server) logger.info({ port: server.port }, 'serving /metrics and /healthz');
 
-        const controller = new AbortController();
-        const stop = (signal: NodeJS.Signals) => {
-          if (controller.signal.aborted) return;
-          logger.info({ signal }, 'stopping: finishing the current batch');
-          controller.abort();
-          setTimeout(() => {
-            logger.error('graceful stop took longer than 10 s; exiting without it');
-            process.exit(3);
-          }, shutdownDeadlineMs).unref();
-        };
-        process.on('SIGTERM', stop);
-        process.on('SIGINT', stop);
+        const stop = listenForStop({
+          logger,
+          stopping: 'stopping: finishing the current batch',
+          deadlineMs: shutdownDeadlineMs,
+        });
         try {
-          await replicator.run(controller.signal);
+          await replicator.run(stop.signal);
         } finally {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
+          stop.dispose();
           await server?.close();
         }
       },
