@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta, SourceRow } from '../mapping/compiled-mapping.js';
-import { ChangeMapper, type ChangeMapperOptions } from '../pipeline/change-mapper.js';
-import type { StreamInterceptor } from '../pipeline/pipeline.js';
 import type { ChangeEvent, MessageEvent, TruncateEvent } from '../pipeline/source-event.js';
+import type { StreamInterceptor } from '../pipeline/stream-interceptor.js';
 import type { Lsn } from '../util/lsn.js';
 import type { TargetBatch } from '../writes/target-batch.js';
 import { sourceIdentity } from './stale-rows.js';
@@ -193,25 +192,5 @@ export class WatermarkInterceptor implements StreamInterceptor {
     if (row === null) return;
     const identity = sourceIdentity(row, watched.keyColumns);
     if (identity !== undefined) window.changed[index]!.add(identity);
-  }
-}
-
-/**
- * A ChangeMapper that also tells the watermark interceptor about TRUNCATEs (the stream
- * interceptor sees row changes and messages only), so a window spanning one is read again.
- */
-export class TruncateAwareMapper extends ChangeMapper {
-  private readonly onTruncate: (event: TruncateEvent) => void;
-
-  constructor(
-    options: ChangeMapperOptions & { readonly onTruncate: (event: TruncateEvent) => void },
-  ) {
-    super(options);
-    this.onTruncate = options.onTruncate;
-  }
-
-  override mapTruncate(truncate: TruncateEvent, meta: ChangeMeta, batch: TargetBatch): void {
-    this.onTruncate(truncate);
-    super.mapTruncate(truncate, meta, batch);
   }
 }

@@ -30,3 +30,55 @@ export async function acquireReplicatorLock(
     { context: { slot, database } },
   );
 }
+
+export interface LockWatchOptions {
+  /** A session other than the holder's, to ask the server who holds the lock. */
+  readonly observer: MysqlConnection;
+  readonly database: string;
+  readonly slot: string;
+  /** The server's connection id of the session that took the lock (the writer's). */
+  readonly holderId: number;
+  /** Called once when the lock is no longer held by `holderId`. */
+  readonly onLost: (error: RuntimeFailure) => void;
+  /** How often the holder is checked, in milliseconds. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Fences the replicator: the lock lives on the writer's own session, so a write can only reach
+ * the server through the session that holds it; this watch notices a holder the server gave up
+ * (KILL, wait_timeout, a proxy that dropped it) while the writer is idle, so the session fails
+ * and re-acquires instead of running unfenced beside an offline backfill. Returns a stop function.
+ */
+export function watchReplicatorLock(options: LockWatchOptions): () => void {
+  const name = lockName(options.database, options.slot);
+  let done = false;
+  const lost = (detail: string) => {
+    if (done) return;
+    done = true;
+    clearInterval(timer);
+    options.onLost(
+      new RuntimeFailure(
+        'LOCK_LOST',
+        `the replicator lock for slot '${options.slot}' was lost (${detail}); stopped writing and re-acquiring it`,
+        { context: { slot: options.slot, database: options.database } },
+      ),
+    );
+  };
+  const check = async () => {
+    const [rows] = await options.observer.query('SELECT IS_USED_LOCK(?) AS holder', [name]);
+    const holder = (rows as { holder: number | string | null }[])[0]?.holder;
+    if (holder === null || holder === undefined || Number(holder) !== options.holderId) {
+      lost(holder === null ? 'nobody holds it' : `MySQL connection ${holder} holds it`);
+    }
+  };
+  const timer = setInterval(() => {
+    // An observer that fails is the session's own outage, reported through its connection.
+    void check().catch(() => undefined);
+  }, options.intervalMs ?? 5_000);
+  timer.unref();
+  return () => {
+    done = true;
+    clearInterval(timer);
+  };
+}

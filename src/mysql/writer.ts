@@ -1,6 +1,7 @@
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { TargetRow } from '../mapping/compiled-mapping.js';
+import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
 import type {
@@ -73,25 +74,26 @@ export interface WriterOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
 }
 
-export interface ChunkStats {
-  readonly upserted: number;
-  readonly deleted: number;
-  readonly updated: number;
-  readonly deadLetters: number;
-}
-
 /**
  * The one writer: stream, backfill and audit repair all apply their rows through it. Chunks go
  * into one open MySQL transaction that `commit` closes together with the checkpoint row, so the
  * target never holds rows without the offset that produced them, nor the offset without its rows.
  */
-export class TargetWriter {
+export class TargetWriter implements Sink {
   private readonly connection: MysqlConnection;
   private readonly logger: Logger;
   private readonly onBadRow: OnBadRow;
   private readonly onDeadLetter: ((letter: DeadLetter) => void) | undefined;
   private inTransaction = false;
   private prepared = false;
+  /** The apply or commit in flight, settled either way: a rollback waits for it. */
+  private inflight: Promise<unknown> = Promise.resolve();
+  /**
+   * Set while a rollback waits for the write in flight: that write's remaining statements must
+   * not run, since after the ROLLBACK they would run in autocommit (and its COMMIT would make a
+   * checkpoint durable without its rows).
+   */
+  private abandoning = false;
 
   constructor(options: WriterOptions) {
     this.connection = options.connection;
@@ -101,7 +103,11 @@ export class TargetWriter {
   }
 
   /** Applies a chunk inside the open transaction (opening one if needed). */
-  async apply(chunk: WriteChunk): Promise<ChunkStats> {
+  apply(chunk: WriteChunk): Promise<ChunkStats> {
+    return this.track(this.applyChunk(chunk));
+  }
+
+  private async applyChunk(chunk: WriteChunk): Promise<ChunkStats> {
     await this.begin();
     await this.run({ sql: 'SAVEPOINT millrace_chunk', values: [] });
     let letters: readonly DeadLetter[] = chunk.deadLetters;
@@ -126,12 +132,16 @@ export class TargetWriter {
    * offset become durable together, or not at all. `statements` (a backfill's progress row, an
    * audit's record) commit with them too.
    */
-  async commit(
-    extra: {
-      readonly checkpoint?: { readonly slot: string; readonly lsn: bigint };
-      readonly statements?: readonly Statement[];
-    } = {},
+  commit(
+    extra: { readonly checkpoint?: Checkpoint; readonly statements?: readonly Statement[] } = {},
   ): Promise<void> {
+    return this.track(this.commitTransaction(extra));
+  }
+
+  private async commitTransaction(extra: {
+    readonly checkpoint?: Checkpoint;
+    readonly statements?: readonly Statement[];
+  }): Promise<void> {
     await this.begin();
     for (const statement of extra.statements ?? []) await this.run(statement);
     const { checkpoint } = extra;
@@ -142,11 +152,26 @@ export class TargetWriter {
     this.inTransaction = false;
   }
 
-  /** Abandons the open transaction (nothing of it was committed or acknowledged). */
+  /**
+   * Abandons the open transaction (nothing of it was committed or acknowledged). A write still
+   * in flight is settled first, and sends nothing after the statement it is waiting on, so no
+   * statement of this transaction reaches the server after the ROLLBACK.
+   */
   async rollback(): Promise<void> {
+    this.abandoning = true;
+    try {
+      await this.inflight;
+    } finally {
+      this.abandoning = false;
+    }
     if (!this.inTransaction) return;
     this.inTransaction = false;
     await this.run({ sql: 'ROLLBACK', values: [] }).catch(() => undefined);
+  }
+
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.inflight = operation.catch(() => undefined);
+    return operation;
   }
 
   private async begin(): Promise<void> {
@@ -160,6 +185,12 @@ export class TargetWriter {
   }
 
   private async run(statement: Statement): Promise<void> {
+    if (this.abandoning) {
+      throw new RuntimeFailure(
+        'WRITE_ABANDONED',
+        'the target transaction was rolled back while this write was in flight',
+      );
+    }
     await this.connection.query(statement.sql, statement.values as unknown[]);
   }
 

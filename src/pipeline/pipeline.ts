@@ -1,11 +1,13 @@
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta } from '../mapping/compiled-mapping.js';
-import type { TargetWriter } from '../mysql/writer.js';
 import type { Lsn } from '../util/lsn.js';
 import { TargetBatch } from '../writes/target-batch.js';
 import type { WriteChunk } from '../writes/write-chunk.js';
 import type { ChangeMapper } from './change-mapper.js';
-import type { ChangeEvent, MessageEvent, RelationEvent, SourceEvent } from './source-event.js';
+import type { ChangeSource } from './change-source.js';
+import type { Sink } from './sink.js';
+import type { RelationEvent, SourceEvent } from './source-event.js';
+import type { StreamInterceptor } from './stream-interceptor.js';
 
 /** What the pipeline reports as it commits, for metrics and progress lines. */
 export interface PipelineObserver {
@@ -23,30 +25,14 @@ export interface PipelineObserver {
   }): void;
 }
 
-/**
- * A hook into the stream, in stream order: the online backfill (DBLog watermarks) sees which
- * keys changed between its watermarks and adds its chunk rows to the batch at the high one.
- */
-export interface StreamInterceptor {
-  /** A `millrace…` logical message; rows added to `batch` commit with this transaction. */
-  onMessage(
-    event: MessageEvent,
-    context: { readonly batch: TargetBatch; readonly meta: ChangeMeta },
-  ): void;
-  /** A change to a mapped table, after it was mapped. */
-  onChange(event: ChangeEvent): void;
-}
-
 export interface PipelineOptions {
   readonly mapper: ChangeMapper;
-  readonly writer: TargetWriter;
+  readonly sink: Sink;
+  /** Acknowledged after each commit; paused while the queue is full. */
+  readonly source: Pick<ChangeSource, 'acknowledge' | 'pause'>;
   readonly slot: string;
   /** The checkpoint read from the target: transactions committed at or below it were applied. */
   readonly checkpoint: Lsn;
-  /** Tells the source that everything up to this commit end LSN is durable on the target. */
-  readonly acknowledge: (lsn: Lsn) => void;
-  /** Backpressure: stop or resume reading from the source. */
-  readonly pauseSource: (paused: boolean) => void;
   /** Throws when a Relation message shows a mapped column dropped or retyped. */
   readonly checkRelation: (event: RelationEvent) => void;
   readonly logger: Logger;
@@ -116,7 +102,7 @@ export class Pipeline {
     this.queue.push(event);
     if (!this.paused && this.queue.length - this.head >= this.highWater) {
       this.paused = true;
-      this.options.pauseSource(true);
+      this.options.source.pause(true);
     }
     this.wake?.();
   }
@@ -176,7 +162,7 @@ export class Pipeline {
     }
     if (this.paused && this.queued() <= this.lowWater) {
       this.paused = false;
-      this.options.pauseSource(false);
+      this.options.source.pause(false);
     }
   }
 
@@ -261,6 +247,7 @@ export class Pipeline {
     const event = this.queue[this.head - 1];
     if (event?.kind !== 'truncate') return;
     await this.flush(false);
+    this.options.interceptor?.onTruncate(event);
     this.options.mapper.mapTruncate(event, this.meta, this.batch);
     await this.flush(false);
   }
@@ -324,12 +311,12 @@ export class Pipeline {
       );
       const applied =
         writes + chunk.resets.length + chunk.deadLetters.length > 0
-          ? await this.options.writer.apply(chunk)
+          ? await this.options.sink.apply(chunk)
           : undefined;
       if (lsn === undefined) return;
-      await this.options.writer.commit({ checkpoint: { slot: this.options.slot, lsn } });
+      await this.options.sink.commit({ checkpoint: { slot: this.options.slot, lsn } });
       this.lastCommitted = lsn;
-      this.options.acknowledge(lsn);
+      this.options.source.acknowledge(lsn);
       this.options.observer?.committed({
         lsn,
         changes: stats.changes,
@@ -380,7 +367,7 @@ export class Pipeline {
       );
       this.batch.take();
       await this.inflight;
-      await this.options.writer.rollback();
+      await this.options.sink.rollback();
       return;
     }
     if (this.lastComplete > this.lastFlushed || this.batch.size > 0) await this.flush(true);

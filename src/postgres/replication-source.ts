@@ -1,8 +1,9 @@
 import type { Pgoutput } from 'pg-logical-replication';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
-import type { SourceEvent } from '../pipeline/source-event.js';
+import type { ChangeHandler, ChangeSource } from '../pipeline/change-source.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { pgClientConfig } from './pg-client.js';
 
@@ -13,10 +14,6 @@ export interface ReplicationSourceOptions {
   /** Where to start: the checkpoint read from the target (never the library's idea of it). */
   readonly startLsn: Lsn;
   readonly logger: Logger;
-  /** Receives every decoded event, in order. Must not throw. */
-  readonly onEvent: (event: SourceEvent) => void;
-  /** The connection failed or ended unexpectedly; the caller restarts from the checkpoint. */
-  readonly onError: (error: unknown) => void;
   /** How often the applied position is re-sent to the server, in milliseconds. */
   readonly statusIntervalMs?: number;
   /** With nothing pending for this long, ask the server for a keepalive so the slot advances, in milliseconds. */
@@ -33,10 +30,10 @@ const identity = (value: string) => value;
 /**
  * The CRM side of the data path: a pgoutput stream decoded into SourceEvents, and the
  * acknowledgements that move the slot. It acknowledges only what the pipeline reports as applied
- * (`markApplied`), exactly at a commit's end LSN, never 0/0 and never the library's idea of the
- * last received position (see shared/NOTES-pgoutput.md).
+ * (`acknowledge`), exactly at a commit's end LSN, never 0/0 and never the library's idea of the
+ * last received position.
  */
-export class ReplicationSource {
+export class ReplicationSource implements ChangeSource {
   private readonly service: LogicalReplicationService;
   private readonly options: ReplicationSourceOptions;
   private readonly logger: Logger;
@@ -51,6 +48,10 @@ export class ReplicationSource {
   private statusTimer: NodeJS.Timeout | undefined;
   private paused = false;
   private stopped = false;
+  private handler: ChangeHandler = {
+    event: () => undefined,
+    fail: () => undefined,
+  };
 
   constructor(options: ReplicationSourceOptions) {
     this.options = options;
@@ -68,8 +69,18 @@ export class ReplicationSource {
     );
   }
 
-  /** Starts streaming. Resolves once the server accepted START_REPLICATION. */
-  async start(): Promise<void> {
+  /**
+   * Starts streaming. Resolves once the server accepted START_REPLICATION; a slot or publication
+   * that is missing or in use rejects with a line that names the fix.
+   */
+  async start(handler: ChangeHandler): Promise<void> {
+    this.handler = handler;
+    await this.subscribe().catch((error: unknown) => {
+      throw this.explainStartFailure(error);
+    });
+  }
+
+  private async subscribe(): Promise<void> {
     // Logical messages carry the online backfill's watermarks.
     const plugin = new PgoutputPlugin({
       protoVersion: 1,
@@ -102,15 +113,42 @@ export class ReplicationSource {
     this.statusTimer.unref();
   }
 
+  private explainStartFailure(error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code;
+    const { slot, publication } = this.options;
+    if (code === '42704') {
+      return new RuntimeFailure(
+        'SLOT_MISSING',
+        `replication slot '${slot}' does not exist; run \`millrace setup\` first`,
+        { cause: error },
+      );
+    }
+    if (code === '55006') {
+      return new RuntimeFailure(
+        'SLOT_IN_USE',
+        `replication slot '${slot}' is in use by another connection (${describeError(error)}); stop the other replicator first`,
+        { cause: error },
+      );
+    }
+    if (code === '42P01' || /publication .* does not exist/i.test(describeError(error))) {
+      return new RuntimeFailure(
+        'PUBLICATION_MISSING',
+        `publication '${publication}' does not exist; run \`millrace setup\` first`,
+        { cause: error },
+      );
+    }
+    return error;
+  }
+
   /** The pipeline applied every transaction up to this commit end LSN on the target. */
-  markApplied(lsn: Lsn): void {
+  acknowledge(lsn: Lsn): void {
     if (lsn <= this.applied) return;
     this.applied = lsn;
     this.sendStatus(false);
   }
 
   /** Backpressure: stop reading the socket (the kernel buffers, then TCP pushes back on the server). */
-  setPaused(paused: boolean): void {
+  pause(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
     const stream = (this.service as unknown as ServiceInternals)._connection?.stream;
@@ -137,7 +175,7 @@ export class ReplicationSource {
     this.stopped = true;
     clearInterval(this.statusTimer);
     void this.service.destroy().catch(() => undefined);
-    this.options.onError(error);
+    this.handler.fail(error);
   }
 
   private isIdle(): boolean {
@@ -188,7 +226,7 @@ export class ReplicationSource {
     switch (message.tag) {
       case 'relation': {
         for (const column of message.columns) column.parser = identity;
-        this.options.onEvent({
+        this.handler.event({
           kind: 'relation',
           table: `${message.schema}.${message.name}`,
           columns: message.columns.map((column) => ({
@@ -200,7 +238,7 @@ export class ReplicationSource {
       }
       case 'begin':
         this.inTransaction = true;
-        this.options.onEvent({
+        this.handler.event({
           kind: 'begin',
           xid: message.xid >>> 0,
           finalLsn: parseLsn(message.commitLsn ?? lsn),
@@ -208,7 +246,7 @@ export class ReplicationSource {
         return;
       case 'insert':
         this.lastChangeAt = Date.now();
-        this.options.onEvent({
+        this.handler.event({
           kind: 'insert',
           table: tableOf(message.relation),
           row: message.new,
@@ -217,7 +255,7 @@ export class ReplicationSource {
         return;
       case 'update':
         this.lastChangeAt = Date.now();
-        this.options.onEvent({
+        this.handler.event({
           kind: 'update',
           table: tableOf(message.relation),
           row: withUnchanged(message.new, message.relation),
@@ -226,7 +264,7 @@ export class ReplicationSource {
         return;
       case 'delete':
         this.lastChangeAt = Date.now();
-        this.options.onEvent({
+        this.handler.event({
           kind: 'delete',
           table: tableOf(message.relation),
           row: null,
@@ -235,13 +273,13 @@ export class ReplicationSource {
         return;
       case 'truncate':
         this.lastChangeAt = Date.now();
-        this.options.onEvent({ kind: 'truncate', tables: message.relations.map(tableOf) });
+        this.handler.event({ kind: 'truncate', tables: message.relations.map(tableOf) });
         return;
       case 'commit': {
         const endLsn = parseLsn(message.commitEndLsn ?? lsn);
         this.inTransaction = false;
         if (endLsn > this.received) this.received = endLsn;
-        this.options.onEvent({
+        this.handler.event({
           kind: 'commit',
           endLsn,
           commitTimeMs: Number((message.commitTime as unknown as bigint) / 1000n),
@@ -250,7 +288,7 @@ export class ReplicationSource {
       }
       case 'message':
         if (!message.prefix.startsWith('millrace')) return;
-        this.options.onEvent({
+        this.handler.event({
           kind: 'message',
           prefix: message.prefix,
           content: Buffer.from(message.content).toString('utf8'),

@@ -1,22 +1,14 @@
-import { OnlineBackfills } from '../backfill/online-backfills.js';
-import { TruncateAwareMapper } from '../backfill/watermark-interceptor.js';
 import { redactText } from '../config/redact.js';
-import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
+import { describeError, isMillraceError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import { loadCheckpoint } from '../mysql/checkpoint-store.js';
-import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
-import { acquireReplicatorLock } from '../mysql/replicator-lock.js';
-import { type OnBadRow, TargetWriter } from '../mysql/writer.js';
-import { Pipeline } from '../pipeline/pipeline.js';
-import { createRelationCheck } from '../pipeline/relation-check.js';
-import { readCurrentWalLsn, readDeclaredTypes } from '../postgres/declared-types.js';
-import { connectSource, type PgClient } from '../postgres/pg-client.js';
-import { ReplicationSource } from '../postgres/replication-source.js';
-import { formatLsn, parseLsn } from '../util/lsn.js';
+import type { OnBadRow } from '../mysql/writer.js';
+import { formatLsn } from '../util/lsn.js';
+import { withReleasers } from '../util/releasers.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
+import { runSession, type SessionOptions } from './session.js';
 
 export interface ReplicatorOptions {
   readonly sourceUrl: string;
@@ -52,7 +44,7 @@ const transientMysqlErrnos = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 
 
 function isTransient(error: unknown): boolean {
   if (isMillraceError(error))
-    return error.code === 'SOURCE_UNREACHABLE' || error.code === 'TARGET_UNREACHABLE';
+    return ['SOURCE_UNREACHABLE', 'TARGET_UNREACHABLE', 'LOCK_LOST'].includes(error.code);
   const { code, errno, fatal } = (error ?? {}) as {
     code?: unknown;
     errno?: unknown;
@@ -73,7 +65,8 @@ function isTransient(error: unknown): boolean {
 
 /** Which side an outage is on, for logs, metrics and /healthz. */
 function sideOf(error: unknown): 'source' | 'target' {
-  if (isMillraceError(error)) return error.code.startsWith('TARGET') ? 'target' : 'source';
+  if (isMillraceError(error))
+    return error.code.startsWith('TARGET') || error.code === 'LOCK_LOST' ? 'target' : 'source';
   const { errno, sqlState, sqlMessage } = (error ?? {}) as {
     errno?: unknown;
     sqlState?: unknown;
@@ -94,14 +87,29 @@ function sideOf(error: unknown): 'source' | 'target' {
 export class Replicator {
   private readonly options: ReplicatorOptions;
   private readonly logger: Logger;
-  private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
+  private readonly sessionOptions: SessionOptions;
   private state: ReplicatorState = 'starting';
   private stateDetail = '';
 
   constructor(options: ReplicatorOptions) {
     this.options = options;
     this.logger = options.logger;
-    this.mappingsByTable = indexMappingsBySource(options.mappings);
+    this.sessionOptions = {
+      sourceUrl: options.sourceUrl,
+      targetUrl: options.targetUrl,
+      slot: options.slot,
+      publication: options.publication,
+      mappings: options.mappings,
+      mappingsByTable: indexMappingsBySource(options.mappings),
+      onBadRow: options.onBadRow,
+      heartbeatMs: options.heartbeatSeconds * 1000,
+      connectTimeoutMs: options.connectTimeoutMs,
+      logger: options.logger,
+      progressIntervalMs: options.progressIntervalMs ?? 10_000,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
+      ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
+    };
   }
 
   /** For /healthz: healthy only while replicating. */
@@ -162,200 +170,31 @@ export class Replicator {
   }
 
   /** One connected session: from the checkpoint until stop or failure. */
-  private async session(
+  private session(
     signal: AbortSignal,
     restarting: boolean,
     onReplicating: () => void,
   ): Promise<void> {
-    const { options } = this;
-    // After the first start, outages are retried by run(); each connect here tries briefly.
-    const connectTimeoutMs = restarting ? 2_000 : options.connectTimeoutMs;
-    const releasers: (() => Promise<unknown>)[] = [];
-    const release = async () => {
-      while (releasers.length > 0) await releasers.pop()!().catch(() => undefined);
+    const options: SessionOptions = {
+      ...this.sessionOptions,
+      // After the first start, outages are retried by run(); each connect here tries briefly.
+      connectTimeoutMs: restarting ? 2_000 : this.options.connectTimeoutMs,
     };
-    let source: ReplicationSource | undefined;
-    try {
-      const database = parseTargetUrl(options.targetUrl).database;
-      const lockConnection = await connectTarget({
-        url: options.targetUrl,
-        timeoutMs: connectTimeoutMs,
-        logger: this.logger,
-      });
-      releasers.push(() => lockConnection.end());
-      await this.acquireLock(lockConnection, database, restarting, signal);
-      const target = await connectTarget({
-        url: options.targetUrl,
-        timeoutMs: connectTimeoutMs,
-        logger: this.logger,
-      });
-      releasers.push(() => target.end());
-      const catalog = await connectSource({
-        url: options.sourceUrl,
-        timeoutMs: connectTimeoutMs,
-        logger: this.logger,
-      });
-      releasers.push(() => catalog.end());
-      // Online backfill (DBLog watermarks, src/backfill): chunks that `millrace backfill` asks
-      // for while this runs are read between watermarks and applied by the pipeline in stream
-      // order. Its own target session: requests and progress must stay out of the writer's.
-      const control = await connectTarget({
-        url: options.targetUrl,
-        timeoutMs: connectTimeoutMs,
-        logger: this.logger,
-      });
-      releasers.push(() => control.end());
-      const backfills: OnlineBackfills = new OnlineBackfills({
-        catalog,
-        control,
-        mappings: options.mappings,
-        committedLsn: (): bigint => pipeline.committedLsn(),
-        onConnectionLost: (error) => pipeline.fail(error),
-        logger: this.logger.child({ component: 'backfill' }),
-      });
-
-      const checkpoint = await loadCheckpoint(target, options.slot);
-      const declaredTypes = await readDeclaredTypes(catalog, [...this.mappingsByTable.keys()]);
-      const writer = new TargetWriter({
-        connection: target,
-        logger: this.logger.child({ component: 'writer' }),
-        onBadRow: options.onBadRow,
-        onDeadLetter: (letter) => options.metrics?.deadLetter(letter.origin.mapping),
-      });
-      releasers.push(() => writer.rollback());
-      const pipeline = new Pipeline({
-        // A ChangeMapper that also tells the backfill windows about TRUNCATEs.
-        mapper: new TruncateAwareMapper({
-          mappingsByTable: this.mappingsByTable,
-          onBadRow: options.onBadRow,
-          onTruncate: (event) => backfills.interceptor.onTruncate(event),
-        }),
-        interceptor: backfills.interceptor,
-        writer,
-        slot: options.slot,
-        checkpoint: checkpoint.lsn,
-        acknowledge: (lsn) => source?.markApplied(lsn),
-        pauseSource: (paused) => source?.setPaused(paused),
-        checkRelation: createRelationCheck(this.mappingsByTable, declaredTypes),
-        logger: this.logger.child({ component: 'pipeline' }),
-        ...(options.metrics ? { observer: options.metrics } : {}),
-        ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
-        ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
-      });
-      source = new ReplicationSource({
-        url: options.sourceUrl,
-        slot: options.slot,
-        publication: options.publication,
-        startLsn: checkpoint.lsn,
-        logger: this.logger.child({ component: 'source' }),
-        onEvent: (event) => pipeline.push(event),
-        onError: (error) => pipeline.fail(error),
-        heartbeatMs: options.heartbeatSeconds * 1000,
-      });
-      const started = source;
-      releasers.push(() => started.stop());
-      await source.start().catch((error: unknown) => {
-        throw this.explainStartFailure(error);
-      });
-      this.setState('replicating', '', {
-        slot: options.slot,
-        checkpoint: formatLsn(checkpoint.lsn),
-      });
-      onReplicating();
-      backfills.start();
-      releasers.push(() => backfills.stop());
-      const progress = this.startProgress(catalog, pipeline);
-      releasers.push(async () => clearInterval(progress));
-      // Stop reading as soon as the stop is asked for; the pipeline finishes what it has.
-      await pipeline.run(signal);
-      this.setState('stopping', '', { checkpoint: formatLsn(pipeline.committedLsn()) });
-    } finally {
-      await release();
-    }
-  }
-
-  private async acquireLock(
-    connection: MysqlConnection,
-    database: string,
-    restarting: boolean,
-    signal: AbortSignal,
-  ) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await acquireReplicatorLock(connection, database, this.options.slot);
-      } catch (error) {
-        // After an outage the server may not have noticed yet that our old session is gone.
-        if (!restarting || attempt >= 30 || signal.aborted) throw error;
-        await sleep(1_000, signal);
-      }
-    }
-  }
-
-  private explainStartFailure(error: unknown): unknown {
-    const code = (error as { code?: unknown } | null)?.code;
-    const { slot, publication } = this.options;
-    if (code === '42704') {
-      return new RuntimeFailure(
-        'SLOT_MISSING',
-        `replication slot '${slot}' does not exist; run \`millrace setup\` first`,
-        {
-          cause: error,
+    return withReleasers((releasers) =>
+      runSession(options, {
+        signal,
+        restarting,
+        releasers,
+        onReplicating: (checkpoint) => {
+          this.setState('replicating', '', {
+            slot: options.slot,
+            checkpoint: formatLsn(checkpoint),
+          });
+          onReplicating();
         },
-      );
-    }
-    if (code === '55006') {
-      return new RuntimeFailure(
-        'SLOT_IN_USE',
-        `replication slot '${slot}' is in use by another connection (${describeError(error)}); stop the other replicator first`,
-        { cause: error },
-      );
-    }
-    if (code === '42P01' || /publication .* does not exist/i.test(describeError(error))) {
-      return new RuntimeFailure(
-        'PUBLICATION_MISSING',
-        `publication '${publication}' does not exist; run \`millrace setup\` first`,
-        {
-          cause: error,
-        },
-      );
-    }
-    return error;
-  }
-
-  /** A progress line every interval (changes/s, lag), and the lag gauges. */
-  private startProgress(catalog: PgClient, pipeline: Pipeline): NodeJS.Timeout {
-    const interval = this.options.progressIntervalMs ?? 10_000;
-    let lastChanges = this.options.metrics?.snapshot().changes ?? 0;
-    let lastAt = Date.now();
-    const timer = setInterval(() => {
-      readCurrentWalLsn(catalog)
-        .then((current) => {
-          const lagBytes = parseLsn(current) - pipeline.committedLsn();
-          this.options.metrics?.observeLag(lagBytes);
-          const snapshot = this.options.metrics?.snapshot();
-          const now = Date.now();
-          const changes = snapshot?.changes ?? 0;
-          this.logger.info(
-            {
-              changesPerSecond: Math.round(
-                ((changes - lastChanges) * 1000) / Math.max(1, now - lastAt),
-              ),
-              lagBytes: Number(lagBytes > 0n ? lagBytes : 0n),
-              lagSeconds:
-                lagBytes > 0n && snapshot?.lastSourceCommitMs
-                  ? Math.max(0, (now - snapshot.lastSourceCommitMs) / 1000)
-                  : 0,
-              queued: pipeline.queued(),
-              checkpoint: formatLsn(pipeline.committedLsn()),
-            },
-            'progress',
-          );
-          lastChanges = changes;
-          lastAt = now;
-        })
-        .catch(() => undefined);
-    }, interval);
-    timer.unref();
-    return timer;
+        onStopping: (checkpoint) =>
+          this.setState('stopping', '', { checkpoint: formatLsn(checkpoint) }),
+      }),
+    );
   }
 }
