@@ -33,8 +33,8 @@ export interface PipelineOptions {
   readonly slot: string;
   /** The checkpoint read from the target: transactions committed at or below it were applied. */
   readonly checkpoint: Lsn;
-  /** Throws when a Relation message shows a mapped column dropped or retyped. */
-  readonly checkRelation: (event: RelationEvent) => void;
+  /** Rejects when a Relation message shows a mapped column dropped or retyped. */
+  readonly checkRelation: (event: RelationEvent) => Promise<void>;
   readonly logger: Logger;
   readonly observer?: PipelineObserver;
   readonly interceptor?: StreamInterceptor;
@@ -47,7 +47,7 @@ export interface PipelineOptions {
   readonly lowWater?: number;
 }
 
-type Step = 'chunk' | 'commit' | 'truncate' | undefined;
+type Step = 'relation' | 'chunk' | 'commit' | 'truncate' | undefined;
 
 /**
  * The middle of the data path: assembles transactions, skips those already applied, maps and
@@ -200,8 +200,7 @@ export class Pipeline {
   private handle(event: SourceEvent): Step {
     switch (event.kind) {
       case 'relation':
-        this.options.checkRelation(event);
-        return undefined;
+        return 'relation';
       case 'begin':
         this.inTransaction = true;
         // A transaction whose commit record starts below the checkpoint ended at or below it.
@@ -243,8 +242,10 @@ export class Pipeline {
   private async perform(step: Exclude<Step, undefined>): Promise<void> {
     if (step === 'commit') return this.flush(true);
     if (step === 'chunk') return this.flush(false);
-    // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
     const event = this.queue[this.head - 1];
+    // Rare (a table's first change in a session, or DDL): may read the catalog.
+    if (event?.kind === 'relation') return this.options.checkRelation(event);
+    // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
     if (event?.kind !== 'truncate') return;
     await this.flush(false);
     this.options.interceptor?.onTruncate(event);
@@ -357,7 +358,7 @@ export class Pipeline {
       if (!this.inTransaction && next.kind === 'begin') break;
       this.head++;
       const step = this.handle(next);
-      if (step === 'chunk' || step === 'truncate') await this.perform(step);
+      if (step !== undefined && step !== 'commit') await this.perform(step);
     }
     this.queue = [];
     this.head = 0;

@@ -5,6 +5,7 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import type { OnBadRow } from '../mysql/writer.js';
+import type { TableTypes } from '../pipeline/relation-check.js';
 import { formatLsn } from '../util/lsn.js';
 import { withReleasers } from '../util/releasers.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
@@ -88,6 +89,8 @@ export class Replicator {
   private readonly options: ReplicatorOptions;
   private readonly logger: Logger;
   private readonly sessionOptions: SessionOptions;
+  /** Source types as the first session read them, close to when the mappings were compiled. */
+  private compiledTypes: ReadonlyMap<string, TableTypes> | undefined;
   private state: ReplicatorState = 'starting';
   private stateDetail = '';
 
@@ -191,6 +194,10 @@ export class Replicator {
             checkpoint: formatLsn(checkpoint),
           });
           onReplicating();
+        },
+        compiledTypes: (current) => {
+          this.compiledTypes ??= current;
+          return this.compiledTypes;
         },
         onStopping: (checkpoint) =>
           this.setState('stopping', '', { checkpoint: formatLsn(checkpoint) }),

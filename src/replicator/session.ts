@@ -8,7 +8,7 @@ import { acquireReplicatorLock, watchReplicatorLock } from '../mysql/replicator-
 import { type OnBadRow, TargetWriter } from '../mysql/writer.js';
 import { ChangeMapper } from '../pipeline/change-mapper.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { createRelationCheck } from '../pipeline/relation-check.js';
+import { createRelationCheck, type TableTypes } from '../pipeline/relation-check.js';
 import { readDeclaredTypes } from '../postgres/declared-types.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { ReplicationSource } from '../postgres/replication-source.js';
@@ -44,6 +44,13 @@ export interface SessionContext {
   readonly releasers: Releasers;
   /** The stream runs: `checkpoint` is where it resumed. */
   readonly onReplicating: (checkpoint: bigint) => void;
+  /**
+   * The source types the mappings were compiled against, given the catalog's types as this
+   * session read them: the first session's reading (close to the compile) is kept for later ones.
+   */
+  readonly compiledTypes: (
+    current: ReadonlyMap<string, TableTypes>,
+  ) => ReadonlyMap<string, TableTypes>;
   /** The stream stopped cleanly with everything up to `checkpoint` committed. */
   readonly onStopping: (checkpoint: bigint) => void;
 }
@@ -69,9 +76,9 @@ export async function runSession(options: SessionOptions, context: SessionContex
   const connections = await connect(options, context);
   await acquireLock(options, context, connections.target);
   const checkpoint = await loadCheckpoint(connections.target, options.slot);
-  const declaredTypes = await readDeclaredTypes(connections.catalog, [
-    ...options.mappingsByTable.keys(),
-  ]);
+  const compiledTypes = context.compiledTypes(
+    await readDeclaredTypes(connections.catalog, [...options.mappingsByTable.keys()]),
+  );
   let pipeline: Pipeline | undefined;
   const fail = (error: unknown) => pipeline?.fail(error);
   const backfills = new OnlineBackfills({
@@ -109,7 +116,12 @@ export async function runSession(options: SessionOptions, context: SessionContex
     source,
     slot: options.slot,
     checkpoint: checkpoint.lsn,
-    checkRelation: createRelationCheck(options.mappingsByTable, declaredTypes),
+    checkRelation: createRelationCheck({
+      mappingsByTable: options.mappingsByTable,
+      compiledTypes,
+      readCurrentTypes: async (table) =>
+        (await readDeclaredTypes(connections.catalog, [table])).get(table) ?? new Map(),
+    }),
     logger: options.logger.child({ component: 'pipeline' }),
     ...(options.metrics ? { observer: options.metrics } : {}),
     ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
