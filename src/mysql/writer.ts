@@ -1,9 +1,8 @@
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
-import type { TargetRow } from '../mapping/compiled-mapping.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
-import type { TargetValue } from '../values/column-types.js';
+import { rowBytes } from '../writes/row-bytes.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -14,12 +13,10 @@ import type {
 } from '../writes/write-chunk.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { writeCheckpoint } from './sql/checkpoint.js';
-import { deleteKeys } from './sql/delete-keys.js';
-import { insertDeadLetters } from './sql/insert-dead-letters.js';
+import { deadLetterStatements } from './sql/insert-dead-letters.js';
 import type { Statement } from './sql/quote.js';
 import { resetTable } from './sql/reset-table.js';
-import { updateKeys } from './sql/update-keys.js';
-import { upsertRows } from './sql/upsert-rows.js';
+import { singleWriteStatement, statementBudget, tableStatements } from './write-statements.js';
 
 /**
  * Errors that belong to one row's data, not to the connection or the statement's shape: the
@@ -59,9 +56,8 @@ const sessionSql = [
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
 
-/** Rows per multi-row statement; also bounded by placeholders (MySQL allows 65,535). */
-const maxRowsPerStatement = 2_000;
-const maxParamsPerStatement = 60_000;
+/** Room left in a packet for the statement around one row's values. */
+const packetMargin = 4 * 1024;
 
 export type OnBadRow = 'deadletter' | 'stop';
 
@@ -94,6 +90,9 @@ export class TargetWriter implements Sink {
    * checkpoint durable without its rows).
    */
   private abandoning = false;
+  /** The server's max_allowed_packet, read when the session is prepared. */
+  private maxPacket = 16 * 1024 * 1024;
+  private budget = statementBudget(this.maxPacket);
 
   constructor(options: WriterOptions) {
     this.connection = options.connection;
@@ -109,8 +108,10 @@ export class TargetWriter implements Sink {
 
   private async applyChunk(chunk: WriteChunk): Promise<ChunkStats> {
     await this.begin();
+    const screened = this.screenOversized(chunk);
+    chunk = screened.chunk;
+    let letters: readonly DeadLetter[] = [...chunk.deadLetters, ...screened.letters];
     await this.run({ sql: 'SAVEPOINT millrace_chunk', values: [] });
-    let letters: readonly DeadLetter[] = chunk.deadLetters;
     try {
       await this.executeChunk(chunk);
     } catch (error) {
@@ -177,6 +178,9 @@ export class TargetWriter implements Sink {
   private async begin(): Promise<void> {
     if (!this.prepared) {
       for (const sql of sessionSql) await this.run({ sql, values: [] });
+      const [rows] = await this.connection.query('SELECT @@max_allowed_packet AS packet');
+      this.maxPacket = Number((rows as { packet: number | string }[])[0]?.packet ?? this.maxPacket);
+      this.budget = statementBudget(this.maxPacket);
       this.prepared = true;
     }
     if (this.inTransaction) return;
@@ -197,9 +201,7 @@ export class TargetWriter implements Sink {
   private async executeChunk(chunk: WriteChunk): Promise<void> {
     for (const reset of chunk.resets) await this.run(resetTable(reset.table, reset.set));
     for (const table of chunk.tables) {
-      for (const statement of deleteStatements(table, table.deletes)) await this.run(statement);
-      for (const statement of updateStatements(table, table.updates)) await this.run(statement);
-      for (const statement of upsertStatements(table, table.upserts)) await this.run(statement);
+      for (const statement of tableStatements(table, this.budget)) await this.run(statement);
     }
   }
 
@@ -224,30 +226,48 @@ export class TargetWriter implements Sink {
       await attempt(resetTable(reset.table, reset.set), reset.origin, {});
     }
     for (const table of chunk.tables) {
-      for (const write of table.deletes) {
-        await attempt(
-          deleteKeys(table.table, table.keyColumns, [write.key]),
-          write.origin,
-          keyRecord(table, write),
-        );
-      }
-      for (const write of table.updates) {
-        await attempt(
-          updateKeys(table.table, table.keyColumns, write.row, [write.key]),
-          write.origin,
-          keyRecord(table, write),
-        );
-      }
-      for (const write of table.upserts) {
-        const columns = Object.keys(write.row);
-        await attempt(
-          upsertRows(table.table, columns, table.keyColumns, [write.row]),
-          write.origin,
-          keyRecord(table, write),
-        );
+      for (const [kind, writes] of writeKinds(table)) {
+        for (const write of writes) {
+          await attempt(
+            singleWriteStatement(table, kind, write),
+            write.origin,
+            keyRecord(table, write),
+          );
+        }
       }
     }
     return letters;
+  }
+
+  /**
+   * Rows whose statement alone would pass the server's max_allowed_packet become dead letters
+   * before anything is sent: MySQL answers such a packet by dropping the connection, and the
+   * same batch would then fail forever. Only rows near the statement budget are measured
+   * exactly (formatted as the driver will send them).
+   */
+  private screenOversized(chunk: WriteChunk): { chunk: WriteChunk; letters: DeadLetter[] } {
+    const letters: DeadLetter[] = [];
+    const tables = chunk.tables.map((table) => {
+      const fits = (kind: 'update' | 'upsert') => (write: RowWrite) => {
+        if (rowBytes(write.row) <= this.budget) return true;
+        const statement = singleWriteStatement(table, kind, write);
+        const bytes = Buffer.byteLength(this.connection.format(statement.sql, statement.values));
+        if (bytes <= this.maxPacket - packetMargin) return true;
+        const key = keyRecord(table, write);
+        const error = new RuntimeFailure(
+          'ROW_TOO_LARGE',
+          `mapping ${write.origin.mapping}: the row ${JSON.stringify(key)} is ${bytes} bytes as SQL, over the MES's max_allowed_packet of ${this.maxPacket} bytes; raise max_allowed_packet or narrow the mapping`,
+        );
+        letters.push(this.refuse(write.origin, key, error));
+        return false;
+      };
+      const upserts = table.upserts.filter(fits('upsert'));
+      const updates = table.updates.filter(fits('update'));
+      return upserts.length === table.upserts.length && updates.length === table.updates.length
+        ? table
+        : { ...table, upserts, updates };
+    });
+    return letters.length === 0 ? { chunk, letters } : { chunk: { ...chunk, tables }, letters };
   }
 
   private refuse(
@@ -267,7 +287,7 @@ export class TargetWriter implements Sink {
   }
 
   private async recordDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    await this.run(insertDeadLetters(letters));
+    for (const part of deadLetterStatements(letters, this.budget)) await this.run(part);
     for (const letter of letters) {
       this.logger.warn(
         {
@@ -297,70 +317,12 @@ function keyRecord(table: TableWrites, write: KeyedWrite): Record<string, unknow
   return record;
 }
 
-function* slices<T>(items: readonly T[], size: number): Generator<readonly T[]> {
-  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
-}
-
-function rowsPerStatement(columnCount: number): number {
-  return Math.max(
-    1,
-    Math.min(maxRowsPerStatement, Math.floor(maxParamsPerStatement / Math.max(1, columnCount))),
-  );
-}
-
-function* deleteStatements(
+function writeKinds(
   table: TableWrites,
-  deletes: readonly KeyedWrite[],
-): Generator<Statement> {
-  if (deletes.length === 0) return;
-  for (const part of slices(deletes, rowsPerStatement(table.keyColumns.length))) {
-    yield deleteKeys(
-      table.table,
-      table.keyColumns,
-      part.map((write) => write.key),
-    );
-  }
-}
-
-/** Rows grouped by the set of columns they set, so a partial row never nulls a column. */
-function* upsertStatements(table: TableWrites, upserts: readonly RowWrite[]): Generator<Statement> {
-  if (upserts.length === 0) return;
-  const groups = new Map<string, { columns: string[]; rows: TargetRow[] }>();
-  for (const write of upserts) {
-    const columns = Object.keys(write.row);
-    const signature = columns.join('\u0000');
-    let group = groups.get(signature);
-    if (!group) {
-      group = { columns, rows: [] };
-      groups.set(signature, group);
-    }
-    group.rows.push(write.row);
-  }
-  for (const { columns, rows } of groups.values()) {
-    for (const part of slices(rows, rowsPerStatement(columns.length))) {
-      yield upsertRows(table.table, columns, table.keyColumns, part);
-    }
-  }
-}
-
-/** Update-only writes grouped by identical SET values (soft deletes of one batch share them). */
-function* updateStatements(table: TableWrites, updates: readonly RowWrite[]): Generator<Statement> {
-  if (updates.length === 0) return;
-  const groups = new Map<string, { set: TargetRow; keys: (readonly TargetValue[])[] }>();
-  for (const write of updates) {
-    const signature = JSON.stringify(write.row, (_key, value: unknown) =>
-      typeof value === 'bigint' ? value.toString() : value,
-    );
-    let group = groups.get(signature);
-    if (!group) {
-      group = { set: write.row, keys: [] };
-      groups.set(signature, group);
-    }
-    group.keys.push(write.key);
-  }
-  for (const { set, keys } of groups.values()) {
-    for (const part of slices(keys, rowsPerStatement(table.keyColumns.length))) {
-      yield updateKeys(table.table, table.keyColumns, set, part);
-    }
-  }
+): [kind: 'delete' | 'update' | 'upsert', writes: readonly (KeyedWrite | RowWrite)[]][] {
+  return [
+    ['delete', table.deletes],
+    ['update', table.updates],
+    ['upsert', table.upserts],
+  ];
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import type { ChangeMeta } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';
+import { rowBytes } from '../writes/row-bytes.js';
 import { TargetBatch } from '../writes/target-batch.js';
 import type { WriteChunk } from '../writes/write-chunk.js';
 import type { ChangeMapper } from './change-mapper.js';
@@ -42,9 +43,13 @@ export interface PipelineOptions {
   readonly maxBatchWrites?: number;
   /** Flush complete transactions at most this long after the batch's first change, in milliseconds. */
   readonly maxBatchDelayMs?: number;
+  /** Flush when the batch's rows hold about this many bytes. */
+  readonly maxBatchBytes?: number;
   /** Pause the source when this many events are queued, resume at `lowWater`. */
   readonly highWater?: number;
   readonly lowWater?: number;
+  /** Pause the source when the queued events hold about this many bytes, resume at a quarter. */
+  readonly highWaterBytes?: number;
 }
 
 type Step = 'relation' | 'chunk' | 'commit' | 'truncate' | undefined;
@@ -62,8 +67,16 @@ export class Pipeline {
   private readonly maxBatchDelayMs: number;
   private readonly highWater: number;
   private readonly lowWater: number;
-  private queue: SourceEvent[] = [];
+  private readonly maxBatchBytes: number;
+  private readonly highWaterBytes: number;
+  /** Events in arrival order; taken ones are cleared so their rows can be collected at once. */
+  private queue: (SourceEvent | undefined)[] = [];
+  /** Approximate bytes of each queued event, same index as `queue`. */
+  private sizes: number[] = [];
+  private queuedBytes = 0;
   private head = 0;
+  /** The event last taken, for a step that needs it after `handle`. */
+  private current: SourceEvent | undefined;
   private wake: (() => void) | undefined;
   private failure: unknown;
   private paused = false;
@@ -92,6 +105,10 @@ export class Pipeline {
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? 200;
     this.highWater = options.highWater ?? 4_000;
     this.lowWater = options.lowWater ?? Math.floor(this.highWater / 4);
+    // Defaults sized for the bin's 160 MB heap: a queue, a batch and a statement in flight of
+    // wide rows, each copied a few times on its way (parsed, mapped, formatted).
+    this.maxBatchBytes = options.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.highWaterBytes = options.highWaterBytes ?? 16 * 1024 * 1024;
     this.lastComplete = options.checkpoint;
     this.lastCommitted = options.checkpoint;
     this.lastFlushed = options.checkpoint;
@@ -99,8 +116,14 @@ export class Pipeline {
 
   /** Called by the source for every event, in stream order. */
   push(event: SourceEvent): void {
+    const bytes = eventBytes(event);
     this.queue.push(event);
-    if (!this.paused && this.queue.length - this.head >= this.highWater) {
+    this.sizes.push(bytes);
+    this.queuedBytes += bytes;
+    if (
+      !this.paused &&
+      (this.queue.length - this.head >= this.highWater || this.queuedBytes >= this.highWaterBytes)
+    ) {
       this.paused = true;
       this.options.source.pause(true);
     }
@@ -142,7 +165,7 @@ export class Pipeline {
       }
       // Map a run of events synchronously; only a flush yields to the event loop.
       for (let n = 0; n < 5_000 && this.head < this.queue.length; n++) {
-        const event = this.queue[this.head++]!;
+        const event = this.take();
         const step = this.handle(event);
         if (step) await this.perform(step);
         this.throwIfFailed();
@@ -155,12 +178,26 @@ export class Pipeline {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /** The next queued event; its bytes leave the queue's account. */
+  private take(): SourceEvent {
+    const event = this.queue[this.head]!;
+    this.current = event;
+    this.queue[this.head] = undefined;
+    this.queuedBytes -= this.sizes[this.head++]!;
+    return event;
+  }
+
   private compactQueue(): void {
     if (this.head > 4_096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
-    if (this.paused && this.queued() <= this.lowWater) {
+    if (
+      this.paused &&
+      this.queued() <= this.lowWater &&
+      this.queuedBytes <= this.highWaterBytes / 4
+    ) {
       this.paused = false;
       this.options.source.pause(false);
     }
@@ -215,11 +252,11 @@ export class Pipeline {
         this.count(event.table, event.kind);
         this.options.mapper.mapChange(event, this.meta, this.batch);
         this.options.interceptor?.onChange(event);
-        return this.batch.size >= this.maxBatchWrites ? 'chunk' : undefined;
+        return this.batchFull() ? 'chunk' : undefined;
       case 'message':
         if (this.skipping || !this.options.interceptor) return undefined;
         this.options.interceptor.onMessage(event, { batch: this.batch, meta: this.meta });
-        return this.batch.size >= this.maxBatchWrites && this.inTransaction ? 'chunk' : undefined;
+        return this.batchFull() && this.inTransaction ? 'chunk' : undefined;
       case 'truncate':
         if (this.skipping) return undefined;
         return 'truncate';
@@ -232,17 +269,20 @@ export class Pipeline {
         this.lastComplete = event.endLsn;
         this.lastCommitTimeMs = event.commitTimeMs;
         this.batchTransactions++;
-        return this.batch.size >= this.maxBatchWrites ||
-          Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
+        return this.batchFull() || Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
           ? 'commit'
           : undefined;
     }
   }
 
+  private batchFull(): boolean {
+    return this.batch.size >= this.maxBatchWrites || this.batch.bytes >= this.maxBatchBytes;
+  }
+
   private async perform(step: Exclude<Step, undefined>): Promise<void> {
     if (step === 'commit') return this.flush(true);
     if (step === 'chunk') return this.flush(false);
-    const event = this.queue[this.head - 1];
+    const event = this.current;
     // Rare (a table's first change in a session, or DDL): may read the catalog.
     if (event?.kind === 'relation') return this.options.checkRelation(event);
     // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
@@ -356,11 +396,13 @@ export class Pipeline {
         continue;
       }
       if (!this.inTransaction && next.kind === 'begin') break;
-      this.head++;
+      this.take();
       const step = this.handle(next);
       if (step !== undefined && step !== 'commit') await this.perform(step);
     }
     this.queue = [];
+    this.sizes = [];
+    this.queuedBytes = 0;
     this.head = 0;
     if (this.inTransaction) {
       this.options.logger.warn(
@@ -375,4 +417,12 @@ export class Pipeline {
     await this.inflight;
     this.throwIfFailed();
   }
+}
+
+/** What a queued event holds in memory, roughly: its rows' values. */
+function eventBytes(event: SourceEvent): number {
+  if (event.kind === 'insert' || event.kind === 'update' || event.kind === 'delete') {
+    return 64 + rowBytes(event.row) + rowBytes(event.old);
+  }
+  return 64;
 }

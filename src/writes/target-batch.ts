@@ -1,5 +1,6 @@
 import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
+import { rowBytes } from './row-bytes.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -58,10 +59,19 @@ export class TargetBatch {
   private resets: TableReset[] = [];
   private deadLetters: DeadLetter[] = [];
   private entries = 0;
+  private rowBytes = 0;
 
   /** Writes held: coalesced keys, resets and dead letters. */
   get size(): number {
     return this.entries + this.resets.length + this.deadLetters.length;
+  }
+
+  /**
+   * Approximate bytes of the rows held (an upper bound: a coalesced row counts each version it
+   * merged), so a batch of wide rows is flushed long before it fills the heap.
+   */
+  get bytes(): number {
+    return this.rowBytes;
   }
 
   upsert(
@@ -73,6 +83,7 @@ export class TargetBatch {
     const state = this.stateFor(mapping, key, origin);
     state.row = state.row === undefined ? row : { ...state.row, ...row };
     state.origin = origin;
+    this.rowBytes += rowBytes(row);
   }
 
   delete(mapping: CompiledMapping, key: readonly TargetValue[], origin: Origin): void {
@@ -129,6 +140,7 @@ export class TargetBatch {
     this.resets = [];
     this.deadLetters = [];
     this.entries = 0;
+    this.rowBytes = 0;
     return chunk;
   }
 

@@ -14,16 +14,51 @@ function toJson(value: unknown): string {
   });
 }
 
+/**
+ * Source values kept with a letter, at most this long as JSON: a row too wide for the MES must
+ * not make its own dead letter too wide too. The key always stays, and a replay re-reads the
+ * source row by it.
+ */
+const maxSourceJson = 256 * 1024;
+
 function sourceJson(values: Readonly<Record<string, unknown>> | null): string {
   if (values === null) return 'null';
   // Symbols are skipped by JSON.stringify as object values: spell them out first.
   const plain: Record<string, unknown> = {};
   for (const [column, value] of Object.entries(values))
     plain[column] = typeof value === 'symbol' ? { unchanged: true } : value;
-  return toJson(plain);
+  const json = toJson(plain);
+  return json.length <= maxSourceJson ? json : toJson({ omitted: `${json.length} characters` });
 }
 
-export function insertDeadLetters(letters: readonly DeadLetter[]): Statement {
+/** The letters as INSERT statements, each holding about `budget` bytes at most. */
+export function* deadLetterStatements(
+  letters: readonly DeadLetter[],
+  budget: number,
+): Generator<Statement> {
+  let start = 0;
+  let bytes = 0;
+  for (let index = 0; index < letters.length; index++) {
+    const size = 1_024 + Math.min(maxSourceJson, letterBytes(letters[index]!));
+    if (index > start && bytes + size > budget) {
+      yield insertDeadLetters(letters.slice(start, index));
+      start = index;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < letters.length) yield insertDeadLetters(letters.slice(start));
+}
+
+function letterBytes(letter: DeadLetter): number {
+  let bytes = letter.error.length;
+  for (const value of Object.values(letter.origin.sourceValues ?? {})) {
+    if (typeof value === 'string') bytes += value.length;
+  }
+  return bytes;
+}
+
+function insertDeadLetters(letters: readonly DeadLetter[]): Statement {
   const values: unknown[] = [];
   for (const letter of letters) {
     const { origin } = letter;
