@@ -1,6 +1,11 @@
 import type { Statement } from '../mysql/sql/quote.js';
 import type { TargetValue } from '../values/column-types.js';
-import { decodeSourceKey, decodeTargetKey, encodeSourceKey, encodeTargetKey } from './key-text.js';
+import {
+  decodeSourceKey,
+  decodeTargetKey,
+  encodeSourceKey,
+  encodeTargetKey,
+} from '../values/key-text.js';
 
 /**
  * `requested`: waiting for the replicator to perform it in-stream; `running`: being copied

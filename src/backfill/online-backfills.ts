@@ -4,6 +4,7 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
 import type { TargetValue } from '../values/column-types.js';
+import { rowKeyIdentity } from '../values/key-text.js';
 import { batchSink, mapSourceRows } from './add-source-rows.js';
 import {
   type BackfillCounters,
@@ -25,13 +26,7 @@ import {
   readChunk,
   type SourceQueryable,
 } from './source-reader.js';
-import {
-  addRemovals,
-  findStaleRows,
-  readTargetKeys,
-  sourceIdentity,
-  type TargetQueryable,
-} from './stale-rows.js';
+import { addRemovals, findStaleRows, readTargetKeys, type TargetQueryable } from './stale-rows.js';
 import {
   type WatchedTable,
   WatermarkInterceptor,
@@ -260,7 +255,7 @@ export class OnlineBackfills {
             const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
               meta,
               skip: (row) => {
-                const identity = sourceIdentity(row, mapping.sourceKeyColumns);
+                const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
                 return identity !== undefined && changed(0, identity);
               },
             });

@@ -5,8 +5,8 @@ import { ChangeMapper, type ChangeMapperOptions } from '../pipeline/change-mappe
 import type { StreamInterceptor } from '../pipeline/pipeline.js';
 import type { ChangeEvent, MessageEvent, TruncateEvent } from '../pipeline/source-event.js';
 import type { Lsn } from '../util/lsn.js';
+import { rowKeyIdentity } from '../values/key-text.js';
 import type { TargetBatch } from '../writes/target-batch.js';
-import { sourceIdentity } from './stale-rows.js';
 
 /** The logical message prefix of watermarks (the source forwards `millrace…` messages only). */
 export const watermarkPrefix = 'millrace.watermark';
@@ -191,7 +191,7 @@ export class WatermarkInterceptor implements StreamInterceptor {
     row: SourceRow | null,
   ): void {
     if (row === null) return;
-    const identity = sourceIdentity(row, watched.keyColumns);
+    const identity = rowKeyIdentity(row, watched.keyColumns);
     if (identity !== undefined) window.changed[index]!.add(identity);
   }
 }
