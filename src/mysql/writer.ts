@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { TargetRow } from '../mapping/compiled-mapping.js';
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
+import { targetKeyRecord } from '../values/key-text.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -197,14 +198,14 @@ export class TargetWriter {
         await attempt(
           deleteKeys(table.table, table.keyColumns, [write.key]),
           write.origin,
-          keyRecord(table, write),
+          targetKeyRecord(table.keyColumns, write.key),
         );
       }
       for (const write of table.updates) {
         await attempt(
           updateKeys(table.table, table.keyColumns, write.row, [write.key]),
           write.origin,
-          keyRecord(table, write),
+          targetKeyRecord(table.keyColumns, write.key),
         );
       }
       for (const write of table.upserts) {
@@ -212,7 +213,7 @@ export class TargetWriter {
         await attempt(
           upsertRows(table.table, columns, table.keyColumns, [write.row]),
           write.origin,
-          keyRecord(table, write),
+          targetKeyRecord(table.keyColumns, write.key),
         );
       }
     }
@@ -251,19 +252,6 @@ export class TargetWriter {
       this.onDeadLetter?.(letter);
     }
   }
-}
-
-function keyRecord(table: TableWrites, write: KeyedWrite): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  table.keyColumns.forEach((column, index) => {
-    const value = write.key[index];
-    record[column] = Buffer.isBuffer(value)
-      ? `\\x${value.toString('hex')}`
-      : typeof value === 'bigint'
-        ? value.toString()
-        : value;
-  });
-  return record;
 }
 
 function* slices<T>(items: readonly T[], size: number): Generator<readonly T[]> {
