@@ -38,16 +38,16 @@ export interface PrunePlan {
 }
 
 /** A target key read for checking, in the backfilled mapping's keyColumns order. */
-export interface TargetKeyRow {
+interface TargetKeyRow {
   readonly key: readonly TargetValue[];
   readonly record: Readonly<Record<string, TargetValue>>;
   readonly flagged: boolean;
 }
 
-export type StaleReason = 'delete' | 'filter';
+type StaleReason = 'delete' | 'filter';
 
 /** A target row no source row produces, and the source key texts it has under each lookup. */
-export interface StaleRow {
+interface StaleRow {
   readonly key: readonly TargetValue[];
   readonly reason: StaleReason;
   /** Already soft-deleted on the target. */

@@ -23,13 +23,13 @@ export interface WatchedTable {
  * What a window writes at its high watermark: the chunk's rows (or removals), leaving out every
  * row whose identity a streamed change in the window owns. Returns counts for progress.
  */
-export type WindowPayload = (
+type WindowPayload = (
   batch: TargetBatch,
   meta: ChangeMeta,
   changed: (watched: number, identity: string) => boolean,
 ) => WindowCounts;
 
-export interface WindowCounts {
+interface WindowCounts {
   readonly copied: number;
   readonly removed: number;
   readonly deadLetters: number;
