@@ -3,6 +3,7 @@ import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled
 import type { SourceTable, TargetTable } from '../mapping/tables.js';
 import type { Canonicalizer } from '../values/canonical.js';
 import type { TargetColumn, TargetValue } from '../values/column-types.js';
+import { textKeyIdentity } from '../values/key-text.js';
 import { describeTarget } from '../values/target-spec.js';
 import type { CellDifference, KeyRecord } from './audit-report.js';
 import { compileComparable } from './comparable.js';
@@ -93,11 +94,6 @@ export interface RowModel {
 /** Metadata columns are ignored, so any fixed meta will do; one object keeps project's cache warm. */
 const auditMeta: ChangeMeta = Object.freeze({ lsn: 0n, syncedAt: new Date(0) });
 
-/** Joins key parts into one string that no other key produces. */
-export function joinKey(parts: readonly string[]): string {
-  return parts.length === 1 ? parts[0]! : JSON.stringify(parts);
-}
-
 export function buildRowModel(
   mapping: CompiledMapping,
   sourceTable: SourceTable,
@@ -148,7 +144,7 @@ export function buildRowModel(
   const keyOf = (row: SourceRow) => {
     const keyValues = mapping.key(row);
     const keyParts = canonicalKey(keyValues);
-    return { keyValues, keyParts, key: joinKey(keyParts) };
+    return { keyValues, keyParts, key: textKeyIdentity(keyParts) };
   };
 
   const image = (row: SourceRow): SourceImage | undefined => {
@@ -170,7 +166,7 @@ export function buildRowModel(
       for (let i = 0; i < compareCount; i++) {
         values[i] = compareCanon[i]!(projected[compareColumns[i]!]);
       }
-      return { kind: 'expected', key: joinKey(keyParts), keyParts, keyValues, row, values };
+      return { kind: 'expected', key: textKeyIdentity(keyParts), keyParts, keyValues, row, values };
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
       // A key the target cannot hold: no target row can be this row's.
@@ -202,7 +198,7 @@ export function buildRowModel(
       deleted = flag !== null && flag !== '0';
     }
     return {
-      key: joinKey(keyParts),
+      key: textKeyIdentity(keyParts),
       keyParts,
       keyValues: row.slice(0, keyCount),
       values,
@@ -219,7 +215,7 @@ export function buildRowModel(
       deleted = flag !== null && flag !== '0';
     }
     return {
-      key: joinKey(keyParts),
+      key: textKeyIdentity(keyParts),
       keyParts,
       keyValues: row.slice(0, keyCount),
       values: noValues,

@@ -22,12 +22,12 @@ export interface RowCounts {
 }
 
 /** Where mapped rows go: the pipeline's TargetBatch (online) or a plain chunk (offline). */
-export interface RowSink {
+interface RowSink {
   upsert(key: readonly TargetValue[], row: TargetRow, origin: Origin): void;
   deadLetter(letter: DeadLetter): void;
 }
 
-export interface MapRowsOptions {
+interface MapRowsOptions {
   /** Metadata for the mapping's lsn / syncedAt columns. */
   readonly meta: ChangeMeta;
   /** Rows a newer streamed change owns: they must not be written. */

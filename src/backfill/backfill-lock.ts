@@ -13,7 +13,7 @@ function backfillLockName(database: string, slot: string): string {
  * second `backfill` knows it is not a replicator). `online`: a replicator holds the lock; the
  * backfill must go through it, in-stream.
  */
-export type BackfillRole = 'offline' | 'online';
+type BackfillRole = 'offline' | 'online';
 
 async function lockFlags(
   connection: ControlConnection,

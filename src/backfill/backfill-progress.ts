@@ -10,7 +10,7 @@ export interface ProgressView {
   close(): void;
 }
 
-export interface ProgressViewOptions {
+interface ProgressViewOptions {
   /** Bars (a person watches) or periodic log lines (a log collector reads). */
   readonly interactive: boolean;
   readonly stream: NodeJS.WritableStream;

@@ -1,13 +1,18 @@
 import type { Statement } from '../mysql/sql/quote.js';
 import type { TargetValue } from '../values/column-types.js';
-import { decodeSourceKey, decodeTargetKey, encodeSourceKey, encodeTargetKey } from './key-text.js';
+import {
+  decodeSourceKey,
+  decodeTargetKey,
+  encodeSourceKey,
+  encodeTargetKey,
+} from '../values/key-text.js';
 
 /**
  * `requested`: waiting for the replicator to perform it in-stream; `running`: being copied
  * (offline by `millrace backfill`, or online by the replicator); `done`; `failed` (see `error`).
  */
-export type BackfillStatus = 'requested' | 'running' | 'done' | 'failed';
-export type BackfillMode = 'offline' | 'online';
+type BackfillStatus = 'requested' | 'running' | 'done' | 'failed';
+type BackfillMode = 'offline' | 'online';
 /** `copy`: source rows in key order; `prune`: target rows the source no longer has. */
 export type BackfillPhase = 'copy' | 'prune';
 
@@ -47,12 +52,15 @@ export interface BackfillCounters {
   readonly deadLetters: number;
 }
 
-export const zeroCounters: BackfillCounters = Object.freeze({
-  rowsRead: 0,
-  rowsCopied: 0,
-  rowsRemoved: 0,
-  deadLetters: 0,
-});
+/** The counters of the last committed chunk, where a resumed run goes on from. */
+export function countersOf(state: BackfillState): BackfillCounters {
+  return {
+    rowsRead: state.rowsRead,
+    rowsCopied: state.rowsCopied,
+    rowsRemoved: state.rowsRemoved,
+    deadLetters: state.deadLetters,
+  };
+}
 
 /** The structural slice of a mysql2 connection the store needs. */
 export interface ControlConnection {

@@ -8,7 +8,9 @@ import {
   type BackfillCounters,
   type BackfillPhase,
   type BackfillState,
+  countersOf,
   finishStatement,
+  type ProgressUpdate,
   progressStatement,
 } from './backfill-store.js';
 import { keyOfRow, readChunk, type SourceQueryable, type SourceReadPlan } from './source-reader.js';
@@ -35,7 +37,7 @@ export interface MappingPlan {
   readonly prune: PrunePlan;
 }
 
-export interface OfflineBackfillOptions {
+interface OfflineBackfillOptions {
   /** Reads the source chunks and looks stale keys up. */
   readonly source: SourceQueryable;
   /** Reads target keys for the prune phase (the writer's connection, between its commits). */
@@ -50,7 +52,7 @@ export interface OfflineBackfillOptions {
   readonly onProgress: (progress: BackfillProgress) => void;
 }
 
-export interface OfflineResult {
+interface OfflineResult {
   readonly counters: BackfillCounters;
   /** Stopped by the signal before the end; the row in millrace_backfills says where to resume. */
   readonly interrupted: boolean;
@@ -82,6 +84,15 @@ interface PreparedPiece {
   readonly counts: RowCounts;
 }
 
+/** Where the run stands as of its last commit: what the progress row and the bars show. */
+interface Committed {
+  counters: BackfillCounters;
+  rowsTotal: number | null;
+  lastKey: readonly string[] | null;
+}
+
+type Report = (phase: BackfillPhase) => void;
+
 function isEmpty(chunk: WriteChunk): boolean {
   return chunk.deadLetters.length === 0 && chunk.resets.length === 0 && chunk.tables.length === 0;
 }
@@ -94,154 +105,203 @@ function isEmpty(chunk: WriteChunk): boolean {
  * current one is written. A re-backfill then removes target rows the source no longer produces.
  */
 export async function backfillOffline(options: OfflineBackfillOptions): Promise<OfflineResult> {
-  const { plan, state, writer, signal } = options;
+  const { plan, state, writer } = options;
   const { mapping } = plan;
-  const runId = state.runId!;
-  let counters: BackfillCounters = {
-    rowsRead: state.rowsRead,
-    rowsCopied: state.rowsCopied,
-    rowsRemoved: state.rowsRemoved,
-    deadLetters: state.deadLetters,
+  const committed: Committed = {
+    counters: countersOf(state),
+    rowsTotal: state.rowsTotal,
+    lastKey: state.lastKey,
   };
-  let rowsTotal = state.rowsTotal;
-  let lastKey = state.lastKey;
-  const report = (phase: BackfillPhase) =>
-    options.onProgress({ mapping: mapping.name, phase, counters, rowsTotal });
+  const report: Report = (phase) =>
+    options.onProgress({
+      mapping: mapping.name,
+      phase,
+      counters: committed.counters,
+      rowsTotal: committed.rowsTotal,
+    });
 
   if (state.phase === 'copy') {
-    // Rows are read, mapped and written in pieces of one statement's size, a chunk's pieces in
-    // one transaction. Reading and mapping run ahead of the writes by a few pieces, so the
-    // process maps while MySQL inserts; pieces are small, so their objects die young.
-    const pieceRows = Math.min(options.chunkSize, offlinePieceRows);
-    const prepare = async (after: readonly string[] | null): Promise<PreparedPiece> => {
-      const rows = await readChunk(options.source, plan.read, after, pieceRows);
-      const sink = new ChunkSink(mapping);
-      const counts = mapSourceRows(mapping, rows, sink, {
-        meta: { lsn: 0n, syncedAt: new Date() },
-      });
-      const last = rows.at(-1);
-      return {
-        rows: rows.length,
-        lastKey: last === undefined ? after : keyOfRow(plan.read, last),
-        chunk: sink.take(),
-        counts,
-      };
-    };
-    // Each read starts where the one before ended: a chain, kept `readAhead` pieces long.
-    let tail: Promise<PreparedPiece> = prepare(lastKey);
-    // Rejections reach the loop through its own await; reads left behind by a stop must not
-    // reject unobserved.
-    tail.catch(() => undefined);
-    const ahead: Promise<PreparedPiece>[] = [tail];
-    const extend = () => {
-      while (ahead.length < readAhead) {
-        tail = tail.then((piece) =>
-          piece.rows < pieceRows ? endOf(piece.lastKey) : prepare(piece.lastKey),
-        );
-        tail.catch(() => undefined);
-        ahead.push(tail);
-      }
-    };
-    let inChunk = 0;
-    let pending = counters;
-    try {
-      for (;;) {
-        extend();
-        const current: PreparedPiece = await ahead.shift()!;
-        if (inChunk === 0 && signal.aborted) return { counters, interrupted: true };
-        const exhausted = current.rows < pieceRows;
-        const stats = isEmpty(current.chunk) ? undefined : await writer.apply(current.chunk);
-        // The writer's dead letters include rows the target refused: those were not copied.
-        const refused = (stats?.deadLetters ?? 0) - current.counts.deadLetters;
-        pending = {
-          ...pending,
-          rowsRead: pending.rowsRead + current.rows,
-          rowsCopied: pending.rowsCopied + current.counts.copied - refused,
-          deadLetters: pending.deadLetters + (stats?.deadLetters ?? 0),
-        };
-        inChunk += current.rows;
-        if (inChunk < options.chunkSize && !exhausted) continue;
-        if (inChunk === 0) break;
-        counters = pending;
-        if (rowsTotal !== null && counters.rowsRead > rowsTotal) rowsTotal = counters.rowsRead;
-        lastKey = current.lastKey;
-        // The chunk's rows and its progress commit together: a resumed run starts after them.
-        await writer.commit({
-          statements: [
-            progressStatement({
-              mapping: mapping.name,
-              runId,
-              phase: 'copy',
-              lastKey,
-              pruneKey: null,
-              counters,
-              rowsTotal,
-            }),
-          ],
-        });
-        inChunk = 0;
-        report('copy');
-        if (exhausted) break;
-      }
-    } catch (error) {
-      await writer.rollback();
-      throw error;
+    if (!(await copyRows(options, committed, report))) {
+      return { counters: committed.counters, interrupted: true };
     }
-    if (rowsTotal === null || rowsTotal !== counters.rowsRead) rowsTotal = counters.rowsRead;
+    committed.rowsTotal = committed.counters.rowsRead;
     if (state.prune) {
-      await writer.commit({
-        statements: [
-          progressStatement({
-            mapping: mapping.name,
-            runId,
-            phase: 'prune',
-            lastKey,
-            pruneKey: null,
-            counters,
-            rowsTotal,
-          }),
-        ],
+      await commitProgress(options, committed, {
+        phase: 'prune',
+        pruneKey: null,
+        rowsTotal: committed.rowsTotal,
       });
     }
   }
-
-  if (state.prune) {
-    // Target keys per range: their lookups are held in memory whatever --chunk-size says.
-    const pruneRows = Math.min(options.chunkSize, maxPruneRows);
-    let after: readonly TargetValue[] | null = state.phase === 'prune' ? state.pruneKey : null;
-    for (;;) {
-      if (signal.aborted) return { counters, interrupted: true };
-      const candidates = await readTargetKeys(options.target, plan.prune, after, pruneRows);
-      if (candidates.length === 0) break;
-      const stale = await findStaleRows(options.source, plan.prune, candidates);
-      const batch = new TargetBatch();
-      const removed = addRemovals(plan.prune, stale, batch, { lsn: 0n, syncedAt: new Date() });
-      try {
-        if (removed > 0) await writer.apply(batch.take());
-        after = candidates.at(-1)!.key;
-        counters = { ...counters, rowsRemoved: counters.rowsRemoved + removed };
-        await writer.commit({
-          statements: [
-            progressStatement({
-              mapping: mapping.name,
-              runId,
-              phase: 'prune',
-              lastKey,
-              pruneKey: after,
-              counters,
-            }),
-          ],
-        });
-      } catch (error) {
-        await writer.rollback();
-        throw error;
-      }
-      report('prune');
-      if (candidates.length < pruneRows) break;
-    }
+  if (state.prune && !(await pruneRows(options, committed, report))) {
+    return { counters: committed.counters, interrupted: true };
   }
-
-  await writer.commit({ statements: [finishStatement(mapping.name, runId)] });
+  await writer.commit({ statements: [finishStatement(mapping.name, state.runId!)] });
   report(state.prune ? 'prune' : 'copy');
-  return { counters, interrupted: false };
+  return { counters: committed.counters, interrupted: false };
+}
+
+/** Commits the progress row (with the rows written since the last commit). */
+async function commitProgress(
+  options: OfflineBackfillOptions,
+  committed: Committed,
+  at: Pick<ProgressUpdate, 'phase' | 'pruneKey' | 'rowsTotal'>,
+): Promise<void> {
+  await options.writer.commit({
+    statements: [
+      progressStatement({
+        mapping: options.plan.mapping.name,
+        runId: options.state.runId!,
+        lastKey: committed.lastKey,
+        counters: committed.counters,
+        ...at,
+      }),
+    ],
+  });
+}
+
+/** Rolls the open transaction back when `body` fails, so nothing half-written commits later. */
+async function rollingBack<T>(writer: TargetWriter, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    await writer.rollback();
+    throw error;
+  }
+}
+
+/** Reads and maps one piece of source rows after `after`. */
+async function preparePiece(
+  options: OfflineBackfillOptions,
+  after: readonly string[] | null,
+  pieceRows: number,
+): Promise<PreparedPiece> {
+  const { plan } = options;
+  const rows = await readChunk(options.source, plan.read, after, pieceRows);
+  const sink = new ChunkSink(plan.mapping);
+  const counts = mapSourceRows(plan.mapping, rows, sink, {
+    meta: { lsn: 0n, syncedAt: new Date() },
+  });
+  const last = rows.at(-1);
+  return {
+    rows: rows.length,
+    lastKey: last === undefined ? after : keyOfRow(plan.read, last),
+    chunk: sink.take(),
+    counts,
+  };
+}
+
+/**
+ * The pieces from `from` on, each read starting where the one before ended: a chain kept
+ * `readAhead` pieces long, so the process maps while MySQL inserts.
+ */
+function readPiecesAhead(
+  options: OfflineBackfillOptions,
+  from: readonly string[] | null,
+  pieceRows: number,
+): () => Promise<PreparedPiece> {
+  let tail: Promise<PreparedPiece> = preparePiece(options, from, pieceRows);
+  // Rejections reach the loop through its own await; reads left behind by a stop must not
+  // reject unobserved.
+  tail.catch(() => undefined);
+  const ahead: Promise<PreparedPiece>[] = [tail];
+  return () => {
+    while (ahead.length < readAhead) {
+      tail = tail.then((piece) =>
+        piece.rows < pieceRows
+          ? endOf(piece.lastKey)
+          : preparePiece(options, piece.lastKey, pieceRows),
+      );
+      tail.catch(() => undefined);
+      ahead.push(tail);
+    }
+    return ahead.shift()!;
+  };
+}
+
+/** Writes one piece in the open transaction; returns the counters it makes once committed. */
+async function writePiece(
+  writer: TargetWriter,
+  piece: PreparedPiece,
+  counters: BackfillCounters,
+): Promise<BackfillCounters> {
+  const stats = isEmpty(piece.chunk) ? undefined : await writer.apply(piece.chunk);
+  // The writer's dead letters include rows the target refused: those were not copied.
+  const refused = (stats?.deadLetters ?? 0) - piece.counts.deadLetters;
+  return {
+    ...counters,
+    rowsRead: counters.rowsRead + piece.rows,
+    rowsCopied: counters.rowsCopied + piece.counts.copied - refused,
+    deadLetters: counters.deadLetters + (stats?.deadLetters ?? 0),
+  };
+}
+
+/**
+ * The copy phase: rows are read, mapped and written in pieces of one statement's size, a chunk's
+ * pieces in one transaction; pieces are small, so their objects die young. False when stopped.
+ */
+async function copyRows(
+  options: OfflineBackfillOptions,
+  committed: Committed,
+  report: Report,
+): Promise<boolean> {
+  const { writer, signal } = options;
+  const pieceRows = Math.min(options.chunkSize, offlinePieceRows);
+  const next = readPiecesAhead(options, committed.lastKey, pieceRows);
+  let inChunk = 0;
+  let pending = committed.counters;
+  return rollingBack(writer, async () => {
+    for (;;) {
+      const current: PreparedPiece = await next();
+      if (inChunk === 0 && signal.aborted) return false;
+      const exhausted = current.rows < pieceRows;
+      pending = await writePiece(writer, current, pending);
+      inChunk += current.rows;
+      if (inChunk < options.chunkSize && !exhausted) continue;
+      if (inChunk === 0) return true;
+      committed.counters = pending;
+      if (committed.rowsTotal !== null && pending.rowsRead > committed.rowsTotal) {
+        committed.rowsTotal = pending.rowsRead;
+      }
+      committed.lastKey = current.lastKey;
+      // The chunk's rows and its progress commit together: a resumed run starts after them.
+      await commitProgress(options, committed, {
+        phase: 'copy',
+        pruneKey: null,
+        rowsTotal: committed.rowsTotal,
+      });
+      inChunk = 0;
+      report('copy');
+      if (exhausted) return true;
+    }
+  });
+}
+
+/** The prune phase, one range of target keys per transaction. False when stopped. */
+async function pruneRows(
+  options: OfflineBackfillOptions,
+  committed: Committed,
+  report: Report,
+): Promise<boolean> {
+  const { plan, state, writer } = options;
+  // Target keys per range: their lookups are held in memory whatever --chunk-size says.
+  const pruneRows = Math.min(options.chunkSize, maxPruneRows);
+  let after: readonly TargetValue[] | null = state.phase === 'prune' ? state.pruneKey : null;
+  for (;;) {
+    if (options.signal.aborted) return false;
+    const candidates = await readTargetKeys(options.target, plan.prune, after, pruneRows);
+    if (candidates.length === 0) return true;
+    const stale = await findStaleRows(options.source, plan.prune, candidates);
+    const batch = new TargetBatch();
+    const removed = addRemovals(plan.prune, stale, batch, { lsn: 0n, syncedAt: new Date() });
+    await rollingBack(writer, async () => {
+      if (removed > 0) await writer.apply(batch.take());
+      after = candidates.at(-1)!.key;
+      const { counters } = committed;
+      committed.counters = { ...counters, rowsRemoved: counters.rowsRemoved + removed };
+      await commitProgress(options, committed, { phase: 'prune', pruneKey: after });
+    });
+    report('prune');
+    if (candidates.length < pruneRows) return true;
+  }
 }

@@ -4,15 +4,18 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
 import type { TargetValue } from '../values/column-types.js';
+import { rowKeyIdentity } from '../values/key-text.js';
 import { batchSink, mapSourceRows } from './add-source-rows.js';
 import {
   type BackfillCounters,
   type BackfillState,
   type ControlConnection,
   claimStatement,
+  countersOf,
   execute,
   failStatement,
   finishStatement,
+  type ProgressUpdate,
   progressStatement,
   readOnlineWork,
 } from './backfill-store.js';
@@ -25,13 +28,7 @@ import {
   readChunk,
   type SourceQueryable,
 } from './source-reader.js';
-import {
-  addRemovals,
-  findStaleRows,
-  readTargetKeys,
-  sourceIdentity,
-  type TargetQueryable,
-} from './stale-rows.js';
+import { addRemovals, findStaleRows, readTargetKeys, type TargetQueryable } from './stale-rows.js';
 import {
   type WatchedTable,
   WatermarkInterceptor,
@@ -40,7 +37,7 @@ import {
   watermarkPrefix,
 } from './watermark-interceptor.js';
 
-export interface OnlineBackfillsOptions {
+interface OnlineBackfillsOptions {
   /** Reads chunks and emits watermarks (a normal session on the CRM, not the walsender). */
   readonly catalog: SourceQueryable;
   /** Reads requests and target keys, writes progress: never the writer's connection. */
@@ -180,32 +177,22 @@ export class OnlineBackfills {
     );
     try {
       const plan = await planMapping(catalog, mapping, this.options.mappings);
-      let counters: BackfillCounters = {
-        rowsRead: requested.rowsRead,
-        rowsCopied: requested.rowsCopied,
-        rowsRemoved: requested.rowsRemoved,
-        deadLetters: requested.deadLetters,
-      };
+      let counters = countersOf(requested);
       let lastKey = requested.lastKey;
       if (requested.phase === 'copy') {
         const copied = await this.copy(plan, requested, chunkSize);
         if (copied === undefined) return;
         ({ counters, lastKey } = copied);
-        if (requested.prune) {
-          const moved = await execute(
-            control,
-            progressStatement({
-              mapping: mapping.name,
-              runId,
-              phase: 'prune',
-              lastKey,
-              pruneKey: null,
-              counters,
-              rowsTotal: counters.rowsRead,
-            }),
-          );
-          if (moved === 0) return;
-        }
+        const moved =
+          !requested.prune ||
+          (await this.record(plan, runId, {
+            phase: 'prune',
+            lastKey,
+            pruneKey: null,
+            counters,
+            rowsTotal: counters.rowsRead,
+          }));
+        if (!moved) return;
       }
       if (requested.prune) {
         const after = requested.phase === 'prune' ? requested.pruneKey : null;
@@ -231,20 +218,12 @@ export class OnlineBackfills {
   ): Promise<{ counters: BackfillCounters; lastKey: readonly string[] | null } | undefined> {
     const { mapping } = plan;
     const ahead = Math.max(1, this.options.windowsAhead ?? 2);
-    const watched: WatchedTable[] = [
-      { table: mapping.sourceKey, keyColumns: mapping.sourceKeyColumns },
-    ];
-    let counters: BackfillCounters = {
-      rowsRead: state.rowsRead,
-      rowsCopied: state.rowsCopied,
-      rowsRemoved: state.rowsRemoved,
-      deadLetters: state.deadLetters,
-    };
+    let counters = countersOf(state);
     let committedKey = state.lastKey;
     let readFrom = committedKey;
     let exhausted = false;
     let pending: Pending[] = [];
-    let lastLog = Date.now();
+    const logProgress = this.progressLogger(mapping.name);
     const giveUp = () => {
       for (const entry of pending) this.interceptor.cancel(entry.window.id);
       pending = [];
@@ -253,25 +232,10 @@ export class OnlineBackfills {
       for (;;) {
         // Read ahead: the next chunks are read while the stream applies the current one.
         while (!exhausted && pending.length < ahead && !this.signal.aborted) {
-          const window = this.interceptor.open(watched, mapping.name);
-          await this.emit(window.low);
-          const rows = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
-          window.setPayload((batch, meta, changed) => {
-            const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
-              meta,
-              skip: (row) => {
-                const identity = sourceIdentity(row, mapping.sourceKeyColumns);
-                return identity !== undefined && changed(0, identity);
-              },
-            });
-            return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
-          });
-          await this.emit(window.high);
-          const last = rows.at(-1);
-          const lastKey = last === undefined ? readFrom : keyOfRow(plan.read, last);
-          pending.push({ window, rows: rows.length, lastKey });
-          if (rows.length < chunkSize) exhausted = true;
-          else readFrom = lastKey;
+          const next = await this.readWindow(plan, readFrom, chunkSize);
+          pending.push(next);
+          if (next.rows < chunkSize) exhausted = true;
+          else readFrom = next.lastKey;
         }
         const head = pending.shift();
         if (head === undefined || this.signal.aborted) break;
@@ -292,37 +256,81 @@ export class OnlineBackfills {
           deadLetters: counters.deadLetters + result.deadLetters,
         };
         committedKey = head.lastKey;
-        const recorded = await execute(
-          this.options.control,
-          progressStatement({
-            mapping: mapping.name,
-            runId: state.runId!,
-            phase: 'copy',
-            lastKey: committedKey,
-            pruneKey: null,
-            counters,
-            ...(state.rowsTotal !== null && counters.rowsRead > state.rowsTotal
-              ? { rowsTotal: counters.rowsRead }
-              : {}),
-          }),
-        );
-        if (recorded === 0) {
-          this.logger.info({ mapping: mapping.name }, 'online backfill replaced or restarted');
-          return undefined;
-        }
-        if (Date.now() - lastLog >= 5_000) {
-          lastLog = Date.now();
-          this.logger.info(
-            { mapping: mapping.name, phase: 'copy', ...counters },
-            'online backfill progress',
-          );
-        }
+        if (!(await this.recordCopy(plan, state, counters, committedKey))) return undefined;
+        logProgress(counters);
         if (exhausted && pending.length === 0) return { counters, lastKey: committedKey };
       }
       return undefined;
     } finally {
       giveUp();
     }
+  }
+
+  /**
+   * Opens the window of the chunk after `readFrom`: low watermark, read, high watermark. At the
+   * high watermark the stream writes the chunk's rows but those it changed in between.
+   */
+  private async readWindow(
+    plan: MappingPlan,
+    readFrom: readonly string[] | null,
+    chunkSize: number,
+  ): Promise<Pending> {
+    const { mapping } = plan;
+    const watched: WatchedTable[] = [
+      { table: mapping.sourceKey, keyColumns: mapping.sourceKeyColumns },
+    ];
+    const window = this.interceptor.open(watched, mapping.name);
+    await this.emit(window.low);
+    const rows = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
+    window.setPayload((batch, meta, changed) => {
+      const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
+        meta,
+        skip: (row) => {
+          const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
+          return identity !== undefined && changed(0, identity);
+        },
+      });
+      return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
+    });
+    await this.emit(window.high);
+    const last = rows.at(-1);
+    return {
+      window,
+      rows: rows.length,
+      lastKey: last === undefined ? readFrom : keyOfRow(plan.read, last),
+    };
+  }
+
+  /** Records a durable copy chunk; false when the run was replaced or restarted meanwhile. */
+  private async recordCopy(
+    plan: MappingPlan,
+    state: BackfillState,
+    counters: BackfillCounters,
+    lastKey: readonly string[] | null,
+  ): Promise<boolean> {
+    const recorded = await this.record(plan, state.runId!, {
+      phase: 'copy',
+      lastKey,
+      pruneKey: null,
+      counters,
+      ...(state.rowsTotal !== null && counters.rowsRead > state.rowsTotal
+        ? { rowsTotal: counters.rowsRead }
+        : {}),
+    });
+    if (!recorded) {
+      this.logger.info({ mapping: plan.mapping.name }, 'online backfill replaced or restarted');
+    }
+    return recorded;
+  }
+
+  /** Logs the copy's progress at most every five seconds. */
+  private progressLogger(mapping: string): (counters: BackfillCounters) => void {
+    let lastLog = Date.now();
+    return (counters) => {
+      if (Date.now() - lastLog < 5_000) return;
+      lastLog = Date.now();
+      this.logger.info({ mapping, phase: 'copy', ...counters }, 'online backfill progress');
+    };
   }
 
   /** The prune phase; undefined when the run was replaced or the session stops. */
@@ -362,21 +370,24 @@ export class OnlineBackfills {
       if (!(await this.durable(result))) return undefined;
       after = candidates.at(-1)!.key;
       counters = { ...counters, rowsRemoved: counters.rowsRemoved + result.removed };
-      const recorded = await execute(
-        this.options.control,
-        progressStatement({
-          mapping: plan.mapping.name,
-          runId,
-          phase: 'prune',
-          lastKey,
-          pruneKey: after,
-          counters,
-        }),
-      );
-      if (recorded === 0) return undefined;
+      if (
+        !(await this.record(plan, runId, { phase: 'prune', lastKey, pruneKey: after, counters }))
+      ) {
+        return undefined;
+      }
       if (candidates.length < chunkSize) return counters;
     }
     return undefined;
+  }
+
+  /** Records this run's progress, once durable; false when the run was replaced meanwhile. */
+  private async record(
+    plan: MappingPlan,
+    runId: string,
+    update: Omit<ProgressUpdate, 'mapping' | 'runId'>,
+  ): Promise<boolean> {
+    const statement = progressStatement({ mapping: plan.mapping.name, runId, ...update });
+    return (await execute(this.options.control, statement)) > 0;
   }
 
   /** A watermark, in its own transaction so it enters the stream at its commit. */

@@ -10,13 +10,16 @@ import {
 } from '../mysql/mysql-client.js';
 import { TargetWriter } from '../mysql/writer.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
+import { type Releasers, withReleasers } from '../util/releasers.js';
 import { sleep } from '../util/sleep.js';
 import { claimBackfillRole, replicatorActive } from './backfill-lock.js';
 import type { BackfillSummary, ProgressView } from './backfill-progress.js';
 import {
   type BackfillState,
   type ControlConnection,
+  countersOf,
   execute,
+  type NewRun,
   newRunStatement,
   readBackfills,
   resumeRunStatement,
@@ -26,7 +29,7 @@ import { type BackfillProgress, backfillOffline } from './offline-backfill.js';
 import { planMapping } from './plan-mapping.js';
 import { currentWalLsn, estimateRows } from './source-reader.js';
 
-export interface BackfillCommandOptions {
+interface BackfillCommandOptions {
   readonly sourceUrl: string;
   readonly targetUrl: string;
   readonly slot: string;
@@ -48,8 +51,6 @@ export interface BackfillCommandOptions {
   readonly followIntervalMs?: number;
 }
 
-type Releaser = () => Promise<unknown>;
-
 /**
  * `millrace backfill`. With no replicator on the slot it copies itself (offline), holding the
  * replicator's lock meanwhile; with one running it records requests that the replicator performs
@@ -58,32 +59,21 @@ type Releaser = () => Promise<unknown>;
 export async function runBackfill(
   options: BackfillCommandOptions,
 ): Promise<readonly BackfillSummary[]> {
-  const releasers: Releaser[] = [];
-  try {
-    // The control session holds the locks for as long as the command runs.
-    const control = await connectTarget({
-      url: options.targetUrl,
-      timeoutMs: options.connectTimeoutMs,
-      logger: options.logger,
-    });
-    releasers.push(() => control.end());
-    await checkControlTables(control);
-    const catalog = await connectSource({
-      url: options.sourceUrl,
-      timeoutMs: options.connectTimeoutMs,
-      logger: options.logger,
-      applicationName: 'millrace backfill',
-    });
-    releasers.push(() => catalog.end());
+  // The control session holds the locks for as long as the command runs.
+  return withControlSession(options, async (control, releasers) => {
+    const catalog = releasers.hold(
+      await connectSource({
+        url: options.sourceUrl,
+        timeoutMs: options.connectTimeoutMs,
+        logger: options.logger,
+        applicationName: 'millrace backfill',
+      }),
+      (client) => client.end(),
+    );
     const database = parseTargetUrl(options.targetUrl).database;
     const role = await claimBackfillRole(control, database, options.slot);
     if (role === 'offline') {
-      const writerConnection = await connectTarget({
-        url: options.targetUrl,
-        timeoutMs: options.connectTimeoutMs,
-        logger: options.logger,
-      });
-      releasers.push(() => writerConnection.end());
+      const writerConnection = await connectTargetSession(options, releasers);
       return await backfillAllOffline(options, control, catalog, writerConnection);
     }
     options.logger.info(
@@ -91,9 +81,35 @@ export async function runBackfill(
       'a replicator is running on this slot: it performs the backfill in-stream; following its progress',
     );
     return await followOnline(options, control, catalog, database);
-  } finally {
-    while (releasers.length > 0) await releasers.pop()!().catch(() => undefined);
-  }
+  });
+}
+
+/**
+ * Runs `body` with a session on the target whose control tables are checked; the session and
+ * whatever `body` holds are released when it ends.
+ */
+function withControlSession<T>(
+  options: Pick<BackfillCommandOptions, 'targetUrl' | 'connectTimeoutMs' | 'logger'>,
+  body: (control: MysqlConnection, releasers: Releasers) => Promise<T>,
+): Promise<T> {
+  return withReleasers(async (releasers) => {
+    const control = await connectTargetSession(options, releasers);
+    await checkControlTables(control);
+    return await body(control, releasers);
+  });
+}
+
+/** A session on the target, ended with the command. */
+async function connectTargetSession(
+  options: Pick<BackfillCommandOptions, 'targetUrl' | 'connectTimeoutMs' | 'logger'>,
+  releasers: Releasers,
+): Promise<MysqlConnection> {
+  const connection = await connectTarget({
+    url: options.targetUrl,
+    timeoutMs: options.connectTimeoutMs,
+    logger: options.logger,
+  });
+  return releasers.hold(connection, (held) => held.end());
 }
 
 async function checkControlTables(connection: ControlConnection): Promise<void> {
@@ -121,12 +137,7 @@ function progressOf(state: BackfillState): BackfillProgress {
   return {
     mapping: state.mapping,
     phase: state.phase,
-    counters: {
-      rowsRead: state.rowsRead,
-      rowsCopied: state.rowsCopied,
-      rowsRemoved: state.rowsRemoved,
-      deadLetters: state.deadLetters,
-    },
+    counters: countersOf(state),
     rowsTotal: state.rowsTotal,
   };
 }
@@ -138,27 +149,73 @@ async function stateOf(connection: ControlConnection, mapping: string): Promise<
   return state;
 }
 
+/** Records a fresh run of `mapping`, replacing any earlier one. */
+async function recordNewRun(
+  control: ControlConnection,
+  mapping: CompiledMapping,
+  run: Omit<NewRun, 'mapping' | 'runId' | 'prune'>,
+): Promise<void> {
+  const prune = await targetHasRows(control, mapping.target);
+  await execute(
+    control,
+    newRunStatement({ mapping: mapping.name, runId: randomUUID(), prune, ...run }),
+  );
+}
+
+/** Whether an interrupted run is handed (back) to the replicator: it failed, or ran offline. */
+function needsRequest(previous: BackfillState): boolean {
+  return (
+    previous.status === 'failed' || (previous.status === 'running' && previous.mode !== 'online')
+  );
+}
+
+/** Seconds since `started` (a performance.now() reading). */
+function secondsSince(started: number): number {
+  return (performance.now() - started) / 1000;
+}
+
+/** What a finished run did, for the closing table; the rate counts this command's rows only. */
+function summaryOf(
+  state: BackfillState,
+  mode: BackfillSummary['mode'],
+  seconds: number,
+  copiedBefore: number,
+): BackfillSummary {
+  return {
+    mapping: state.mapping,
+    mode,
+    rowsCopied: state.rowsCopied,
+    deadLetters: state.deadLetters,
+    rowsRemoved: state.rowsRemoved,
+    seconds,
+    rowsPerSecond: seconds > 0 ? (state.rowsCopied - copiedBefore) / seconds : 0,
+  };
+}
+
+/** Without the slot, changes made between this copy and `setup` would never reach the target. */
+async function warnWithoutSlot(options: BackfillCommandOptions, catalog: PgClient): Promise<void> {
+  const { rows: slots } = await catalog.query(
+    'select 1 from pg_replication_slots where slot_name = $1 and database = current_database()',
+    [options.slot],
+  );
+  if (slots.length === 0) {
+    options.logger.warn(
+      { slot: options.slot },
+      'the replication slot does not exist yet: run millrace setup before backfill, so that run replays every change made since the copy began',
+    );
+  }
+}
+
 async function backfillAllOffline(
   options: BackfillCommandOptions,
   control: MysqlConnection,
   catalog: PgClient,
   writerConnection: MysqlConnection,
 ): Promise<readonly BackfillSummary[]> {
-  const { logger, chunkSize } = options;
-  const { rows: slots } = await catalog.query(
-    'select 1 from pg_replication_slots where slot_name = $1 and database = current_database()',
-    [options.slot],
-  );
-  if (slots.length === 0) {
-    // Without the slot, changes made between this copy and `setup` would never reach the target.
-    logger.warn(
-      { slot: options.slot },
-      'the replication slot does not exist yet: run millrace setup before backfill, so that run replays every change made since the copy began',
-    );
-  }
+  await warnWithoutSlot(options, catalog);
   const writer = new TargetWriter({
     connection: writerConnection,
-    logger: logger.child({ component: 'writer' }),
+    logger: options.logger.child({ component: 'writer' }),
     onBadRow: 'deadletter',
   });
   const summaries: BackfillSummary[] = [];
@@ -169,28 +226,7 @@ async function backfillAllOffline(
   for (const mapping of options.selected) {
     if (options.signal.aborted) throw interrupted(mapping.name, undefined);
     const plan = await planMapping(catalog, mapping, options.mappings);
-    const previous = existing.get(mapping.name);
-    if (startsOver(previous, options.restart)) {
-      await execute(
-        control,
-        newRunStatement({
-          mapping: mapping.name,
-          runId: randomUUID(),
-          status: 'running',
-          mode: 'offline',
-          chunkSize,
-          rowsTotal: await estimateRows(catalog, mapping),
-          prune: await targetHasRows(control, mapping.target),
-          snapshotLsn: await currentWalLsn(catalog),
-        }),
-      );
-    } else {
-      await execute(control, resumeRunStatement(previous!, 'running', 'offline', chunkSize));
-      logger.info(
-        { mapping: mapping.name, phase: previous!.phase, rowsRead: previous!.rowsRead },
-        'resuming the backfill from its last committed chunk',
-      );
-    }
+    await startOffline(options, control, catalog, mapping, existing.get(mapping.name));
     const state = await stateOf(control, mapping.name);
     const started = performance.now();
     options.view.update(progressOf(state));
@@ -200,25 +236,43 @@ async function backfillAllOffline(
       writer,
       plan,
       state,
-      chunkSize,
+      chunkSize: options.chunkSize,
       signal: options.signal,
       onProgress: (progress) => options.view.update(progress),
     });
     if (result.interrupted) throw interrupted(mapping.name, result.counters.rowsRead);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = secondsSince(started);
     const finished = await stateOf(control, mapping.name);
     options.view.finish(progressOf(finished));
-    summaries.push({
-      mapping: mapping.name,
-      mode: 'offline',
-      rowsCopied: finished.rowsCopied,
-      deadLetters: finished.deadLetters,
-      rowsRemoved: finished.rowsRemoved,
-      seconds,
-      rowsPerSecond: seconds > 0 ? (finished.rowsCopied - state.rowsCopied) / seconds : 0,
-    });
+    summaries.push(summaryOf(finished, 'offline', seconds, state.rowsCopied));
   }
   return summaries;
+}
+
+/** Starts a fresh offline run of `mapping`, or resumes the interrupted one. */
+async function startOffline(
+  options: BackfillCommandOptions,
+  control: MysqlConnection,
+  catalog: PgClient,
+  mapping: CompiledMapping,
+  previous: BackfillState | undefined,
+): Promise<void> {
+  const { chunkSize } = options;
+  if (startsOver(previous, options.restart)) {
+    await recordNewRun(control, mapping, {
+      status: 'running',
+      mode: 'offline',
+      chunkSize,
+      rowsTotal: await estimateRows(catalog, mapping),
+      snapshotLsn: await currentWalLsn(catalog),
+    });
+    return;
+  }
+  await execute(control, resumeRunStatement(previous!, 'running', 'offline', chunkSize));
+  options.logger.info(
+    { mapping: mapping.name, phase: previous!.phase, rowsRead: previous!.rowsRead },
+    'resuming the backfill from its last committed chunk',
+  );
 }
 
 function interrupted(mapping: string, rowsRead: number | undefined): RuntimeFailure {
@@ -242,39 +296,11 @@ async function followOnline(
   catalog: PgClient,
   database: string,
 ): Promise<readonly BackfillSummary[]> {
-  const { logger } = options;
   const names = options.selected.map((mapping) => mapping.name);
-  const existing = await readBackfills(control, names);
-  for (const mapping of options.selected) {
-    const previous = existing.get(mapping.name);
-    if (startsOver(previous, options.restart)) {
-      await execute(
-        control,
-        newRunStatement({
-          mapping: mapping.name,
-          runId: randomUUID(),
-          status: 'requested',
-          mode: null,
-          chunkSize: options.chunkSize,
-          rowsTotal: await estimateRows(catalog, mapping),
-          prune: await targetHasRows(control, mapping.target),
-          snapshotLsn: null,
-        }),
-      );
-    } else if (
-      previous!.status === 'failed' ||
-      (previous!.status === 'running' && previous!.mode !== 'online')
-    ) {
-      await execute(control, resumeRunStatement(previous!, 'requested', null, options.chunkSize));
-    }
-    // Otherwise it is already requested or being performed: follow it.
-  }
-  const startedAt = performance.now();
-  const baseline = await readBackfills(control, names);
-  const finished = new Map<string, BackfillSummary>();
-  const hinted = new Set<string>();
+  await requestOnline(options, control, catalog, await readBackfills(control, names));
+  const follow = new OnlineFollower(options, await readBackfills(control, names));
   const interval = options.followIntervalMs ?? 500;
-  let replicatorGoneSince: number | undefined;
+  const watchdog = replicatorWatchdog(options, control, database);
   for (;;) {
     if (options.signal.aborted) {
       throw new RuntimeFailure(
@@ -283,60 +309,112 @@ async function followOnline(
       );
     }
     const states = await readBackfills(control, names);
-    for (const name of names) {
-      const state = states.get(name);
-      if (!state || finished.has(name)) continue;
-      if (state.status === 'failed') {
-        throw new RuntimeFailure(
-          'BACKFILL_FAILED',
-          `the replicator could not backfill mapping ${name}: ${state.error ?? 'unknown error'}; fix the cause and run millrace backfill again`,
-          { context: { mapping: name } },
-        );
-      }
-      if (state.status === 'done') {
-        const seconds = (performance.now() - startedAt) / 1000;
-        const before = baseline.get(name);
-        const copiedBefore = before && before.runId === state.runId ? before.rowsCopied : 0;
-        options.view.finish(progressOf(state));
-        finished.set(name, {
-          mapping: name,
-          mode: 'online',
-          rowsCopied: state.rowsCopied,
-          deadLetters: state.deadLetters,
-          rowsRemoved: state.rowsRemoved,
-          seconds,
-          rowsPerSecond: seconds > 0 ? (state.rowsCopied - copiedBefore) / seconds : 0,
-        });
-        continue;
-      }
-      options.view.update(progressOf(state));
-      const waiting = (performance.now() - startedAt) / 1000;
-      if (state.status === 'requested' && waiting > 15 && !hinted.has(name)) {
-        hinted.add(name);
-        logger.warn(
-          { mapping: name, slot: options.slot },
-          'the running replicator has not taken this backfill yet: if the mapping was added after run started, restart run (it loads the mappings when it starts)',
-        );
-      }
-    }
-    if (finished.size === names.length) break;
-    if (await replicatorActive(control, database, options.slot)) {
-      replicatorGoneSince = undefined;
-    } else {
-      replicatorGoneSince ??= performance.now();
-      if (performance.now() - replicatorGoneSince > Math.max(options.connectTimeoutMs, 10_000)) {
-        throw new RuntimeFailure(
-          'REPLICATOR_STOPPED',
-          `the replicator on slot '${options.slot}' stopped before the backfill finished; it goes on when millrace run starts again, or run millrace backfill again to finish it offline`,
-        );
-      }
-    }
+    for (const name of names) follow.observe(name, states.get(name));
+    if (follow.finishedAll(names)) break;
+    await watchdog();
     await sleep(interval, options.signal);
   }
-  return names.map((name) => finished.get(name)!);
+  return follow.summaries(names);
 }
 
-export interface InitialBackfillOptions {
+async function requestOnline(
+  options: BackfillCommandOptions,
+  control: MysqlConnection,
+  catalog: PgClient,
+  existing: ReadonlyMap<string, BackfillState>,
+): Promise<void> {
+  for (const mapping of options.selected) {
+    const previous = existing.get(mapping.name);
+    if (startsOver(previous, options.restart)) {
+      await recordNewRun(control, mapping, {
+        status: 'requested',
+        mode: null,
+        chunkSize: options.chunkSize,
+        rowsTotal: await estimateRows(catalog, mapping),
+        snapshotLsn: null,
+      });
+    } else if (needsRequest(previous!)) {
+      await execute(control, resumeRunStatement(previous!, 'requested', null, options.chunkSize));
+    }
+    // Otherwise it is already requested or being performed: follow it.
+  }
+}
+
+/** What the command saw of the replicator's runs while following them. */
+class OnlineFollower {
+  private readonly startedAt = performance.now();
+  private readonly finished = new Map<string, BackfillSummary>();
+  private readonly hinted = new Set<string>();
+
+  constructor(
+    private readonly options: BackfillCommandOptions,
+    /** The runs as they stood when following began, for the rate of this command's rows. */
+    private readonly baseline: ReadonlyMap<string, BackfillState>,
+  ) {}
+
+  observe(name: string, state: BackfillState | undefined): void {
+    if (!state || this.finished.has(name)) return;
+    if (state.status === 'failed') {
+      throw new RuntimeFailure(
+        'BACKFILL_FAILED',
+        `the replicator could not backfill mapping ${name}: ${state.error ?? 'unknown error'}; fix the cause and run millrace backfill again`,
+        { context: { mapping: name } },
+      );
+    }
+    if (state.status === 'done') {
+      const seconds = secondsSince(this.startedAt);
+      const before = this.baseline.get(name);
+      const copiedBefore = before && before.runId === state.runId ? before.rowsCopied : 0;
+      this.options.view.finish(progressOf(state));
+      this.finished.set(name, summaryOf(state, 'online', seconds, copiedBefore));
+      return;
+    }
+    this.options.view.update(progressOf(state));
+    if (
+      state.status === 'requested' &&
+      secondsSince(this.startedAt) > 15 &&
+      !this.hinted.has(name)
+    ) {
+      this.hinted.add(name);
+      this.options.logger.warn(
+        { mapping: name, slot: this.options.slot },
+        'the running replicator has not taken this backfill yet: if the mapping was added after run started, restart run (it loads the mappings when it starts)',
+      );
+    }
+  }
+
+  finishedAll(names: readonly string[]): boolean {
+    return this.finished.size === names.length;
+  }
+
+  summaries(names: readonly string[]): BackfillSummary[] {
+    return names.map((name) => this.finished.get(name)!);
+  }
+}
+
+/** Throws once no replicator has held the slot for a while: nobody would finish the runs. */
+function replicatorWatchdog(
+  options: BackfillCommandOptions,
+  control: MysqlConnection,
+  database: string,
+): () => Promise<void> {
+  let goneSince: number | undefined;
+  return async () => {
+    if (await replicatorActive(control, database, options.slot)) {
+      goneSince = undefined;
+      return;
+    }
+    goneSince ??= performance.now();
+    if (performance.now() - goneSince > Math.max(options.connectTimeoutMs, 10_000)) {
+      throw new RuntimeFailure(
+        'REPLICATOR_STOPPED',
+        `the replicator on slot '${options.slot}' stopped before the backfill finished; it goes on when millrace run starts again, or run millrace backfill again to finish it offline`,
+      );
+    }
+  };
+}
+
+interface InitialBackfillOptions {
   readonly targetUrl: string;
   readonly connectTimeoutMs: number;
   readonly mappings: readonly CompiledMapping[];
@@ -353,13 +431,7 @@ export interface InitialBackfillOptions {
 export async function requestInitialBackfills(
   options: InitialBackfillOptions,
 ): Promise<readonly string[]> {
-  const control = await connectTarget({
-    url: options.targetUrl,
-    timeoutMs: options.connectTimeoutMs,
-    logger: options.logger,
-  });
-  try {
-    await checkControlTables(control);
+  return withControlSession(options, async (control) => {
     const existing = await readBackfills(
       control,
       options.mappings.map((mapping) => mapping.name),
@@ -369,23 +441,14 @@ export async function requestInitialBackfills(
     for (const mapping of options.mappings) {
       const previous = existing.get(mapping.name);
       if (previous === undefined || previous.runId === null) {
-        await execute(
-          control,
-          newRunStatement({
-            mapping: mapping.name,
-            runId: randomUUID(),
-            status: 'requested',
-            mode: null,
-            chunkSize,
-            rowsTotal: null,
-            prune: await targetHasRows(control, mapping.target),
-            snapshotLsn: null,
-          }),
-        );
-      } else if (
-        previous.status === 'failed' ||
-        (previous.status === 'running' && previous.mode !== 'online')
-      ) {
+        await recordNewRun(control, mapping, {
+          status: 'requested',
+          mode: null,
+          chunkSize,
+          rowsTotal: null,
+          snapshotLsn: null,
+        });
+      } else if (needsRequest(previous)) {
         await execute(control, resumeRunStatement(previous, 'requested', null, chunkSize));
       } else if (previous.status === 'done') {
         continue;
@@ -399,7 +462,5 @@ export async function requestInitialBackfills(
       );
     }
     return requested;
-  } finally {
-    await control.end().catch(() => undefined);
-  }
+  });
 }

@@ -3,9 +3,9 @@ import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled
 import { quoteIdent } from '../mysql/sql/quote.js';
 import { quotePgIdent, quotePgTable } from '../postgres/pg-client.js';
 import type { TargetValue } from '../values/column-types.js';
+import { rowKeyIdentity, targetValueAsText } from '../values/key-text.js';
 import type { TargetBatch } from '../writes/target-batch.js';
 import type { Origin } from '../writes/write-chunk.js';
-import { targetValueAsText } from './key-text.js';
 import type { SourceQueryable } from './source-reader.js';
 
 /**
@@ -38,16 +38,16 @@ export interface PrunePlan {
 }
 
 /** A target key read for checking, in the backfilled mapping's keyColumns order. */
-export interface TargetKeyRow {
+interface TargetKeyRow {
   readonly key: readonly TargetValue[];
   readonly record: Readonly<Record<string, TargetValue>>;
   readonly flagged: boolean;
 }
 
-export type StaleReason = 'delete' | 'filter';
+type StaleReason = 'delete' | 'filter';
 
 /** A target row no source row produces, and the source key texts it has under each lookup. */
-export interface StaleRow {
+interface StaleRow {
   readonly key: readonly TargetValue[];
   readonly reason: StaleReason;
   /** Already soft-deleted on the target. */
@@ -133,17 +133,6 @@ interface Found {
 const ord = '_millrace_ord';
 const found = '_millrace_found';
 
-/** A source key identity from the key columns' text forms (as the stream's rows carry them). */
-export function sourceIdentity(row: SourceRow, columns: readonly string[]): string | undefined {
-  let text = '';
-  for (const column of columns) {
-    const value = row[column];
-    if (typeof value !== 'string') return undefined;
-    text += `${value}\u0001`;
-  }
-  return text;
-}
-
 function lookupSql(lookup: SourceLookup): string {
   const { mapping, keyTypes } = lookup;
   const keys = mapping.sourceKeyColumns;
@@ -196,7 +185,7 @@ async function lookupCandidates(
       }
       const exists = row[found] === true || row[found] === 't';
       answers[index] = {
-        identity: sourceIdentity(keyRow, mapping.sourceKeyColumns),
+        identity: rowKeyIdentity(keyRow, mapping.sourceKeyColumns),
         row: exists ? (row as SourceRow) : undefined,
       };
     }

@@ -4,8 +4,8 @@ import type { ChangeMeta, SourceRow } from '../mapping/compiled-mapping.js';
 import type { ChangeEvent, MessageEvent, TruncateEvent } from '../pipeline/source-event.js';
 import type { StreamInterceptor } from '../pipeline/stream-interceptor.js';
 import type { Lsn } from '../util/lsn.js';
+import { rowKeyIdentity } from '../values/key-text.js';
 import type { TargetBatch } from '../writes/target-batch.js';
-import { sourceIdentity } from './stale-rows.js';
 
 /** The logical message prefix of watermarks (the source forwards `millrace…` messages only). */
 export const watermarkPrefix = 'millrace.watermark';
@@ -22,13 +22,13 @@ export interface WatchedTable {
  * What a window writes at its high watermark: the chunk's rows (or removals), leaving out every
  * row whose identity a streamed change in the window owns. Returns counts for progress.
  */
-export type WindowPayload = (
+type WindowPayload = (
   batch: TargetBatch,
   meta: ChangeMeta,
   changed: (watched: number, identity: string) => boolean,
 ) => WindowCounts;
 
-export interface WindowCounts {
+interface WindowCounts {
   readonly copied: number;
   readonly removed: number;
   readonly deadLetters: number;
@@ -190,7 +190,7 @@ export class WatermarkInterceptor implements StreamInterceptor {
     row: SourceRow | null,
   ): void {
     if (row === null) return;
-    const identity = sourceIdentity(row, watched.keyColumns);
+    const identity = rowKeyIdentity(row, watched.keyColumns);
     if (identity !== undefined) window.changed[index]!.add(identity);
   }
 }

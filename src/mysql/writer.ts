@@ -2,6 +2,7 @@ import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
+import { targetKeyRecord } from '../values/key-text.js';
 import { rowBytes } from '../writes/row-bytes.js';
 import type {
   DeadLetter,
@@ -231,7 +232,7 @@ export class TargetWriter implements Sink {
           await attempt(
             singleWriteStatement(table, kind, write),
             write.origin,
-            keyRecord(table, write),
+            targetKeyRecord(table.keyColumns, write.key),
           );
         }
       }
@@ -253,7 +254,7 @@ export class TargetWriter implements Sink {
         const statement = singleWriteStatement(table, kind, write);
         const bytes = Buffer.byteLength(this.connection.format(statement.sql, statement.values));
         if (bytes <= this.maxPacket - packetMargin) return true;
-        const key = keyRecord(table, write);
+        const key = targetKeyRecord(table.keyColumns, write.key);
         const error = new RuntimeFailure(
           'ROW_TOO_LARGE',
           `mapping ${write.origin.mapping}: the row ${JSON.stringify(key)} is ${bytes} bytes as SQL, over the MES's max_allowed_packet of ${this.maxPacket} bytes; raise max_allowed_packet or narrow the mapping`,
@@ -302,19 +303,6 @@ export class TargetWriter implements Sink {
       this.onDeadLetter?.(letter);
     }
   }
-}
-
-function keyRecord(table: TableWrites, write: KeyedWrite): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  table.keyColumns.forEach((column, index) => {
-    const value = write.key[index];
-    record[column] = Buffer.isBuffer(value)
-      ? `\\x${value.toString('hex')}`
-      : typeof value === 'bigint'
-        ? value.toString()
-        : value;
-  });
-  return record;
 }
 
 function writeKinds(

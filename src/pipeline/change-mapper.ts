@@ -2,6 +2,7 @@ import { describeError, RuntimeFailure, ValueError } from '../errors/millrace-er
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
+import { sameTargetKey } from '../values/key-text.js';
 import type { TargetBatch } from '../writes/target-batch.js';
 import type { Origin } from '../writes/write-chunk.js';
 import type { ChangeEvent, TruncateEvent } from './source-event.js';
@@ -14,18 +15,6 @@ export interface ChangeMapperOptions {
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   /** A value that cannot be converted: record a dead letter, or stop. */
   readonly onBadRow: 'deadletter' | 'stop';
-}
-
-/** Same key? Compared as the writer will see them. */
-function sameKey(a: readonly TargetValue[], b: readonly TargetValue[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((value, index) => {
-      const other = b[index];
-      if (Buffer.isBuffer(value) && Buffer.isBuffer(other)) return value.equals(other);
-      return value === other || String(value) === String(other);
-    })
-  );
 }
 
 /**
@@ -105,7 +94,7 @@ export class ChangeMapper {
       hasColumns(change.old, mapping.sourceKeyColumns)
     ) {
       const oldKey = mapping.key(change.old);
-      if (!sameKey(oldKey, key)) this.remove(mapping, oldKey, 'rekey', meta, origin, batch);
+      if (!sameTargetKey(oldKey, key)) this.remove(mapping, oldKey, 'rekey', meta, origin, batch);
     }
     if (mapping.matches(row) === false) {
       if (change.kind === 'update') this.remove(mapping, key, 'filter', meta, origin, batch);

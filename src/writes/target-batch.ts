@@ -1,5 +1,6 @@
 import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
+import { targetKeyIdentity } from '../values/key-text.js';
 import { rowBytes } from './row-bytes.js';
 import type {
   DeadLetter,
@@ -32,22 +33,6 @@ interface KeyState {
 interface TableState {
   readonly keyColumns: readonly string[];
   readonly keys: Map<string, KeyState>;
-}
-
-/** A stable Map key for a key tuple, so equal keys coalesce (one string per key, no arrays). */
-function keyString(key: readonly TargetValue[]): string {
-  if (key.length === 1) return keyPart(key[0]!);
-  let text = '';
-  for (const value of key) text += `${keyPart(value)}\u0001`;
-  return text;
-}
-
-function keyPart(value: TargetValue): string {
-  // The converter gives one column's values one JS type, so a number and a numeric string of
-  // the same key never meet; Buffers and NULL need a spelling of their own.
-  if (typeof value === 'string') return value;
-  if (value === null) return '\u0000null';
-  return Buffer.isBuffer(value) ? `\u0000x${value.toString('hex')}` : String(value);
 }
 
 /**
@@ -154,7 +139,7 @@ export class TargetBatch {
       table = { keyColumns: mapping.keyColumns, keys: new Map() };
       this.tables.set(mapping.target, table);
     }
-    const id = keyString(key);
+    const id = targetKeyIdentity(key);
     let state = table.keys.get(id);
     if (!state) {
       state = { key, deleted: false, update: undefined, row: undefined, origin };

@@ -57,5 +57,3 @@ export interface WriteChunk {
   readonly tables: readonly TableWrites[];
   readonly deadLetters: readonly DeadLetter[];
 }
-
-export const emptyChunk: WriteChunk = Object.freeze({ resets: [], tables: [], deadLetters: [] });

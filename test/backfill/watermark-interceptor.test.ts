@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { batchSink, mapSourceRows } from '../../src/backfill/add-source-rows.js';
-import { sourceIdentity } from '../../src/backfill/stale-rows.js';
 import {
   WatermarkInterceptor,
   type WindowHandle,
@@ -10,6 +9,7 @@ import { ValueError } from '../../src/errors/millrace-error.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CompiledMapping, SourceRow, TargetRow } from '../../src/mapping/compiled-mapping.js';
 import type { ChangeEvent, MessageEvent } from '../../src/pipeline/source-event.js';
+import { rowKeyIdentity } from '../../src/values/key-text.js';
 import { TargetBatch } from '../../src/writes/target-batch.js';
 
 /** A stand-in for a compiled mapping: key `id`, one column, a filter on `keep`. */
@@ -53,7 +53,7 @@ function openWindow(interceptor: WatermarkInterceptor, rows: SourceRow[]): Windo
     const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
       meta: at,
       skip: (row) => {
-        const identity = sourceIdentity(row, ['id']);
+        const identity = rowKeyIdentity(row, ['id']);
         return identity !== undefined && changed(0, identity);
       },
     });

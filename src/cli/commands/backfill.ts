@@ -18,7 +18,7 @@ interface BackfillFlags {
 }
 
 /** Parses --chunk-size: a whole number of rows, 1 to 1,000,000. */
-export function parseChunkSize(text: string): number {
+function parseChunkSize(text: string): number {
   const value = Number(text);
   if (
     !/^\s*\d+\s*$/.test(text) ||
