@@ -292,8 +292,10 @@ const kindTypes: Readonly<Record<string, string>> = {
 
 function listedKinds(cell: string): string[] {
   const kinds = new Set<string>();
-  for (const [pattern, named] of kindWords)
-    if (pattern.test(cell)) named.forEach((kind) => kinds.add(kind));
+  for (const [pattern, named] of kindWords) {
+    if (!pattern.test(cell)) continue;
+    for (const kind of named) kinds.add(kind);
+  }
   for (const match of cell.matchAll(/`([A-Z][A-Z ]*)/g)) {
     const kind = kindTypes[match[1]!.trim()];
     if (kind !== undefined) kinds.add(kind);
