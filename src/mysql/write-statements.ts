@@ -1,7 +1,8 @@
 import type { TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
 import { rowBytes } from '../writes/row-bytes.js';
-import type { KeyedWrite, RowWrite, TableWrites } from '../writes/write-chunk.js';
+import type { KeyCopy, KeyedWrite, RowWrite, TableWrites } from '../writes/write-chunk.js';
+import { copyRow } from './sql/copy-row.js';
 import { deleteKeys } from './sql/delete-keys.js';
 import type { Statement } from './sql/quote.js';
 import { updateKeys } from './sql/update-keys.js';
@@ -22,6 +23,7 @@ export function statementBudget(maxAllowedPacket: number): number {
 
 /** A table's coalesced writes as statements, in the order the writer applies them. */
 export function* tableStatements(table: TableWrites, budget: number): Generator<Statement> {
+  for (const copy of table.copies ?? []) yield copyStatement(table, copy);
   yield* deleteStatements(table, budget);
   yield* updateStatements(table, budget);
   yield* upsertStatements(table, budget);
@@ -113,6 +115,10 @@ function* updateStatements(table: TableWrites, budget: number): Generator<Statem
       yield updateKeys(table.table, table.keyColumns, set, part);
     }
   }
+}
+
+export function copyStatement(table: TableWrites, copy: KeyCopy): Statement {
+  return copyRow(table.table, table.keyColumns, copy.columns, copy.from, copy.to);
 }
 
 /** The statement that applies one write alone (row-by-row retry, oversize checks). */

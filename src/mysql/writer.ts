@@ -17,7 +17,12 @@ import { writeCheckpoint } from './sql/checkpoint.js';
 import { deadLetterStatements } from './sql/insert-dead-letters.js';
 import type { Statement } from './sql/quote.js';
 import { resetTable } from './sql/reset-table.js';
-import { singleWriteStatement, statementBudget, tableStatements } from './write-statements.js';
+import {
+  copyStatement,
+  singleWriteStatement,
+  statementBudget,
+  tableStatements,
+} from './write-statements.js';
 
 /**
  * Errors that belong to one row's data, not to the connection or the statement's shape: the
@@ -227,6 +232,13 @@ export class TargetWriter implements Sink {
       await attempt(resetTable(reset.table, reset.set), reset.origin, {});
     }
     for (const table of chunk.tables) {
+      for (const copy of table.copies ?? []) {
+        await attempt(
+          copyStatement(table, copy),
+          copy.origin,
+          targetKeyRecord(table.keyColumns, copy.to),
+        );
+      }
       for (const [kind, writes] of writeKinds(table)) {
         for (const write of writes) {
           await attempt(

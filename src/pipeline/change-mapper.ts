@@ -88,19 +88,32 @@ export class ChangeMapper {
     }
     const row = change.row as SourceRow;
     const key = mapping.key(row);
+    let movedFrom: readonly TargetValue[] | undefined;
     if (
       change.kind === 'update' &&
       change.old &&
       hasColumns(change.old, mapping.sourceKeyColumns)
     ) {
       const oldKey = mapping.key(change.old);
-      if (!sameTargetKey(oldKey, key)) this.remove(mapping, oldKey, 'rekey', meta, origin, batch);
+      if (!sameTargetKey(oldKey, key)) movedFrom = oldKey;
     }
     if (mapping.matches(row) === false) {
+      if (movedFrom) this.remove(mapping, movedFrom, 'rekey', meta, origin, batch);
       if (change.kind === 'update') this.remove(mapping, key, 'filter', meta, origin, batch);
       return;
     }
-    batch.upsert(mapping, key, mapping.project(row, meta), origin);
+    const projected = mapping.project(row, meta);
+    if (movedFrom) {
+      // The new key's row must not lose what the source did not send (unchanged TOAST): the
+      // old key's target row lends it, before the old key is removed.
+      const missing = mapping.targetColumns.filter(
+        (column) => !(column in projected) && !mapping.keyColumns.includes(column),
+      );
+      if (missing.length > 0)
+        batch.copy(mapping, { from: movedFrom, to: key, columns: missing, origin });
+      this.remove(mapping, movedFrom, 'rekey', meta, origin, batch);
+    }
+    batch.upsert(mapping, key, projected, origin);
   }
 
   private remove(

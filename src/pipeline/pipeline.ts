@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import type { ChangeMeta } from '../mapping/compiled-mapping.js';
+import { type ChangeMeta, UNCHANGED } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';
 import { rowBytes } from '../writes/row-bytes.js';
 import { TargetBatch } from '../writes/target-batch.js';
@@ -7,7 +7,7 @@ import type { WriteChunk } from '../writes/write-chunk.js';
 import type { ChangeMapper } from './change-mapper.js';
 import type { ChangeSource } from './change-source.js';
 import type { Sink } from './sink.js';
-import type { RelationEvent, SourceEvent } from './source-event.js';
+import type { ChangeEvent, RelationEvent, SourceEvent } from './source-event.js';
 import type { StreamInterceptor } from './stream-interceptor.js';
 
 /** What the pipeline reports as it commits, for metrics and progress lines. */
@@ -52,7 +52,7 @@ export interface PipelineOptions {
   readonly highWaterBytes?: number;
 }
 
-type Step = 'relation' | 'chunk' | 'commit' | 'truncate' | undefined;
+type Step = 'relation' | 'chunk' | 'commit' | 'truncate' | 'isolate' | undefined;
 
 /**
  * The middle of the data path: assembles transactions, skips those already applied, maps and
@@ -249,9 +249,8 @@ export class Pipeline {
       case 'update':
       case 'delete':
         if (this.skipping || !this.options.mapper.isMapped(event.table)) return undefined;
-        this.count(event.table, event.kind);
-        this.options.mapper.mapChange(event, this.meta, this.batch);
-        this.options.interceptor?.onChange(event);
+        if (needsIsolation(event)) return 'isolate';
+        this.mapChange(event);
         return this.batchFull() ? 'chunk' : undefined;
       case 'message':
         if (this.skipping || !this.options.interceptor) return undefined;
@@ -275,6 +274,12 @@ export class Pipeline {
     }
   }
 
+  private mapChange(event: ChangeEvent): void {
+    this.count(event.table, event.kind);
+    this.options.mapper.mapChange(event, this.meta, this.batch);
+    this.options.interceptor?.onChange(event);
+  }
+
   private batchFull(): boolean {
     return this.batch.size >= this.maxBatchWrites || this.batch.bytes >= this.maxBatchBytes;
   }
@@ -283,6 +288,13 @@ export class Pipeline {
     if (step === 'commit') return this.flush(true);
     if (step === 'chunk') return this.flush(false);
     const event = this.current;
+    if (step === 'isolate' && event?.kind === 'update') {
+      // A key change whose new row lacks unchanged TOAST values copies them from the target row
+      // at the old key: that row must hold exactly what came before, and nothing after.
+      await this.flush(false);
+      this.mapChange(event);
+      return this.flush(false);
+    }
     // Rare (a table's first change in a session, or DDL): may read the catalog.
     if (event?.kind === 'relation') return this.options.checkRelation(event);
     // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
@@ -425,4 +437,14 @@ function eventBytes(event: SourceEvent): number {
     return 64 + rowBytes(event.row) + rowBytes(event.old);
   }
   return 64;
+}
+
+/**
+ * An update that changed the key while some value stayed out-of-line and unsent: rare, and
+ * written alone in its chunk (see `perform`).
+ */
+function needsIsolation(event: ChangeEvent): boolean {
+  if (event.kind !== 'update' || event.old === null || event.row === null) return false;
+  for (const column in event.row) if (event.row[column] === UNCHANGED) return true;
+  return false;
 }

@@ -4,6 +4,7 @@ import { targetKeyIdentity } from '../values/key-text.js';
 import { rowBytes } from './row-bytes.js';
 import type {
   DeadLetter,
+  KeyCopy,
   KeyedWrite,
   Origin,
   RowWrite,
@@ -33,6 +34,7 @@ interface KeyState {
 interface TableState {
   readonly keyColumns: readonly string[];
   readonly keys: Map<string, KeyState>;
+  readonly copies: KeyCopy[];
 }
 
 /**
@@ -94,6 +96,15 @@ export class TargetBatch {
     state.origin = origin;
   }
 
+  /**
+   * Carries `columns` of the target row at `from` over to `to` (see KeyCopy). The caller
+   * writes the change alone in its chunk, so no coalesced write of either key precedes it.
+   */
+  copy(mapping: CompiledMapping, copy: KeyCopy): void {
+    this.tableFor(mapping).copies.push(copy);
+    this.entries++;
+  }
+
   /** A whole-table reset; the caller flushes before and after so stream order holds. */
   reset(reset: TableReset): void {
     this.resets.push(reset);
@@ -118,7 +129,14 @@ export class TargetBatch {
         if (entry.row !== undefined)
           upserts.push({ key: entry.key, row: entry.row, origin: entry.origin });
       }
-      tables.push({ table, keyColumns: state.keyColumns, deletes, upserts, updates });
+      tables.push({
+        table,
+        keyColumns: state.keyColumns,
+        deletes,
+        upserts,
+        updates,
+        ...(state.copies.length > 0 ? { copies: state.copies } : {}),
+      });
     }
     const chunk: WriteChunk = { resets: this.resets, tables, deadLetters: this.deadLetters };
     this.tables.clear();
@@ -129,16 +147,21 @@ export class TargetBatch {
     return chunk;
   }
 
+  private tableFor(mapping: CompiledMapping): TableState {
+    let table = this.tables.get(mapping.target);
+    if (!table) {
+      table = { keyColumns: mapping.keyColumns, keys: new Map(), copies: [] };
+      this.tables.set(mapping.target, table);
+    }
+    return table;
+  }
+
   private stateFor(
     mapping: CompiledMapping,
     key: readonly TargetValue[],
     origin: Origin,
   ): KeyState {
-    let table = this.tables.get(mapping.target);
-    if (!table) {
-      table = { keyColumns: mapping.keyColumns, keys: new Map() };
-      this.tables.set(mapping.target, table);
-    }
+    const table = this.tableFor(mapping);
     const id = targetKeyIdentity(key);
     let state = table.keys.get(id);
     if (!state) {

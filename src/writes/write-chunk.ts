@@ -23,6 +23,18 @@ export interface RowWrite extends KeyedWrite {
 }
 
 /**
+ * A key change whose new row lacks unchanged TOAST values: the target row at `from` lends its
+ * `columns` to the row at `to` before anything else of the chunk is written. The pipeline writes
+ * such a change in a chunk of its own, so the row at `from` is exactly the source's as of then.
+ */
+export interface KeyCopy {
+  readonly from: readonly TargetValue[];
+  readonly to: readonly TargetValue[];
+  readonly columns: readonly string[];
+  readonly origin: Origin;
+}
+
+/**
  * Coalesced writes to one target table, applied in this order: deletes, updates, upserts. A key
  * may appear in several lists (deleted then re-inserted; updated if present, then upserted).
  */
@@ -33,6 +45,8 @@ export interface TableWrites {
   readonly upserts: readonly RowWrite[];
   /** Update-only writes (soft deletes): never insert a row that is not there. */
   readonly updates: readonly RowWrite[];
+  /** Applied before everything else of the table. */
+  readonly copies?: readonly KeyCopy[];
 }
 
 /** A whole-table operation (a source TRUNCATE): delete every row, or set columns on every row. */
