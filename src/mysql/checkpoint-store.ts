@@ -2,7 +2,7 @@ import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { type CheckpointRow, readCheckpoint } from './sql/checkpoint.js';
 
-export interface Checkpoint {
+interface Checkpoint {
   /** Commit end LSN of the last applied source transaction; 0n when nothing was applied yet. */
   readonly lsn: bigint;
   readonly updatedAt: string | null;

@@ -1,7 +1,7 @@
 import { pgBool, rowsOf, type SqlClient } from '../sql-client.js';
 import type { TableName } from '../table-name.js';
 
-export interface PublicationMember extends TableName {
+interface PublicationMember extends TableName {
   readonly oid: number;
   /** A PG15 row filter or column list: millrace filters itself and needs every column. */
   readonly restricted: boolean;

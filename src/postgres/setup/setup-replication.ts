@@ -16,7 +16,7 @@ import { checkWalLevel } from './wal-level.js';
  * publication and the pgoutput slot. Every step is idempotent, so `setup` can run on every deploy.
  */
 
-export interface SetupOptions {
+interface SetupOptions {
   readonly client: SqlClient;
   readonly publication: string;
   readonly slot: string;

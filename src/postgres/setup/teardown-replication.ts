@@ -77,7 +77,7 @@ export async function dropPublication(client: SqlClient, publication: string): P
   }
 }
 
-export interface TeardownResult {
+interface TeardownResult {
   readonly slotDropped: boolean;
   readonly publicationDropped: boolean;
 }
