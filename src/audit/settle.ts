@@ -1,8 +1,8 @@
 import type { Logger } from '../log/logger.js';
+import { readCheckpoint } from '../mysql/sql/checkpoint.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
 import type { SourceQueryable } from './source-reader.js';
-import { selectCheckpointLsn } from './sql/checkpoint-position.js';
 import { selectReadPosition } from './sql/read-position.js';
 import { selectSlotActivity } from './sql/slot-activity.js';
 import { emitWakeMessage } from './sql/wake-message.js';
@@ -54,7 +54,7 @@ export function createReplicationProbe(options: {
       const confirmed = slotRows[0]?.[1];
       if (typeof confirmed === 'string') applied = parseLsn(confirmed);
       try {
-        const rows = await queryRows(target, selectCheckpointLsn(slot));
+        const rows = await queryRows(target, readCheckpoint(slot));
         const lsn = rows[0]?.[0];
         if (lsn !== undefined && lsn !== null && BigInt(String(lsn)) > applied) {
           applied = BigInt(String(lsn));

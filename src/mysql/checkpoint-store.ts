@@ -1,11 +1,30 @@
 import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
-import { readCheckpoint } from './sql/checkpoint.js';
+import { type CheckpointRow, readCheckpoint } from './sql/checkpoint.js';
 
-export interface Checkpoint {
+interface Checkpoint {
   /** Commit end LSN of the last applied source transaction; 0n when nothing was applied yet. */
   readonly lsn: bigint;
   readonly updatedAt: string | null;
+}
+
+/** The checkpoint as `status` shows it. */
+export interface CheckpointStatus {
+  readonly lsn: bigint;
+  readonly lsnText: string;
+  /** ISO 8601, UTC. */
+  readonly updatedAt: string;
+  /** Time since the checkpoint was written, in seconds, by the MES's clock. */
+  readonly ageSeconds: number;
+}
+
+async function readCheckpointRow(
+  connection: MysqlConnection,
+  slot: string,
+): Promise<CheckpointRow | undefined> {
+  const statement = readCheckpoint(slot);
+  const [rows] = await connection.query(statement.sql, statement.values as unknown[]);
+  return (rows as CheckpointRow[])[0];
 }
 
 /** The slot's checkpoint on the target: where replication resumes. */
@@ -13,21 +32,32 @@ export async function loadCheckpoint(
   connection: MysqlConnection,
   slot: string,
 ): Promise<Checkpoint> {
-  const statement = readCheckpoint(slot);
-  const [rows] = await connection
-    .query(statement.sql, statement.values as unknown[])
-    .catch((error: unknown) => {
-      if ((error as { errno?: number }).errno === 1146) {
-        throw new RuntimeFailure(
-          'CONTROL_TABLES_MISSING',
-          'the MES has no millrace control tables; run `millrace migrate` first',
-          {
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    });
-  const row = (rows as { lsn: string; updated_at: string }[])[0];
+  const row = await readCheckpointRow(connection, slot).catch((error: unknown) => {
+    if ((error as { errno?: number }).errno === 1146) {
+      throw new RuntimeFailure(
+        'CONTROL_TABLES_MISSING',
+        'the MES has no millrace control tables; run `millrace migrate` first',
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  });
   return row ? { lsn: BigInt(row.lsn), updatedAt: row.updated_at } : { lsn: 0n, updatedAt: null };
+}
+
+/** The slot's checkpoint with its age; undefined when nothing was applied yet. */
+export async function readCheckpointStatus(
+  connection: MysqlConnection,
+  slot: string,
+): Promise<CheckpointStatus | undefined> {
+  const row = await readCheckpointRow(connection, slot);
+  if (row === undefined) return undefined;
+  return {
+    lsn: BigInt(row.lsn),
+    lsnText: row.lsn_text,
+    updatedAt: `${String(row.updated_at).replace(' ', 'T')}Z`,
+    ageSeconds: Math.max(0, Number(row.age_us) / 1e6),
+  };
 }

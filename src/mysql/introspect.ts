@@ -2,7 +2,7 @@ import type { TargetTable } from '../mapping/tables.js';
 import type { TargetColumn } from '../values/column-types.js';
 
 /** The slice of a mysql2 promise connection introspection needs. */
-export interface MysqlQueryable {
+interface MysqlQueryable {
   query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
 }
 
@@ -91,6 +91,84 @@ function jsonColumnsOf(checks: readonly CheckRow[], table: string): Set<string> 
   return columns;
 }
 
+function describeColumn(row: ColumnRow, jsonChecked: ReadonlySet<string>): TargetColumn {
+  const dataType = row.data_type.toLowerCase();
+  const columnType = lowerOutsideQuotes(row.column_type);
+  const isJson =
+    dataType === 'json' ||
+    (dataType === 'longtext' && jsonChecked.has(row.column_name.toLowerCase()));
+  return Object.freeze({
+    name: row.column_name,
+    dataType,
+    columnType,
+    maxLength: toNumber(row.max_length),
+    precision: toNumber(row.numeric_precision),
+    scale: toNumber(row.numeric_scale),
+    datetimePrecision: toNumber(row.datetime_precision),
+    unsigned: /\bunsigned\b/.test(columnType),
+    nullable: row.is_nullable === 'YES',
+    isJson,
+    ...(dataType === 'enum' ? { enumValues: Object.freeze(parseEnumLabels(row.column_type)) } : {}),
+  });
+}
+
+/** Unique indexes (PRIMARY among them) by name, each with its columns in index order. */
+function uniqueIndexes(indexRows: readonly IndexRow[]): Map<string, string[]> {
+  const keys = new Map<string, string[]>();
+  for (const row of indexRows) {
+    const key = keys.get(row.index_name);
+    if (key) key.push(row.column_name);
+    else keys.set(row.index_name, [row.column_name]);
+  }
+  return keys;
+}
+
+function describeTable(
+  table: string,
+  columnRows: readonly ColumnRow[],
+  indexRows: readonly IndexRow[],
+  jsonChecked: ReadonlySet<string>,
+): TargetTable {
+  const columns = new Map<string, TargetColumn>();
+  const required: string[] = [];
+  const generated: string[] = [];
+  for (const row of columnRows) {
+    const extra = (row.extra ?? '').toLowerCase();
+    // MySQL's "DEFAULT_GENERATED" is an expression default, not a generated column.
+    const isGenerated = /\b(virtual|stored) generated\b|\bpersistent\b/.test(extra);
+    // MariaDB spells "no default" as SQL NULL, and a NULL default of a nullable column as 'NULL'.
+    const hasDefault = row.column_default !== null;
+    if (isGenerated) generated.push(row.column_name);
+    else if (row.is_nullable !== 'YES' && !hasDefault && !extra.includes('auto_increment'))
+      required.push(row.column_name);
+    columns.set(row.column_name, describeColumn(row, jsonChecked));
+  }
+  const keys = uniqueIndexes(indexRows);
+  return Object.freeze({
+    name: table,
+    columns,
+    primaryKey: Object.freeze(keys.get('PRIMARY') ?? []),
+    uniqueKeys: Object.freeze(
+      [...keys].filter(([name]) => name !== 'PRIMARY').map(([, columns]) => Object.freeze(columns)),
+    ),
+    requiredColumns: Object.freeze(required),
+    generatedColumns: Object.freeze(generated),
+  });
+}
+
+async function readChecks(
+  connection: MysqlQueryable,
+  tables: readonly string[],
+): Promise<CheckRow[]> {
+  try {
+    const [rows] = await connection.query(checksSql, [tables]);
+    return rows as CheckRow[];
+  } catch {
+    // Servers without CHECK_CONSTRAINTS (MySQL < 8.0.16) have no CHECK-based JSON columns either.
+    return [];
+  }
+}
+
 /**
  * Reads information_schema for the mapped MES tables: columns as TargetColumn (JSON recognised on
  * MySQL and MariaDB, ENUM labels parsed), primary key, other unique keys, the columns an insert
@@ -100,76 +178,21 @@ export async function introspectTarget(
   connection: MysqlQueryable,
   tables: readonly string[],
 ): Promise<ReadonlyMap<string, TargetTable>> {
-  const result = new Map<string, TargetTable>();
-  if (tables.length === 0) return result;
+  if (tables.length === 0) return new Map();
   const [columnRows] = (await connection.query(columnsSql, [tables])) as [ColumnRow[], unknown];
   const [indexRows] = (await connection.query(indexesSql, [tables])) as [IndexRow[], unknown];
-  let checkRows: CheckRow[] = [];
-  try {
-    [checkRows] = (await connection.query(checksSql, [tables])) as [CheckRow[], unknown];
-  } catch {
-    // Servers without CHECK_CONSTRAINTS (MySQL < 8.0.16) have no CHECK-based JSON columns either.
-  }
-
+  const checkRows = await readChecks(connection, tables);
+  const result = new Map<string, TargetTable>();
   for (const table of new Set(columnRows.map((row) => row.table_name))) {
-    const jsonChecked = jsonColumnsOf(checkRows, table);
-    const columns = new Map<string, TargetColumn>();
-    const required: string[] = [];
-    const generated: string[] = [];
-    for (const row of columnRows.filter((candidate) => candidate.table_name === table)) {
-      const dataType = row.data_type.toLowerCase();
-      const columnType = lowerOutsideQuotes(row.column_type);
-      const extra = (row.extra ?? '').toLowerCase();
-      const nullable = row.is_nullable === 'YES';
-      // MySQL's "DEFAULT_GENERATED" is an expression default, not a generated column.
-      const isGenerated = /\b(virtual|stored) generated\b|\bpersistent\b/.test(extra);
-      // MariaDB spells "no default" as SQL NULL, and a NULL default of a nullable column as 'NULL'.
-      const hasDefault = row.column_default !== null;
-      if (isGenerated) generated.push(row.column_name);
-      else if (!nullable && !hasDefault && !extra.includes('auto_increment'))
-        required.push(row.column_name);
-      const isJson =
-        dataType === 'json' ||
-        (dataType === 'longtext' && jsonChecked.has(row.column_name.toLowerCase()));
-      columns.set(
-        row.column_name,
-        Object.freeze({
-          name: row.column_name,
-          dataType,
-          columnType,
-          maxLength: toNumber(row.max_length),
-          precision: toNumber(row.numeric_precision),
-          scale: toNumber(row.numeric_scale),
-          datetimePrecision: toNumber(row.datetime_precision),
-          unsigned: /\bunsigned\b/.test(columnType),
-          nullable,
-          isJson,
-          ...(dataType === 'enum'
-            ? { enumValues: Object.freeze(parseEnumLabels(row.column_type)) }
-            : {}),
-        }),
-      );
-    }
-    const keys = new Map<string, string[]>();
-    for (const row of indexRows.filter((candidate) => candidate.table_name === table)) {
-      const key = keys.get(row.index_name);
-      if (key) key.push(row.column_name);
-      else keys.set(row.index_name, [row.column_name]);
-    }
+    const of = (row: { table_name: string }) => row.table_name === table;
     result.set(
       table,
-      Object.freeze({
-        name: table,
-        columns,
-        primaryKey: Object.freeze(keys.get('PRIMARY') ?? []),
-        uniqueKeys: Object.freeze(
-          [...keys]
-            .filter(([name]) => name !== 'PRIMARY')
-            .map(([, columns]) => Object.freeze(columns)),
-        ),
-        requiredColumns: Object.freeze(required),
-        generatedColumns: Object.freeze(generated),
-      }),
+      describeTable(
+        table,
+        columnRows.filter(of),
+        indexRows.filter(of),
+        jsonColumnsOf(checkRows, table),
+      ),
     );
   }
   return result;

@@ -1,14 +1,10 @@
 import type { SourceColumn, SourceTable } from '../mapping/tables.js';
 import type { SourceType } from '../values/column-types.js';
+import type { TableName } from './table-name.js';
 
 /** The slice of a `pg` client introspection needs: one parameterised query. */
-export interface PgQueryable {
+interface PgQueryable {
   query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
-
-export interface TableName {
-  readonly schema: string;
-  readonly table: string;
 }
 
 interface TableRow {
@@ -157,24 +153,23 @@ function columnList(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : (JSON.parse(value) as string[]);
 }
 
-/**
- * Reads the catalogs for the mapped CRM tables: columns with their domain-resolved types, primary
- * key, replica identity and the columns it carries, and whether a table is partitioned (or a
- * partition). Tables that do not exist are absent from the result; `mappings check` says so.
- */
-export async function introspectSource(
-  client: PgQueryable,
-  tables: readonly TableName[],
-): Promise<ReadonlyMap<string, SourceTable>> {
-  const result = new Map<string, SourceTable>();
-  if (tables.length === 0) return result;
-  const { rows: found } = await client.query<TableRow>(tablesSql, [
-    tables.map((table) => table.schema),
-    tables.map((table) => table.table),
-  ]);
-  if (found.length === 0) return result;
+/** What the catalogs say about the found tables and the leaf partitions of partitioned ones. */
+interface Catalog {
+  readonly types: Map<string, TypeRow>;
+  readonly columnRows: readonly ColumnRow[];
+  readonly keyRows: readonly KeyRow[];
+  /** Partitioned table OID → the OIDs of its leaf partitions. */
+  readonly leavesByRoot: ReadonlyMap<string, readonly string[]>;
+  readonly leafIdentity: ReadonlyMap<string, ReplicaIdentity>;
+}
 
-  // A partitioned table's leaves decide its effective replica identity.
+type ReplicaIdentity = TableRow['relreplident'];
+
+/** A partitioned table's leaves decide its effective replica identity. */
+async function readLeaves(
+  client: PgQueryable,
+  found: readonly TableRow[],
+): Promise<Pick<Catalog, 'leavesByRoot' | 'leafIdentity'>> {
   const leavesByRoot = new Map<string, string[]>();
   for (const table of found.filter((row) => row.relkind === 'p')) {
     const { rows } = await client.query<{ leaf: string }>(leavesSql, [table.oid]);
@@ -186,81 +181,129 @@ export async function introspectSource(
   const leafOids = [...leavesByRoot.values()].flat();
   const { rows: leafRows } =
     leafOids.length === 0
-      ? { rows: [] as { oid: string; relreplident: TableRow['relreplident'] }[] }
-      : await client.query<{ oid: string; relreplident: TableRow['relreplident'] }>(
+      ? { rows: [] as { oid: string; relreplident: ReplicaIdentity }[] }
+      : await client.query<{ oid: string; relreplident: ReplicaIdentity }>(
           'select oid::text as oid, relreplident from pg_class where oid = any($1::oid[])',
           [leafOids],
         );
   const leafIdentity = new Map(leafRows.map((row) => [row.oid, row.relreplident] as const));
+  return { leavesByRoot, leafIdentity };
+}
 
-  const relids = [...found.map((row) => row.oid), ...leafOids];
+async function readCatalog(client: PgQueryable, found: readonly TableRow[]): Promise<Catalog> {
+  const leaves = await readLeaves(client, found);
+  const relids = [...found.map((row) => row.oid), ...[...leaves.leavesByRoot.values()].flat()];
   const { rows: columnRows } = await client.query<ColumnRow>(columnsSql, [relids]);
   const { rows: keyRows } = await client.query<KeyRow>(keysSql, [relids]);
   const types = await loadTypes(
     client,
     columnRows.map((row) => row.typid),
   );
+  return { ...leaves, types, columnRows, keyRows };
+}
 
-  const columnsOf = (relid: string) => columnRows.filter((row) => row.relid === relid);
-  const keyOf = (relid: string, kind: 'p' | 'i') =>
-    columnList(keyRows.find((row) => row.relid === relid && row.kind === kind)?.columns);
-  const identityOf = (relid: string, replident: TableRow['relreplident']): string[] => {
-    switch (replident) {
-      case 'd':
-        return keyOf(relid, 'p');
-      case 'i':
-        return keyOf(relid, 'i');
-      case 'f':
-        return columnsOf(relid).map((row) => row.name);
-      case 'n':
-        return [];
-    }
-  };
+function columnsOf(catalog: Catalog, relid: string): ColumnRow[] {
+  return catalog.columnRows.filter((row) => row.relid === relid);
+}
 
-  for (const table of found) {
-    const columns = new Map<string, SourceColumn>();
-    for (const row of columnsOf(table.oid)) {
-      const type = sourceType(types, row.typid, Number(row.typmod));
-      const base = resolveDomain(types, row.typid, -1).type;
-      columns.set(
-        row.name,
-        Object.freeze({
-          name: row.name,
-          type,
-          notNull: row.notnull === true || row.notnull === 't',
-          toastable: Number(base.typlen) === -1 && row.storage !== 'p',
-        }),
-      );
-    }
-    let replicaIdentity = table.relreplident;
-    let identityColumns = identityOf(table.oid, table.relreplident);
-    const leaves = leavesByRoot.get(table.oid);
-    if (leaves && leaves.length > 0) {
-      // What an old-key tuple carries is what every leaf carries.
-      const perLeaf = leaves.map((leaf) => {
-        const ident = leafIdentity.get(leaf) ?? 'd';
-        const leafColumns = new Set(identityOf(leaf, ident));
-        return { ident, columns: leafColumns };
-      });
-      const all = [...columns.keys()];
-      identityColumns = all.filter((name) => perLeaf.every((leaf) => leaf.columns.has(name)));
-      const kinds = new Set(perLeaf.map((leaf) => leaf.ident));
-      replicaIdentity =
-        kinds.size === 1 ? perLeaf[0]!.ident : kinds.has('n') ? 'n' : kinds.has('i') ? 'i' : 'd';
-    }
-    result.set(
-      `${table.schema}.${table.name}`,
+function keyOf(catalog: Catalog, relid: string, kind: 'p' | 'i'): string[] {
+  return columnList(
+    catalog.keyRows.find((row) => row.relid === relid && row.kind === kind)?.columns,
+  );
+}
+
+/** The columns a relation's own replica identity carries in old-key tuples. */
+function identityOf(catalog: Catalog, relid: string, replident: ReplicaIdentity): string[] {
+  switch (replident) {
+    case 'd':
+      return keyOf(catalog, relid, 'p');
+    case 'i':
+      return keyOf(catalog, relid, 'i');
+    case 'f':
+      return columnsOf(catalog, relid).map((row) => row.name);
+    case 'n':
+      return [];
+  }
+}
+
+function describeColumns(catalog: Catalog, relid: string): Map<string, SourceColumn> {
+  const columns = new Map<string, SourceColumn>();
+  for (const row of columnsOf(catalog, relid)) {
+    const type = sourceType(catalog.types, row.typid, Number(row.typmod));
+    const base = resolveDomain(catalog.types, row.typid, -1).type;
+    columns.set(
+      row.name,
       Object.freeze({
-        schema: table.schema,
-        name: table.name,
-        columns,
-        primaryKey: Object.freeze(keyOf(table.oid, 'p')),
-        replicaIdentity,
-        identityColumns: Object.freeze(identityColumns),
-        kind: table.relkind,
-        ...(table.root ? { partitionOf: table.root } : {}),
+        name: row.name,
+        type,
+        notNull: row.notnull === true || row.notnull === 't',
+        toastable: Number(base.typlen) === -1 && row.storage !== 'p',
       }),
     );
   }
-  return result;
+  return columns;
+}
+
+/** The table's replica identity, or for a partitioned table the weakest of its leaves'. */
+function effectiveIdentity(
+  catalog: Catalog,
+  table: TableRow,
+  columnNames: readonly string[],
+): { replicaIdentity: ReplicaIdentity; identityColumns: string[] } {
+  const leaves = catalog.leavesByRoot.get(table.oid);
+  if (!leaves || leaves.length === 0) {
+    return {
+      replicaIdentity: table.relreplident,
+      identityColumns: identityOf(catalog, table.oid, table.relreplident),
+    };
+  }
+  // What an old-key tuple carries is what every leaf carries.
+  const perLeaf = leaves.map((leaf) => {
+    const ident = catalog.leafIdentity.get(leaf) ?? 'd';
+    return { ident, columns: new Set(identityOf(catalog, leaf, ident)) };
+  });
+  const kinds = new Set(perLeaf.map((leaf) => leaf.ident));
+  return {
+    replicaIdentity:
+      kinds.size === 1 ? perLeaf[0]!.ident : kinds.has('n') ? 'n' : kinds.has('i') ? 'i' : 'd',
+    identityColumns: columnNames.filter((name) => perLeaf.every((leaf) => leaf.columns.has(name))),
+  };
+}
+
+function describeTable(catalog: Catalog, table: TableRow): SourceTable {
+  const columns = describeColumns(catalog, table.oid);
+  const { replicaIdentity, identityColumns } = effectiveIdentity(catalog, table, [
+    ...columns.keys(),
+  ]);
+  return Object.freeze({
+    schema: table.schema,
+    name: table.name,
+    columns,
+    primaryKey: Object.freeze(keyOf(catalog, table.oid, 'p')),
+    replicaIdentity,
+    identityColumns: Object.freeze(identityColumns),
+    kind: table.relkind,
+    ...(table.root ? { partitionOf: table.root } : {}),
+  });
+}
+
+/**
+ * Reads the catalogs for the mapped CRM tables: columns with their domain-resolved types, primary
+ * key, replica identity and the columns it carries, and whether a table is partitioned (or a
+ * partition). Tables that do not exist are absent from the result; `mappings check` says so.
+ */
+export async function introspectSource(
+  client: PgQueryable,
+  tables: readonly TableName[],
+): Promise<ReadonlyMap<string, SourceTable>> {
+  if (tables.length === 0) return new Map();
+  const { rows: found } = await client.query<TableRow>(tablesSql, [
+    tables.map((table) => table.schema),
+    tables.map((table) => table.table),
+  ]);
+  if (found.length === 0) return new Map();
+  const catalog = await readCatalog(client, found);
+  return new Map(
+    found.map((table) => [`${table.schema}.${table.name}`, describeTable(catalog, table)]),
+  );
 }

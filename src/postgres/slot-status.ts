@@ -1,4 +1,5 @@
-import { pgBool, type SqlClient } from './replication-setup.js';
+import { type SlotFacts, type SlotRow, slotColumns, toSlotFacts } from './slot-facts.js';
+import { pgBool, type SqlClient } from './sql-client.js';
 
 /**
  * The CRM half of `status`: where the slot stands and how much WAL it holds back. Read-only, and
@@ -6,19 +7,7 @@ import { pgBool, type SqlClient } from './replication-setup.js';
  * something is wrong, so it reports instead of failing.
  */
 
-export interface SlotStatus {
-  readonly name: string;
-  readonly plugin: string | null;
-  readonly slotType: string;
-  readonly database: string | null;
-  /** Whether the slot belongs to the database --source names (a slot elsewhere is not this CRM's). */
-  readonly inThisDatabase: boolean;
-  readonly active: boolean;
-  readonly activePid: number | null;
-  readonly confirmedFlushLsn: string | null;
-  readonly restartLsn: string | null;
-  /** reserved, extended, unreserved or lost (lost: invalidated by max_slot_wal_keep_size). */
-  readonly walStatus: string | null;
+export interface SlotStatus extends SlotFacts {
   /** WAL still writable before the slot is invalidated, in bytes; null when unlimited. */
   readonly safeWalSizeBytes: number | null;
   /** WAL the server keeps for this slot (current WAL position − restart_lsn), in bytes. */
@@ -53,7 +42,7 @@ function bytes(value: string | number | null): number | null {
 const currentLsnSql =
   'CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END';
 
-export async function readCurrentLsn(client: SqlClient): Promise<string> {
+async function readCurrentLsn(client: SqlClient): Promise<string> {
   const result = await client.query(`SELECT (${currentLsnSql})::text AS lsn`);
   const row = result.rows[0] as { lsn: string } | undefined;
   return row?.lsn ?? '0/0';
@@ -66,44 +55,23 @@ export async function readSlotStatus(
 ): Promise<SlotStatus | undefined> {
   const result = await client.query(
     `WITH cur AS (SELECT ${currentLsnSql} AS lsn)
-     SELECT s.plugin, s.slot_type, s.database, s.active, s.active_pid,
-            s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.restart_lsn::text AS restart_lsn,
-            s.wal_status, s.safe_wal_size::text AS safe_wal_size,
+     SELECT ${slotColumns}, s.safe_wal_size::text AS safe_wal_size,
             pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::text AS retained_bytes,
-            pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::text AS lag_bytes,
-            coalesce(s.database = current_database(), false) AS in_this_database
+            pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::text AS lag_bytes
        FROM pg_replication_slots s, cur
       WHERE s.slot_name = $1`,
     [slot],
   );
   const row = result.rows[0] as
-    | {
-        plugin: string | null;
-        slot_type: string;
-        database: string | null;
-        active: unknown;
-        active_pid: number | string | null;
-        confirmed_flush_lsn: string | null;
-        restart_lsn: string | null;
-        wal_status: string | null;
+    | (SlotRow & {
         safe_wal_size: string | null;
         retained_bytes: string | null;
         lag_bytes: string | null;
-        in_this_database: unknown;
-      }
+      })
     | undefined;
   if (row === undefined) return undefined;
   return {
-    name: slot,
-    plugin: row.plugin,
-    slotType: row.slot_type,
-    database: row.database,
-    inThisDatabase: pgBool(row.in_this_database),
-    active: pgBool(row.active),
-    activePid: row.active_pid === null ? null : Number(row.active_pid),
-    confirmedFlushLsn: row.confirmed_flush_lsn,
-    restartLsn: row.restart_lsn,
-    walStatus: row.wal_status,
+    ...toSlotFacts(slot, row),
     safeWalSizeBytes: bytes(row.safe_wal_size),
     retainedWalBytes: bytes(row.retained_bytes),
     lagBytes: bytes(row.lag_bytes),
@@ -111,7 +79,7 @@ export async function readSlotStatus(
 }
 
 /** The publication's published tables, or undefined when it does not exist in this database. */
-export async function readPublicationStatus(
+async function readPublicationStatus(
   client: SqlClient,
   publication: string,
 ): Promise<PublicationStatus | undefined> {

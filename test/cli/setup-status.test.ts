@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StatusReport } from '../../src/cli/commands/status.js';
+import type { StatusReport } from '../../src/cli/status-report.js';
 import { writeCheckpoint } from '../../src/mysql/sql/checkpoint.js';
 import { parseLsn } from '../../src/util/lsn.js';
 import { type CliResult, cliEnv, runCli } from '../support/cli.js';

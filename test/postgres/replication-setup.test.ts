@@ -9,23 +9,25 @@ import {
   RuntimeFailure,
 } from '../../src/errors/millrace-error.js';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
+import { ensureSlot } from '../../src/postgres/setup/ensure-slot.js';
+import { checkPrivileges } from '../../src/postgres/setup/privileges.js';
+import { readPublication } from '../../src/postgres/setup/publication-state.js';
 import {
-  checkPrivileges,
   checkReplicaIdentity,
-  checkWalLevel,
-  describeSourceTables,
+  identityProblem,
+} from '../../src/postgres/setup/replica-identity.js';
+import { setupReplication } from '../../src/postgres/setup/setup-replication.js';
+import { describeSourceTables } from '../../src/postgres/setup/source-relations.js';
+import {
   dropPublication,
   dropSlot,
-  ensureSlot,
-  identityProblem,
   planTeardown,
-  readPublication,
-  type SqlClient,
-  setupReplication,
-  type TableName,
   teardownReplication,
-} from '../../src/postgres/replication-setup.js';
+} from '../../src/postgres/setup/teardown-replication.js';
+import { checkWalLevel } from '../../src/postgres/setup/wal-level.js';
 import { readSlotStatus, readSourceStatus } from '../../src/postgres/slot-status.js';
+import type { SqlClient } from '../../src/postgres/sql-client.js';
+import type { TableName } from '../../src/postgres/table-name.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /** Slots are cluster-wide and other suites run beside this one: every name is unique. */

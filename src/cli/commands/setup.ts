@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
 import { loadMappings } from '../../mapping/load-mappings.js';
-import { connectSource } from '../../postgres/pg-client.js';
-import {
-  type SetupReport,
-  setupReplication,
-  tableLabel,
-} from '../../postgres/replication-setup.js';
+import { type SetupReport, setupReplication } from '../../postgres/setup/setup-replication.js';
+import { tableLabel } from '../../postgres/table-name.js';
+import { withReleasers } from '../../util/releasers.js';
+import { holdSource } from '../command-connections.js';
 import { createContext } from '../context.js';
 
 export function registerSetup(program: Command): void {
@@ -27,16 +25,12 @@ export function registerSetup(program: Command): void {
         '  millrace setup --source postgres://millrace@crm-db:5432/crm --mappings ./mappings --slot millrace_plant1',
     )
     .action(async (_options, command: Command) => {
-      const { config, logger, print } = createContext(command);
+      const context = createContext(command);
+      const { config, logger, print } = context;
       // Mappings first: a bad mapping is a usage error and needs no database.
       const specs = loadMappings(config.mappingsDir);
-      const client = await connectSource({
-        url: config.sourceUrl,
-        timeoutMs: config.connectTimeoutMs,
-        logger,
-        applicationName: 'millrace setup',
-      });
-      try {
+      await withReleasers(async (releasers) => {
+        const client = await holdSource(releasers, context, 'setup');
         const report = await setupReplication({
           client,
           publication: config.publication,
@@ -45,14 +39,12 @@ export function registerSetup(program: Command): void {
         });
         logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
         print(describeSetup(report, redact(config.sourceUrl)));
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      });
     });
 }
 
 /** What setup found, created or added, one fact per line. */
-export function describeSetup(report: SetupReport, source: string): string {
+function describeSetup(report: SetupReport, source: string): string {
   const { publication, slot, role } = report;
   const lines: string[] = [];
   const rights = role.superuser

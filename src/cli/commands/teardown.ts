@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
 import { UsageError } from '../../errors/millrace-error.js';
-import { connectSource } from '../../postgres/pg-client.js';
 import {
   planTeardown,
   type TeardownPlan,
-  tableLabel,
   teardownReplication,
-} from '../../postgres/replication-setup.js';
+} from '../../postgres/setup/teardown-replication.js';
+import { tableLabel } from '../../postgres/table-name.js';
+import { withReleasers } from '../../util/releasers.js';
+import { holdSource } from '../command-connections.js';
 import { createContext } from '../context.js';
 
 export function registerTeardown(program: Command): void {
@@ -28,15 +29,11 @@ export function registerTeardown(program: Command): void {
         '  millrace teardown --yes --slot millrace_plant1 --publication millrace_plant1',
     )
     .action(async (options: { yes?: boolean }, command: Command) => {
-      const { config, logger, print } = createContext(command);
+      const context = createContext(command);
+      const { config, print } = context;
       const names = { slot: config.slot, publication: config.publication };
-      const client = await connectSource({
-        url: config.sourceUrl,
-        timeoutMs: config.connectTimeoutMs,
-        logger,
-        applicationName: 'millrace teardown',
-      });
-      try {
+      await withReleasers(async (releasers) => {
+        const client = await holdSource(releasers, context, 'teardown');
         if (options.yes !== true) {
           const plan = await planTeardown(client, names);
           print(describePlan(plan, names, redact(config.sourceUrl)));
@@ -56,14 +53,12 @@ export function registerTeardown(program: Command): void {
               : `no publication ${names.publication} (nothing to drop)`,
           ].join('\n'),
         );
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      });
     });
 }
 
 /** Exactly what `teardown --yes` would drop, and what would stop it. */
-export function describePlan(
+function describePlan(
   plan: TeardownPlan,
   names: { readonly slot: string; readonly publication: string },
   source: string,
