@@ -208,51 +208,22 @@ function renderText(report: CheckReport): string {
   return lines.join('\n');
 }
 
-export function registerMappingsCheck(program: Command): void {
-  const mappings = program
-    .command('mappings')
-    .summary('validate mapping files')
-    .description(
-      'Work with the mapping files (YAML, one mapping or a list per file) under --mappings.',
+export async function executeMappingsCheck(options: CheckOptions, command: Command): Promise<void> {
+  const context = createContext(command);
+  const strict = options.strict === true;
+  const report = await buildReport(context, strict);
+  context.print(options.json ? JSON.stringify(report, null, 2) : renderText(report));
+  if (!report.ok) {
+    const reason =
+      report.errors > 0
+        ? plural(report.errors, 'error')
+        : `${plural(report.warnings, 'warning')} (--strict)`;
+    throw new MappingError(
+      'MAPPINGS_CHECK_FAILED',
+      `mappings check failed: ${reason}; fix the mappings or the schemas listed above`,
+      {
+        context: { errors: report.errors, warnings: report.warnings },
+      },
     );
-  mappings
-    .command('check')
-    .summary('validate mappings/ against both live schemas')
-    .description(
-      'Load every mapping (*.yaml, *.yml) and prove it against the live CRM and MES schemas: tables and\n' +
-        "columns exist, the key is unique on the target and carried by the source's replica identity,\n" +
-        'soft-delete and metadata columns fit, value types are compatible. One line per mapping, then\n' +
-        'each problem as `file: mapping: field: problem`.\n\n' +
-        'Exit status: 0 no errors (warnings are printed), 2 errors (or warnings with --strict),\n' +
-        '3 a database is unreachable.',
-    )
-    .option('--strict', 'fail (exit 2) on warnings too')
-    .option('--json', 'print one JSON object for scripts instead of text')
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  millrace mappings check\n' +
-        '  millrace mappings check --strict --mappings ./mappings   # in CI: warnings fail the build\n' +
-        '  millrace mappings check --json | jq \'.mappings[] | select(.status != "ok")\'',
-    )
-    .exitOverride()
-    .action(async (options: CheckOptions, command: Command) => {
-      const context = createContext(command);
-      const strict = options.strict === true;
-      const report = await buildReport(context, strict);
-      context.print(options.json ? JSON.stringify(report, null, 2) : renderText(report));
-      if (!report.ok) {
-        const reason =
-          report.errors > 0
-            ? plural(report.errors, 'error')
-            : `${plural(report.warnings, 'warning')} (--strict)`;
-        throw new MappingError(
-          'MAPPINGS_CHECK_FAILED',
-          `mappings check failed: ${reason}; fix the mappings or the schemas listed above`,
-          {
-            context: { errors: report.errors, warnings: report.warnings },
-          },
-        );
-      }
-    });
+  }
 }

@@ -62,58 +62,42 @@ export interface MappingStatus {
   readonly deadLetters: number | null;
 }
 
-export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .summary('slot, retained WAL, checkpoint, lag, per-mapping counts')
-    .description(
-      'Show where replication stands: the slot (active or not, confirmed and restart LSN, WAL it\n' +
-        'retains, wal_status), the publication, the checkpoint on the MES and how far it lags the CRM\n' +
-        '(bytes of WAL and seconds since it was written), and per mapping the target row count and\n' +
-        'dead letters. A missing slot or missing control tables is reported, not an error.',
-    )
-    .option('--json', 'print one JSON object instead of text')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  millrace status\n  millrace status --json --slot millrace_plant1 | jq .checkpoint.lagBytes',
-    )
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const { config, logger, print } = createContext(command);
-      const warnings: string[] = [];
-      const specs = readSpecs(config.mappingsDir, warnings);
-      const names = { slot: config.slot, publication: config.publication };
-      const pg = await connectSource({
-        url: config.sourceUrl,
-        timeoutMs: config.connectTimeoutMs,
-        logger,
-        applicationName: 'millrace status',
-      });
-      try {
-        const source = await readSourceStatus(pg, names);
-        const mysql = await connectTarget({
-          url: config.targetUrl,
-          timeoutMs: config.connectTimeoutMs,
-          logger,
-        });
-        try {
-          const target = await readTargetStatus(mysql, config.slot, specs);
-          const report = buildStatusReport({
-            source,
-            target,
-            specs,
-            names,
-            sourceUrl: redact(config.sourceUrl),
-            targetUrl: redact(config.targetUrl),
-            warnings,
-          });
-          print(options.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
-        } finally {
-          await mysql.end().catch(() => undefined);
-        }
-      } finally {
-        await pg.end().catch(() => undefined);
-      }
+export async function executeStatus(options: { json?: boolean }, command: Command): Promise<void> {
+  const { config, logger, print } = createContext(command);
+  const warnings: string[] = [];
+  const specs = readSpecs(config.mappingsDir, warnings);
+  const names = { slot: config.slot, publication: config.publication };
+  const pg = await connectSource({
+    url: config.sourceUrl,
+    timeoutMs: config.connectTimeoutMs,
+    logger,
+    applicationName: 'millrace status',
+  });
+  try {
+    const source = await readSourceStatus(pg, names);
+    const mysql = await connectTarget({
+      url: config.targetUrl,
+      timeoutMs: config.connectTimeoutMs,
+      logger,
     });
+    try {
+      const target = await readTargetStatus(mysql, config.slot, specs);
+      const report = buildStatusReport({
+        source,
+        target,
+        specs,
+        names,
+        sourceUrl: redact(config.sourceUrl),
+        targetUrl: redact(config.targetUrl),
+        warnings,
+      });
+      print(options.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
+    } finally {
+      await mysql.end().catch(() => undefined);
+    }
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
 }
 
 /** The valid mappings; a broken mappings directory becomes a warning, since status is for diagnosis. */
