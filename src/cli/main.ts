@@ -2,9 +2,9 @@
 // The heap cap keeps V8 from letting garbage pile up to hundreds of megabytes between major
 // collections while a large transaction streams through: millrace's live set is a few tens of
 // megabytes by design (bounded queue, bounded batch), so RSS stays under 256 MB.
-import { wantsDebug } from './context.js';
 import { reportFailure } from './exit.js';
 import { buildProgram } from './program.js';
+import { wantsDebug } from './wants-debug.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();

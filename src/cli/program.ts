@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerAudit } from './commands/audit.js';
-import { registerBackfill } from './commands/backfill.js';
-import { registerMappingsCheck } from './commands/mappings-check.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerRun } from './commands/run.js';
-import { registerSetup } from './commands/setup.js';
-import { registerStatus } from './commands/status.js';
-import { registerTeardown } from './commands/teardown.js';
-import { addCommonOptions } from './context.js';
+import { addCommonOptions } from './common-options.js';
+import { registerAudit } from './definitions/audit.js';
+import { registerBackfill } from './definitions/backfill.js';
+import { registerMappingsCheck } from './definitions/mappings-check.js';
+import { registerMigrate } from './definitions/migrate.js';
+import { registerRun } from './definitions/run.js';
+import { registerSetup } from './definitions/setup.js';
+import { registerStatus } from './definitions/status.js';
+import { registerTeardown } from './definitions/teardown.js';
 
 function packageVersion(): string {
   const url = new URL('../../../package.json', import.meta.url);
@@ -22,7 +22,10 @@ the same transaction, resumable backfills and consistency audits.
 Exit codes: 0 success (audit: consistent), 1 audit found differences,
             2 bad usage, configuration or mapping, 3 runtime failure.`;
 
-/** The command tree. Options shared by every command are declared once, on the root. */
+/**
+ * The command tree. Options shared by every command are declared once, on the root. Building it
+ * loads only commander and the definitions: each action imports its own modules when it runs.
+ */
 export function buildProgram(): Command {
   const program = new Command('millrace')
     .description(overview)

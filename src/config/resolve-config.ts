@@ -1,5 +1,7 @@
+import type { z } from 'zod';
 import { ConfigError } from '../errors/millrace-error.js';
-import { commandOptions, commonOptions, type LogLevel, type OptionSpec } from './options.js';
+import { optionSchemas } from './option-schemas.js';
+import { commandOptions, commonOptions, type LogLevel } from './options.js';
 import { redact } from './redact.js';
 
 /** Everything a command needs to know about where things are, resolved once and frozen. */
@@ -21,7 +23,17 @@ export interface ResolvedConfig {
 export type Flags = Readonly<Record<string, unknown>>;
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-function resolveOption<T>(spec: OptionSpec<T>, flags: Flags, env: Environment): T | undefined {
+type OptionKey = keyof typeof optionSchemas;
+type OptionValue<K extends OptionKey> = z.output<(typeof optionSchemas)[K]>;
+
+const optionSpecs = { ...commonOptions, ...commandOptions };
+
+function resolveOption<K extends OptionKey>(
+  key: K,
+  flags: Flags,
+  env: Environment,
+): OptionValue<K> | undefined {
+  const spec = optionSpecs[key];
   const flagValue = flags[spec.key];
   const envValue = env[spec.env];
   const [raw, origin] =
@@ -31,8 +43,8 @@ function resolveOption<T>(spec: OptionSpec<T>, flags: Flags, env: Environment): 
         ? [envValue, spec.env]
         : [spec.default, undefined];
   if (raw === undefined) return undefined;
-  const parsed = spec.schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  const parsed = optionSchemas[key].safeParse(raw);
+  if (parsed.success) return parsed.data as OptionValue<K>;
   const flagName = spec.flag.split(' ')[0];
   const problem = parsed.error.issues[0]?.message ?? 'invalid value';
   const shown = /url/i.test(spec.flag) ? redact(raw) : raw;
@@ -43,19 +55,28 @@ function resolveOption<T>(spec: OptionSpec<T>, flags: Flags, env: Environment): 
   );
 }
 
+/** An option with a default always resolves to a value. */
+function resolveDefaulted<K extends OptionKey>(
+  key: K,
+  flags: Flags,
+  env: Environment,
+): OptionValue<K> {
+  return resolveOption(key, flags, env) as OptionValue<K>;
+}
+
 /** Flags win over environment variables, which win over the defaults of DESIGN.md. */
 export function resolveConfig(flags: Flags, env: Environment = process.env): ResolvedConfig {
-  const connectTimeoutSeconds = resolveOption(commonOptions.connectTimeout, flags, env) as number;
+  const connectTimeoutSeconds = resolveDefaulted('connectTimeout', flags, env);
   return Object.freeze({
-    sourceUrl: resolveOption(commonOptions.source, flags, env) as string,
-    targetUrl: resolveOption(commonOptions.target, flags, env) as string,
-    mappingsDir: resolveOption(commonOptions.mappings, flags, env) as string,
-    slot: resolveOption(commonOptions.slot, flags, env) as string,
-    publication: resolveOption(commonOptions.publication, flags, env) as string,
-    metricsPort: resolveOption(commonOptions.metricsPort, flags, env),
-    logLevel: resolveOption(commonOptions.logLevel, flags, env) as LogLevel,
+    sourceUrl: resolveDefaulted('source', flags, env),
+    targetUrl: resolveDefaulted('target', flags, env),
+    mappingsDir: resolveDefaulted('mappings', flags, env),
+    slot: resolveDefaulted('slot', flags, env),
+    publication: resolveDefaulted('publication', flags, env),
+    metricsPort: resolveOption('metricsPort', flags, env),
+    logLevel: resolveDefaulted('logLevel', flags, env),
     connectTimeoutMs: Math.round(connectTimeoutSeconds * 1000),
-    migrationsDir: resolveOption(commandOptions.migrations, flags, env) as string,
+    migrationsDir: resolveDefaulted('migrations', flags, env),
   });
 }
 

@@ -2,15 +2,10 @@ import type { Command } from 'commander';
 import { MappingError } from '../../errors/millrace-error.js';
 import { checkMapping } from '../../mapping/check-mapping.js';
 import { readMappings } from '../../mapping/load-mappings.js';
-import { mappedTables } from '../../mapping/mapping-index.js';
 import { formatProblem, type MappingProblem } from '../../mapping/mapping-problem.js';
 import type { MappingSpec } from '../../mapping/mapping-spec.js';
-import type { Schemas } from '../../mapping/tables.js';
-import { introspectTarget } from '../../mysql/introspect.js';
-import { connectTarget } from '../../mysql/mysql-client.js';
-import { introspectSource } from '../../postgres/introspect.js';
-import { connectSource } from '../../postgres/pg-client.js';
 import { type CommandContext, createContext } from '../context.js';
+import { readLiveSchemas } from '../live-mappings.js';
 
 interface CheckOptions {
   readonly strict?: boolean;
@@ -71,62 +66,42 @@ function columnCount(spec: MappingSpec): number {
   );
 }
 
-/** Both live schemas, for just the tables the mappings name. Connections are closed before returning. */
-async function readSchemas(
-  context: CommandContext,
-  specs: readonly MappingSpec[],
-): Promise<Schemas> {
-  const { config, logger } = context;
-  const tables = mappedTables(specs);
-  const timeoutMs = config.connectTimeoutMs;
-  const pg = await connectSource({
-    url: config.sourceUrl,
-    timeoutMs,
-    logger,
-    applicationName: 'millrace mappings check',
-  });
-  try {
-    const mysql = await connectTarget({ url: config.targetUrl, timeoutMs, logger });
-    try {
-      const [source, target] = await Promise.all([
-        introspectSource(pg, tables.source),
-        introspectTarget(mysql, tables.target),
-      ]);
-      return { source, target };
-    } finally {
-      await mysql.end().catch(() => undefined);
-    }
-  } finally {
-    await pg.end().catch(() => undefined);
-  }
-}
-
-async function buildReport(context: CommandContext, strict: boolean): Promise<CheckReport> {
-  const loaded = readMappings(context.config.mappingsDir);
-  const schemas = loaded.specs.length > 0 ? await readSchemas(context, loaded.specs) : undefined;
-  const verdict = (problems: readonly MappingProblem[]): MappingVerdict['status'] =>
-    problems.some((problem) => problem.level === 'error')
-      ? 'error'
-      : problems.length > 0
-        ? 'warning'
-        : 'ok';
-
-  // Mappings that did not load: their problems, grouped by file and mapping.
-  const unloaded = new Map<string, { file: string; name: string; problems: MappingProblem[] }>();
-  const fileProblems = new Map<string, MappingProblem[]>();
-  for (const problem of loaded.problems) {
+/** Problems of mappings that did not load, grouped by mapping, and of files that did not parse. */
+function groupUnloaded(problems: readonly MappingProblem[]) {
+  const mappings = new Map<string, { file: string; name: string; problems: MappingProblem[] }>();
+  const files = new Map<string, MappingProblem[]>();
+  for (const problem of problems) {
     if (problem.mapping === undefined) {
-      fileProblems.set(problem.file, [...(fileProblems.get(problem.file) ?? []), problem]);
+      files.set(problem.file, [...(files.get(problem.file) ?? []), problem]);
       continue;
     }
     const id = `${problem.file}\u0000${problem.mapping}`;
-    const entry = unloaded.get(id) ?? { file: problem.file, name: problem.mapping, problems: [] };
+    const entry = mappings.get(id) ?? { file: problem.file, name: problem.mapping, problems: [] };
     entry.problems.push(problem);
-    unloaded.set(id, entry);
+    mappings.set(id, entry);
   }
+  return { mappings: [...mappings.values()], files };
+}
+
+function verdict(problems: readonly MappingProblem[]): MappingVerdict['status'] {
+  return problems.some((problem) => problem.level === 'error')
+    ? 'error'
+    : problems.length > 0
+      ? 'warning'
+      : 'ok';
+}
+
+async function buildReport(context: CommandContext, strict: boolean): Promise<CheckReport> {
+  const { config, logger } = context;
+  const loaded = readMappings(config.mappingsDir);
+  const schemas =
+    loaded.specs.length > 0
+      ? await readLiveSchemas(config, logger, loaded.specs, 'millrace mappings check')
+      : undefined;
+  const unloaded = groupUnloaded(loaded.problems);
   const mappings: MappingVerdict[] = [];
   for (const file of loaded.files) {
-    for (const entry of unloaded.values()) {
+    for (const entry of unloaded.mappings) {
       if (entry.file !== file) continue;
       mappings.push({
         name: entry.name,
@@ -154,7 +129,7 @@ async function buildReport(context: CommandContext, strict: boolean): Promise<Ch
   }
   const all = [
     ...mappings.flatMap((mapping) => mapping.problems),
-    ...[...fileProblems.values()].flat().map(problemJson),
+    ...[...unloaded.files.values()].flat().map(problemJson),
   ];
   const errors = all.filter((problem) => problem.level === 'error').length;
   const warnings = all.length - errors;
@@ -164,7 +139,7 @@ async function buildReport(context: CommandContext, strict: boolean): Promise<Ch
     errors,
     warnings,
     mappings,
-    files: [...fileProblems].map(([file, problems]) => ({
+    files: [...unloaded.files].map(([file, problems]) => ({
       file,
       problems: problems.map(problemJson),
     })),
@@ -208,51 +183,22 @@ function renderText(report: CheckReport): string {
   return lines.join('\n');
 }
 
-export function registerMappingsCheck(program: Command): void {
-  const mappings = program
-    .command('mappings')
-    .summary('validate mapping files')
-    .description(
-      'Work with the mapping files (YAML, one mapping or a list per file) under --mappings.',
+export async function executeMappingsCheck(options: CheckOptions, command: Command): Promise<void> {
+  const context = createContext(command);
+  const strict = options.strict === true;
+  const report = await buildReport(context, strict);
+  context.print(options.json ? JSON.stringify(report, null, 2) : renderText(report));
+  if (!report.ok) {
+    const reason =
+      report.errors > 0
+        ? plural(report.errors, 'error')
+        : `${plural(report.warnings, 'warning')} (--strict)`;
+    throw new MappingError(
+      'MAPPINGS_CHECK_FAILED',
+      `mappings check failed: ${reason}; fix the mappings or the schemas listed above`,
+      {
+        context: { errors: report.errors, warnings: report.warnings },
+      },
     );
-  mappings
-    .command('check')
-    .summary('validate mappings/ against both live schemas')
-    .description(
-      'Load every mapping (*.yaml, *.yml) and prove it against the live CRM and MES schemas: tables and\n' +
-        "columns exist, the key is unique on the target and carried by the source's replica identity,\n" +
-        'soft-delete and metadata columns fit, value types are compatible. One line per mapping, then\n' +
-        'each problem as `file: mapping: field: problem`.\n\n' +
-        'Exit status: 0 no errors (warnings are printed), 2 errors (or warnings with --strict),\n' +
-        '3 a database is unreachable.',
-    )
-    .option('--strict', 'fail (exit 2) on warnings too')
-    .option('--json', 'print one JSON object for scripts instead of text')
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  millrace mappings check\n' +
-        '  millrace mappings check --strict --mappings ./mappings   # in CI: warnings fail the build\n' +
-        '  millrace mappings check --json | jq \'.mappings[] | select(.status != "ok")\'',
-    )
-    .exitOverride()
-    .action(async (options: CheckOptions, command: Command) => {
-      const context = createContext(command);
-      const strict = options.strict === true;
-      const report = await buildReport(context, strict);
-      context.print(options.json ? JSON.stringify(report, null, 2) : renderText(report));
-      if (!report.ok) {
-        const reason =
-          report.errors > 0
-            ? plural(report.errors, 'error')
-            : `${plural(report.warnings, 'warning')} (--strict)`;
-        throw new MappingError(
-          'MAPPINGS_CHECK_FAILED',
-          `mappings check failed: ${reason}; fix the mappings or the schemas listed above`,
-          {
-            context: { errors: report.errors, warnings: report.warnings },
-          },
-        );
-      }
-    });
+  }
 }

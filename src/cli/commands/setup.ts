@@ -7,40 +7,22 @@ import { withReleasers } from '../../util/releasers.js';
 import { holdSource } from '../command-connections.js';
 import { createContext } from '../context.js';
 
-export function registerSetup(program: Command): void {
-  program
-    .command('setup')
-    .summary('create the publication and replication slot on the CRM (idempotent)')
-    .description(
-      'Check that the CRM can replicate (wal_level = logical; the role has REPLICATION and SELECT on\n' +
-        'every mapped table; each mapped table has a replica identity that carries UPDATEs and DELETEs),\n' +
-        'then create the publication over the mapped source tables and the pgoutput replication slot.\n' +
-        'Safe to run again: an existing publication gets newly mapped tables added, an existing slot\n' +
-        'is kept. A partitioned table is published through its root (publish_via_partition_root), so\n' +
-        'a mapping names the parent table.',
-    )
-    .addHelpText(
-      'after',
-      '\nExamples:\n  millrace setup\n' +
-        '  millrace setup --source postgres://millrace@crm-db:5432/crm --mappings ./mappings --slot millrace_plant1',
-    )
-    .action(async (_options, command: Command) => {
-      const context = createContext(command);
-      const { config, logger, print } = context;
-      // Mappings first: a bad mapping is a usage error and needs no database.
-      const specs = loadMappings(config.mappingsDir);
-      await withReleasers(async (releasers) => {
-        const client = await holdSource(releasers, context, 'setup');
-        const report = await setupReplication({
-          client,
-          publication: config.publication,
-          slot: config.slot,
-          tables: specs.map((spec) => spec.source),
-        });
-        logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
-        print(describeSetup(report, redact(config.sourceUrl)));
-      });
+export async function executeSetup(_options: unknown, command: Command): Promise<void> {
+  const context = createContext(command);
+  const { config, logger, print } = context;
+  // Mappings first: a bad mapping is a usage error and needs no database.
+  const specs = loadMappings(config.mappingsDir);
+  await withReleasers(async (releasers) => {
+    const client = await holdSource(releasers, context, 'setup');
+    const report = await setupReplication({
+      client,
+      publication: config.publication,
+      slot: config.slot,
+      tables: specs.map((spec) => spec.source),
     });
+    logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
+    print(describeSetup(report, redact(config.sourceUrl)));
+  });
 }
 
 /** What setup found, created or added, one fact per line. */

@@ -12,45 +12,29 @@ import { createContext } from '../context.js';
 import { formatStatus } from '../format-status.js';
 import { buildStatusReport } from '../status-report.js';
 
-export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .summary('slot, retained WAL, checkpoint, lag, per-mapping counts')
-    .description(
-      'Show where replication stands: the slot (active or not, confirmed and restart LSN, WAL it\n' +
-        'retains, wal_status), the publication, the checkpoint on the MES and how far it lags the CRM\n' +
-        '(bytes of WAL and seconds since it was written), and per mapping the target row count and\n' +
-        'dead letters. A missing slot or missing control tables is reported, not an error.',
-    )
-    .option('--json', 'print one JSON object instead of text')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  millrace status\n  millrace status --json --slot millrace_plant1 | jq .checkpoint.lagBytes',
-    )
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const context = createContext(command);
-      const { config, print } = context;
-      const warnings: string[] = [];
-      const specs = readSpecs(config.mappingsDir, warnings);
-      const names = { slot: config.slot, publication: config.publication };
-      await withReleasers(async (releasers) => {
-        const pg = await holdSource(releasers, context, 'status');
-        const source = await readSourceStatus(pg, names);
-        const mysql = await holdTarget(releasers, context);
-        const targets = [...new Set(specs.map((spec) => spec.target))];
-        const target = await readTargetStatus(mysql, config.slot, targets);
-        const report = buildStatusReport({
-          source,
-          target,
-          specs,
-          names,
-          sourceUrl: redact(config.sourceUrl),
-          targetUrl: redact(config.targetUrl),
-          warnings,
-        });
-        print(options.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
-      });
+export async function executeStatus(options: { json?: boolean }, command: Command): Promise<void> {
+  const context = createContext(command);
+  const { config, print } = context;
+  const warnings: string[] = [];
+  const specs = readSpecs(config.mappingsDir, warnings);
+  const names = { slot: config.slot, publication: config.publication };
+  await withReleasers(async (releasers) => {
+    const pg = await holdSource(releasers, context, 'status');
+    const source = await readSourceStatus(pg, names);
+    const mysql = await holdTarget(releasers, context);
+    const targets = [...new Set(specs.map((spec) => spec.target))];
+    const target = await readTargetStatus(mysql, config.slot, targets);
+    const report = buildStatusReport({
+      source,
+      target,
+      specs,
+      names,
+      sourceUrl: redact(config.sourceUrl),
+      targetUrl: redact(config.targetUrl),
+      warnings,
     });
+    print(options.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
+  });
 }
 
 /** The valid mappings; a broken mappings directory becomes a warning, since status is for diagnosis. */

@@ -11,50 +11,32 @@ import { withReleasers } from '../../util/releasers.js';
 import { holdSource } from '../command-connections.js';
 import { createContext } from '../context.js';
 
-export function registerTeardown(program: Command): void {
-  program
-    .command('teardown')
-    .summary('drop the replication slot and publication (needs --yes)')
-    .description(
-      'Drop the replication slot and the publication on the CRM, so the CRM stops keeping WAL for\n' +
-        'millrace. Without --yes nothing is dropped: it prints what would be, and exits 2. A slot in\n' +
-        'use by a running replicator is refused (exit 3) with the PID holding it. The checkpoint and\n' +
-        'the staging tables on the MES are left alone; after a new setup, run backfill --restart to\n' +
-        'pick up changes made in between.',
-    )
-    .option('--yes', 'really drop them')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  millrace teardown                 # show what would be dropped\n' +
-        '  millrace teardown --yes --slot millrace_plant1 --publication millrace_plant1',
-    )
-    .action(async (options: { yes?: boolean }, command: Command) => {
-      const context = createContext(command);
-      const { config, print } = context;
-      const names = { slot: config.slot, publication: config.publication };
-      await withReleasers(async (releasers) => {
-        const client = await holdSource(releasers, context, 'teardown');
-        if (options.yes !== true) {
-          const plan = await planTeardown(client, names);
-          print(describePlan(plan, names, redact(config.sourceUrl)));
-          throw new UsageError(
-            'CONFIRMATION_REQUIRED',
-            'teardown drops nothing without --yes: run millrace teardown --yes to drop what is listed above',
-          );
-        }
-        const result = await teardownReplication(client, names);
-        print(
-          [
-            result.slotDropped
-              ? `dropped replication slot ${names.slot}`
-              : `no replication slot ${names.slot} (nothing to drop)`,
-            result.publicationDropped
-              ? `dropped publication ${names.publication}`
-              : `no publication ${names.publication} (nothing to drop)`,
-          ].join('\n'),
-        );
-      });
-    });
+export async function executeTeardown(options: { yes?: boolean }, command: Command): Promise<void> {
+  const context = createContext(command);
+  const { config, print } = context;
+  const names = { slot: config.slot, publication: config.publication };
+  await withReleasers(async (releasers) => {
+    const client = await holdSource(releasers, context, 'teardown');
+    if (options.yes !== true) {
+      const plan = await planTeardown(client, names);
+      print(describePlan(plan, names, redact(config.sourceUrl)));
+      throw new UsageError(
+        'CONFIRMATION_REQUIRED',
+        'teardown drops nothing without --yes: run millrace teardown --yes to drop what is listed above',
+      );
+    }
+    const result = await teardownReplication(client, names);
+    print(
+      [
+        result.slotDropped
+          ? `dropped replication slot ${names.slot}`
+          : `no replication slot ${names.slot} (nothing to drop)`,
+        result.publicationDropped
+          ? `dropped publication ${names.publication}`
+          : `no publication ${names.publication} (nothing to drop)`,
+      ].join('\n'),
+    );
+  });
 }
 
 /** Exactly what `teardown --yes` would drop, and what would stop it. */

@@ -1,0 +1,42 @@
+import { type Command, Option } from 'commander';
+import { lazyAction } from '../lazy-action.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .summary('replicate continuously from the CRM to the MES (the long-running service)')
+    .description(
+      'Stream changes from the CRM through the mappings into the MES staging tables. Each batch of ' +
+        'source transactions is written in one MySQL transaction together with its checkpoint, and ' +
+        'only then acknowledged to PostgreSQL: a crash at any moment loses nothing and applies ' +
+        'nothing twice. SIGTERM/SIGINT finish the current batch, checkpoint and exit 0. Outages of ' +
+        'either database are retried with backoff once replication has started.',
+    )
+    .addOption(
+      new Option(
+        '--on-error <policy>',
+        'a row the target cannot take: record it in millrace_dead_letters and go on, or stop',
+      )
+        .choices(['deadletter', 'stop'])
+        .default('deadletter'),
+    )
+    .option(
+      '--heartbeat <seconds>',
+      'with no mapped change for this long, still advance the slot so an idle CRM never pins WAL',
+      '30',
+    )
+    .option(
+      '--backfill',
+      'initial load in the same process: every mapping not yet backfilled is copied in-stream while replicating (see backfill)',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  millrace setup && millrace run
+  millrace setup && millrace run --backfill
+  millrace run --on-error stop --metrics-port 9187
+  CRM_DATABASE_URL=postgres://millrace:…@crm:5432/crm MES_DATABASE_URL=mysql://millrace:…@mes:3306/mes millrace run`,
+    )
+    .action(lazyAction(async () => (await import('../commands/run.js')).executeRun));
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { lazyAction } from '../lazy-action.js';
+
+export function registerTeardown(program: Command): void {
+  program
+    .command('teardown')
+    .summary('drop the replication slot and publication (needs --yes)')
+    .description(
+      'Drop the replication slot and the publication on the CRM, so the CRM stops keeping WAL for\n' +
+        'millrace. Without --yes nothing is dropped: it prints what would be, and exits 2. A slot in\n' +
+        'use by a running replicator is refused (exit 3) with the PID holding it. The checkpoint and\n' +
+        'the staging tables on the MES are left alone; after a new setup, run backfill --restart to\n' +
+        'pick up changes made in between.',
+    )
+    .option('--yes', 'really drop them')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  millrace teardown                 # show what would be dropped\n' +
+        '  millrace teardown --yes --slot millrace_plant1 --publication millrace_plant1',
+    )
+    .action(lazyAction(async () => (await import('../commands/teardown.js')).executeTeardown));
+}
