@@ -12,7 +12,7 @@ const textTypes = new Set(['tinytext', 'text', 'mediumtext', 'longtext']);
 const pgFieldLimit = 1_073_741_823;
 
 /** A target column's type as messages show it: MariaDB's JSON is a LONGTEXT, but people wrote JSON. */
-export const typeLabel = (column: TargetColumn) => (column.isJson ? 'json' : column.columnType);
+const typeLabel = (column: TargetColumn) => (column.isJson ? 'json' : column.columnType);
 
 /** A plain copy: the values module's verdict for the pair, and NULLs into NOT NULL. */
 export function checkTypes(

@@ -5,7 +5,7 @@ import type { TargetValue } from '../values/column-types.js';
  * a target column computed from it must be left out of the write.
  */
 export const UNCHANGED: unique symbol = Symbol('unchanged');
-export type Unchanged = typeof UNCHANGED;
+type Unchanged = typeof UNCHANGED;
 
 /** A source row: column name → PostgreSQL text form, null, or UNCHANGED. */
 export type SourceRow = Readonly<Record<string, string | null | Unchanged>>;

@@ -59,7 +59,7 @@ export interface TemplateRule {
   readonly transform: readonly Transform[];
 }
 
-export interface ConstRule {
+interface ConstRule {
   readonly kind: 'const';
   readonly value: string | null;
 }

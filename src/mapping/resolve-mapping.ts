@@ -10,7 +10,7 @@ import { flagColumn, lsnColumn, type MetaColumn, timeColumn } from './metadata-v
 import type { SourceColumn, SourceTable, TargetTable } from './tables.js';
 
 /** A key entry with both of its columns looked up (undefined where the name does not resolve). */
-export interface ResolvedKey {
+interface ResolvedKey {
   /** The target column as the YAML spells it. */
   readonly target: string;
   readonly from: string;
@@ -73,7 +73,7 @@ export interface ResolvedMapping {
   readonly problems: readonly MappingProblem[];
 }
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /**
    * How a missing `{column}` of a template is named: `mappings check` says template placeholder,
    * compile errors have always said source column.
