@@ -15,7 +15,7 @@ export type TargetRow = Readonly<Record<string, TargetValue>>;
 
 export type OnDelete = 'delete' | 'soft' | 'ignore';
 
-/** Per-change facts some target columns are computed from (DESIGN.md `metadata`). */
+/** Per-change facts some target columns are computed from (the mapping's `metadata`). */
 export interface ChangeMeta {
   /** Commit LSN of the source transaction (end LSN); 0n for a backfill read. */
   readonly lsn: bigint;

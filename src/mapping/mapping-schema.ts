@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The YAML mapping format of DESIGN.md "Mappings" as a zod schema. Every object is strict: a
+ * The YAML mapping format as a zod schema. Every object is strict: a
  * typo in a key must fail loudly rather than silently drop a rule. Integers arrive as BigInt
  * (the YAML is parsed with `intAsBigInt`) so a 20-digit constant keeps every digit.
  *
