@@ -3,9 +3,9 @@ import type { FilterCondition, FilterSpec } from './mapping-spec.js';
 import { compareText, type ValueOrder } from './value-order.js';
 
 /** A compiled filter: true/false, or undefined when a column it reads arrived UNCHANGED. */
-export type RowPredicate = (row: SourceRow) => boolean | undefined;
+type RowPredicate = (row: SourceRow) => boolean | undefined;
 
-export interface FilterContext {
+interface FilterContext {
   /** The order of a source column's type (the compiler has already checked the column exists). */
   readonly orderOf: (column: string) => ValueOrder;
   /** Reports a literal that is not a value of its column's type (throws). */
@@ -96,22 +96,16 @@ export function compileFilter(
   if (filter === undefined) return () => true;
   if (filter.kind === 'condition') return compileCondition(filter, context);
   const parts = filter.items.map((item) => compileFilter(item, context));
-  if (filter.kind === 'all') {
-    return (row) => {
-      let result: boolean | undefined = true;
-      for (const part of parts) {
-        const value = part(row);
-        if (value === false) return false;
-        if (value === undefined) result = undefined;
-      }
-      return result;
-    };
-  }
+  return combine(parts, filter.kind === 'any');
+}
+
+/** `all` (decided by a false part) or `any` (decided by a true part) over compiled parts. */
+function combine(parts: readonly RowPredicate[], decisive: boolean): RowPredicate {
   return (row) => {
-    let result: boolean | undefined = false;
+    let result: boolean | undefined = !decisive;
     for (const part of parts) {
       const value = part(row);
-      if (value === true) return true;
+      if (value === decisive) return decisive;
       if (value === undefined) result = undefined;
     }
     return result;

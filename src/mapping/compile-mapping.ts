@@ -1,41 +1,21 @@
-import { describeError, MappingError, ValueError } from '../errors/millrace-error.js';
-import type { SourceType, TargetColumn, TargetValue } from '../values/column-types.js';
-import { type Conversion, compileConversion } from '../values/compile-conversion.js';
+import { ValueError } from '../errors/millrace-error.js';
+import type { TargetValue } from '../values/column-types.js';
+import type { Conversion } from '../values/compile-conversion.js';
+import { type CompiledBookkeeping, compileBookkeeping } from './compile-bookkeeping.js';
+import { type ColumnOp, compileColumn } from './compile-column.js';
+import { convertOrFail, failCompile } from './compile-failure.js';
 import { compileFilter } from './compile-filter.js';
-import { compileTransforms } from './compile-transforms.js';
-import {
-  type ChangeMeta,
-  type CompiledMapping,
-  type SourceRow,
-  type TargetRow,
-  UNCHANGED,
-} from './compiled-mapping.js';
+import { type CompiledMapping, type SourceRow, UNCHANGED } from './compiled-mapping.js';
 import { describeSourceType } from './describe-type.js';
-import { JsonTextError, jsonPathText } from './json-path.js';
-import { formatProblem, problemAt } from './mapping-problem.js';
-import type { ColumnRule, MappingSpec } from './mapping-spec.js';
-import { flagColumn, lsnColumn, type MetaColumn, timeColumn } from './metadata-values.js';
-import type { SourceColumn, SourceTable, TargetTable } from './tables.js';
+import type { MappingSpec } from './mapping-spec.js';
+import { type ResolvedMapping, resolveMapping } from './resolve-mapping.js';
+import type { SourceTable, TargetTable } from './tables.js';
 import { valueOrder } from './value-order.js';
-
-/** One target column computed from a row. */
-interface ColumnOp {
-  readonly target: string;
-  /** Source columns it reads; when one is absent (UNCHANGED), the column is left out of the write. */
-  readonly deps: readonly string[];
-  readonly compute: (row: SourceRow) => TargetValue;
-}
 
 interface KeyOp {
   readonly target: string;
   readonly from: string;
   readonly convert: Conversion;
-}
-
-const jsonTypes = new Set(['json', 'jsonb']);
-
-function shorten(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
 /** Whether any of `deps` is UNCHANGED or missing from the row. */
@@ -45,6 +25,95 @@ function absent(row: SourceRow, deps: readonly string[]): boolean {
     if (value === UNCHANGED || value === undefined) return true;
   }
   return false;
+}
+
+/** The filter's closures; a literal that is not a value of its column's type fails the compile. */
+function compileMatches(spec: MappingSpec, source: SourceTable) {
+  const typeOf = (column: string) => source.columns.get(column)!.type;
+  return compileFilter(spec.filter, {
+    orderOf: (column) => valueOrder(typeOf(column)),
+    invalid: (condition, literal, expects) =>
+      failCompile(
+        spec,
+        condition.field,
+        `'${literal}' is not ${expects} (${condition.column} is ${describeSourceType(typeOf(condition.column))})`,
+      ),
+  });
+}
+
+/** Every name resolved, or the first one that is not as a compile failure. */
+function resolveOrFail(
+  spec: MappingSpec,
+  source: SourceTable,
+  target: TargetTable,
+): ResolvedMapping {
+  const resolved = resolveMapping(spec, source, target, { placeholder: 'source column' });
+  const first = resolved.problems.find((problem) => problem.level === 'error');
+  if (first) failCompile(spec, first.field, first.message);
+  return resolved;
+}
+
+/** The key's source column for each key column, converted; a row without it is a bad row. */
+function compileKeyValue(spec: MappingSpec) {
+  return (op: KeyOp, row: SourceRow): TargetValue => {
+    const value = row[op.from];
+    if (value === UNCHANGED || value === undefined) {
+      throw new ValueError(
+        'VALUE_KEY_MISSING',
+        `${spec.name}: ${op.target}: key column ${op.from} is missing from the row`,
+        { context: { mapping: spec.name, column: op.target } },
+      );
+    }
+    return op.convert(value);
+  };
+}
+
+type Outline = Omit<CompiledMapping, 'matches' | 'key' | 'project' | 'softDeleteRow'>;
+
+/** The compiled mapping's names and column lists, frozen. */
+function outline(
+  spec: MappingSpec,
+  keyOps: readonly KeyOp[],
+  columnOps: readonly ColumnOp[],
+  filter: ResolvedMapping['filter'],
+  bookkeeping: CompiledBookkeeping,
+): Outline {
+  const { flag, deletedAt, lsn, syncedAt } = bookkeeping;
+  const sourceColumns = new Set([
+    ...keyOps.map((op) => op.from),
+    ...columnOps.flatMap((op) => op.deps),
+    ...filter.map(({ condition }) => condition.column),
+  ]);
+  const targetColumns = [
+    ...keyOps.map((op) => op.target),
+    ...columnOps.map((op) => op.target),
+    ...bookkeeping.liveColumns.map(([name]) => name),
+    ...(lsn ? [lsn] : []),
+    ...(syncedAt ? [syncedAt] : []),
+  ];
+  return {
+    name: spec.name,
+    file: spec.file,
+    source: Object.freeze({ schema: spec.source.schema, table: spec.source.table }),
+    sourceKey: spec.sourceKey,
+    target: spec.target,
+    keyColumns: Object.freeze(keyOps.map((op) => op.target)),
+    sourceKeyColumns: Object.freeze(keyOps.map((op) => op.from)),
+    sourceColumns: Object.freeze([...sourceColumns]),
+    targetColumns: Object.freeze(targetColumns),
+    onDelete: spec.onDelete,
+    ...(flag
+      ? { softDelete: Object.freeze({ flag, ...(deletedAt ? { at: deletedAt } : {}) }) }
+      : {}),
+    ...(spec.metadata
+      ? {
+          metadata: Object.freeze({
+            ...(lsn ? { lsn } : {}),
+            ...(syncedAt ? { syncedAt } : {}),
+          }),
+        }
+      : {}),
+  };
 }
 
 /**
@@ -59,306 +128,26 @@ export function compileMapping(
   sourceTable: SourceTable,
   targetTable: TargetTable,
 ): CompiledMapping {
-  const fail = (field: string | undefined, message: string, cause?: unknown): never => {
-    const problem = problemAt(spec, 'error', 'MAPPING_COMPILE', field, message);
-    throw new MappingError('MAPPING_COMPILE', formatProblem(problem), {
-      ...(cause === undefined ? {} : { cause }),
-      context: { file: spec.file, mapping: spec.name, path: field, detail: message },
-    });
-  };
-  const targetByName = new Map<string, TargetColumn>();
-  for (const column of targetTable.columns.values())
-    targetByName.set(column.name.toLowerCase(), column);
-
-  const sourceColumn = (name: string, field: string): SourceColumn =>
-    sourceTable.columns.get(name) ??
-    fail(field, `source column ${name} does not exist in ${spec.sourceKey}`);
-  const targetColumn = (name: string, field: string): TargetColumn =>
-    targetByName.get(name.toLowerCase()) ??
-    fail(field, `target column ${name} does not exist in ${spec.target}`);
-  const convert = (
-    source: SourceType | 'text',
-    target: TargetColumn,
-    field: string,
-  ): Conversion => {
-    try {
-      return compileConversion(source, target, { mapping: spec.name, column: target.name });
-    } catch (error) {
-      const from = source === 'text' ? 'text' : describeSourceType(source);
-      return fail(
-        field,
-        `cannot convert ${from} to ${target.columnType}: ${describeError(error)}`,
-        error,
-      );
-    }
-  };
-  const meta = <T>(made: MetaColumn<T>, field: string) =>
-    made.ok ? made.write : fail(field, made.reason);
-
-  const keyOps: KeyOp[] = spec.key.map(({ target, from }) => {
-    const field = `key.${target}`;
-    const column = targetColumn(target, field);
-    return {
-      target: column.name,
-      from,
-      convert: convert(sourceColumn(from, field).type, column, field),
-    };
-  });
-
-  const columnOps: ColumnOp[] = spec.columns.map(({ target, rule }) => {
-    const field = `columns.${target}`;
-    const column = targetColumn(target, field);
-    return compileColumn(rule, column, field);
-  });
-
-  function compileColumn(rule: ColumnRule, column: TargetColumn, field: string): ColumnOp {
-    const site = { mapping: spec.name, column: column.name };
-    const unmapped = (value: string): never => {
-      throw new ValueError(
-        'VALUE_UNMAPPED',
-        `${spec.name}: ${column.name}: value '${shorten(value)}' is not in the map and there is no default`,
-        { context: { ...site, value: shorten(value) } },
-      );
-    };
-    switch (rule.kind) {
-      case 'const': {
-        const conversion = convert('text', column, field);
-        let value: TargetValue;
-        try {
-          value = conversion(rule.value);
-        } catch (error) {
-          return fail(
-            `${field}.const`,
-            `the constant does not fit ${column.columnType}: ${describeError(error)}`,
-            error,
-          );
-        }
-        return { target: column.name, deps: [], compute: () => value };
-      }
-      case 'copy': {
-        const { from } = rule;
-        const conversion = convert(sourceColumn(from, `${field}.from`).type, column, field);
-        if (rule.default === undefined)
-          return {
-            target: column.name,
-            deps: [from],
-            compute: (row) => conversion(row[from] as string | null),
-          };
-        const fallback = rule.default;
-        return {
-          target: column.name,
-          deps: [from],
-          compute: (row) => {
-            const value = row[from] as string | null;
-            return conversion(value === null ? fallback : value);
-          },
-        };
-      }
-      case 'template': {
-        const parts = rule.parts.map((part) => {
-          if (part.kind === 'column') sourceColumn(part.column, `${field}.template`);
-          return part;
-        });
-        const deps = [
-          ...new Set(parts.flatMap((part) => (part.kind === 'column' ? [part.column] : []))),
-        ];
-        const transform = compileTransforms(rule.transform);
-        const conversion = convert('text', column, field);
-        const fallback = rule.default ?? null;
-        return {
-          target: column.name,
-          deps,
-          compute: (row) => {
-            let text = '';
-            for (const part of parts) {
-              if (part.kind === 'text') text += part.text;
-              else {
-                const value = row[part.column] as string | null;
-                if (value === null)
-                  return conversion(
-                    fallback !== null && transform ? transform(fallback) : fallback,
-                  );
-                text += value;
-              }
-            }
-            return conversion(transform ? transform(text) : text);
-          },
-        };
-      }
-      case 'derive': {
-        const { from, path } = rule;
-        const source = sourceColumn(from, `${field}.from`);
-        if (path !== undefined && !jsonTypes.has(source.type.name)) {
-          fail(
-            `${field}.path`,
-            `path needs a json or jsonb column; ${from} is ${describeSourceType(source.type)}`,
-          );
-        }
-        const transform = compileTransforms(rule.transform);
-        const conversion = convert('text', column, field);
-        const hasDefault = rule.default !== undefined;
-        const fallback = rule.default ?? null;
-        // Map keys compare like filter values: 1 matches a numeric '1.00', true a boolean 't'.
-        const order = path === undefined ? valueOrder(source.type) : undefined;
-        const keyOf = order ? (text: string) => order.key(text) ?? text : (text: string) => text;
-        const map =
-          rule.map && new Map([...rule.map].map(([key, value]) => [keyOf(key), value] as const));
-        const readPath = path
-          ? (json: string): string | null => {
-              try {
-                return jsonPathText(json, path) ?? null;
-              } catch (error) {
-                if (!(error instanceof JsonTextError)) throw error;
-                throw new ValueError(
-                  'VALUE_INVALID_JSON',
-                  `${spec.name}: ${column.name}: ${from} is not valid JSON (${error.message})`,
-                  {
-                    context: { ...site, value: shorten(json) },
-                  },
-                );
-              }
-            }
-          : undefined;
-        return {
-          target: column.name,
-          deps: [from],
-          compute: (row) => {
-            let text = row[from] as string | null;
-            if (text !== null && readPath) text = readPath(text);
-            if (map) {
-              if (text !== null) {
-                const mapped = map.get(keyOf(text));
-                if (mapped !== undefined) text = mapped;
-                else if (hasDefault) text = fallback;
-                else unmapped(text);
-              } else if (hasDefault) text = fallback;
-            } else if (text === null && hasDefault) text = fallback;
-            return conversion(text !== null && transform ? transform(text) : text);
-          },
-        };
-      }
-    }
-  }
-
-  const context = {
-    orderOf: (column: string) => valueOrder(sourceColumn(column, 'filter').type),
-    invalid: (
-      condition: { field: string; column: string },
-      literal: string,
-      expects: string,
-    ): never => {
-      const type = describeSourceType(sourceColumn(condition.column, condition.field).type);
-      return fail(
-        condition.field,
-        `'${literal}' is not ${expects} (${condition.column} is ${type})`,
-      );
-    },
-  };
-  const filterColumns: string[] = [];
-  const collect = (filter: MappingSpec['filter']) => {
-    if (!filter) return;
-    if (filter.kind === 'condition') {
-      sourceColumn(filter.column, filter.field);
-      filterColumns.push(filter.column);
-    } else filter.items.forEach(collect);
-  };
-  collect(spec.filter);
-  const matches = compileFilter(spec.filter, context);
-
-  const softDelete = spec.softDelete;
-  const flag = softDelete && targetColumn(softDelete.flag, 'softDelete.flag');
-  const writeFlag = flag && meta(flagColumn(flag), 'softDelete.flag');
-  const deletedAt =
-    softDelete?.at === undefined ? undefined : targetColumn(softDelete.at, 'softDelete.at');
-  const writeDeletedAt = deletedAt && meta(timeColumn(deletedAt), 'softDelete.at');
-  const lsnTarget =
-    spec.metadata?.lsn === undefined ? undefined : targetColumn(spec.metadata.lsn, 'metadata.lsn');
-  const writeLsn = lsnTarget && meta(lsnColumn(lsnTarget), 'metadata.lsn');
-  const syncedTarget =
-    spec.metadata?.syncedAt === undefined
-      ? undefined
-      : targetColumn(spec.metadata.syncedAt, 'metadata.syncedAt');
-  const writeSynced = syncedTarget && meta(timeColumn(syncedTarget), 'metadata.syncedAt');
-
-  // Metadata values change per transaction, not per row: computed once per ChangeMeta object.
-  let lastMeta: ChangeMeta | undefined;
-  let metaValues: [string, TargetValue][] = [];
-  let lastDeleteMeta: ChangeMeta | undefined;
-  let deleteRow: TargetRow = {};
-  const metaColumns = (change: ChangeMeta): [string, TargetValue][] => {
-    if (change === lastMeta) return metaValues;
-    const values: [string, TargetValue][] = [];
-    if (lsnTarget && writeLsn) values.push([lsnTarget.name, writeLsn(change.lsn)]);
-    if (syncedTarget && writeSynced) values.push([syncedTarget.name, writeSynced(change.syncedAt)]);
-    lastMeta = change;
-    metaValues = values;
-    return values;
-  };
-  const liveColumns: [string, TargetValue][] = [];
-  if (flag && writeFlag) liveColumns.push([flag.name, writeFlag(false)]);
-  if (deletedAt) liveColumns.push([deletedAt.name, null]);
-
-  const keyValue = (op: KeyOp, row: SourceRow): TargetValue => {
-    const value = row[op.from];
-    if (value === UNCHANGED || value === undefined) {
-      throw new ValueError(
-        'VALUE_KEY_MISSING',
-        `${spec.name}: ${op.target}: key column ${op.from} is missing from the row`,
-        {
-          context: { mapping: spec.name, column: op.target },
-        },
-      );
-    }
-    return op.convert(value);
-  };
-
-  const sourceColumns = [
-    ...new Set([
-      ...keyOps.map((op) => op.from),
-      ...columnOps.flatMap((op) => op.deps),
-      ...filterColumns,
-    ]),
-  ];
-  const targetColumns = [
-    ...keyOps.map((op) => op.target),
-    ...columnOps.map((op) => op.target),
-    ...liveColumns.map(([name]) => name),
-    ...(lsnTarget ? [lsnTarget.name] : []),
-    ...(syncedTarget ? [syncedTarget.name] : []),
-  ];
+  const resolved = resolveOrFail(spec, sourceTable, targetTable);
+  const keyOps: KeyOp[] = resolved.key.map(({ column, source, from, field }) => ({
+    target: column!.name,
+    from,
+    convert: convertOrFail(spec, source!.type, column!, field),
+  }));
+  const columnOps: ColumnOp[] = resolved.columns.map((column) => compileColumn(spec, column));
+  const matches = compileMatches(spec, sourceTable);
+  const bookkeeping = compileBookkeeping(spec, resolved);
+  const { liveColumns, metaColumns } = bookkeeping;
+  const keyValue = compileKeyValue(spec);
+  const shape = outline(spec, keyOps, columnOps, resolved.filter, bookkeeping);
 
   // Private and never handed out; not frozen because spreading a frozen object is the slow path.
   const rowTemplate: Record<string, TargetValue> = Object.fromEntries(
-    targetColumns.map((name) => [name, null] as const),
+    shape.targetColumns.map((name) => [name, null] as const),
   );
 
   const compiled: CompiledMapping = {
-    name: spec.name,
-    file: spec.file,
-    source: Object.freeze({ schema: spec.source.schema, table: spec.source.table }),
-    sourceKey: spec.sourceKey,
-    target: spec.target,
-    keyColumns: Object.freeze(keyOps.map((op) => op.target)),
-    sourceKeyColumns: Object.freeze(keyOps.map((op) => op.from)),
-    sourceColumns: Object.freeze(sourceColumns),
-    targetColumns: Object.freeze(targetColumns),
-    onDelete: spec.onDelete,
-    ...(flag
-      ? {
-          softDelete: Object.freeze({
-            flag: flag.name,
-            ...(deletedAt ? { at: deletedAt.name } : {}),
-          }),
-        }
-      : {}),
-    ...(spec.metadata
-      ? {
-          metadata: Object.freeze({
-            ...(lsnTarget ? { lsn: lsnTarget.name } : {}),
-            ...(syncedTarget ? { syncedAt: syncedTarget.name } : {}),
-          }),
-        }
-      : {}),
+    ...shape,
     matches,
     key(row) {
       const values: TargetValue[] = [];
@@ -383,21 +172,7 @@ export function compileMapping(
       if (leftOut) for (const name of leftOut) delete out[name];
       return out;
     },
-    softDeleteRow(change) {
-      if (!flag || !writeFlag) {
-        throw new MappingError(
-          'MAPPING_NOT_SOFT',
-          `${spec.file}: ${spec.name}: softDeleteRow needs onDelete: soft`,
-        );
-      }
-      if (change === lastDeleteMeta) return deleteRow;
-      const out: Record<string, TargetValue> = { [flag.name]: writeFlag(true) };
-      if (deletedAt && writeDeletedAt) out[deletedAt.name] = writeDeletedAt(change.syncedAt);
-      for (const [name, value] of metaColumns(change)) out[name] = value;
-      lastDeleteMeta = change;
-      deleteRow = Object.freeze(out);
-      return deleteRow;
-    },
+    softDeleteRow: bookkeeping.softDeleteRow,
   };
   return Object.freeze(compiled);
 }

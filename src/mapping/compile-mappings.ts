@@ -5,7 +5,7 @@ import { type MappingProblem, mappingErrorOf } from './mapping-problem.js';
 import type { MappingSpec } from './mapping-spec.js';
 import type { Schemas } from './tables.js';
 
-export interface CompileMappingsOptions {
+interface CompileMappingsOptions {
   /** Called for each warning `mappings check` would print (the mappings still compile). */
   readonly onWarning?: (problem: MappingProblem) => void;
 }

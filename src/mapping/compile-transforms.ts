@@ -1,7 +1,7 @@
 import type { Transform } from './mapping-spec.js';
 
 /** The first `length` characters (code points, as MySQL counts them): never half a surrogate pair. */
-export function truncateCharacters(text: string, length: number): string {
+function truncateCharacters(text: string, length: number): string {
   // UTF-16 length is at least the code point count: short strings need no walk.
   if (text.length <= length) return text;
   let units = 0;

@@ -5,7 +5,7 @@ import type { TargetValue } from '../values/column-types.js';
  * a target column computed from it must be left out of the write.
  */
 export const UNCHANGED: unique symbol = Symbol('unchanged');
-export type Unchanged = typeof UNCHANGED;
+type Unchanged = typeof UNCHANGED;
 
 /** A source row: column name → PostgreSQL text form, null, or UNCHANGED. */
 export type SourceRow = Readonly<Record<string, string | null | Unchanged>>;
@@ -15,7 +15,7 @@ export type TargetRow = Readonly<Record<string, TargetValue>>;
 
 export type OnDelete = 'delete' | 'soft' | 'ignore';
 
-/** Per-change facts some target columns are computed from (DESIGN.md `metadata`). */
+/** Per-change facts some target columns are computed from (the mapping's `metadata`). */
 export interface ChangeMeta {
   /** Commit LSN of the source transaction (end LSN); 0n for a backfill read. */
   readonly lsn: bigint;
@@ -23,19 +23,27 @@ export interface ChangeMeta {
   readonly syncedAt: Date;
 }
 
-/**
- * A mapping compiled once into plain functions (no per-row walk of the YAML tree). Stream,
- * backfill, audit and repair all go through these, which is what makes their values identical.
- * Functions throw ValueError for a value that cannot be converted (a "bad row").
- */
-export interface CompiledMapping {
+/** What a mapping says about its tables and deletes, loaded or compiled alike. */
+export interface MappingOutline {
   readonly name: string;
-  /** The YAML file it came from, for messages. */
+  /** The YAML file it came from, as the user spells the mappings directory (`mappings/orders.yaml`). */
   readonly file: string;
   readonly source: { readonly schema: string; readonly table: string };
   /** `schema.table`, the key the pipeline routes source changes by. */
   readonly sourceKey: string;
   readonly target: string;
+  readonly onDelete: OnDelete;
+  /** Columns a soft delete sets; present exactly when onDelete is `soft`. */
+  readonly softDelete?: { readonly flag: string; readonly at?: string };
+  readonly metadata?: { readonly lsn?: string; readonly syncedAt?: string };
+}
+
+/**
+ * A mapping compiled once into plain functions (no per-row walk of the YAML tree). Stream,
+ * backfill, audit and repair all go through these, which is what makes their values identical.
+ * Functions throw ValueError for a value that cannot be converted (a "bad row").
+ */
+export interface CompiledMapping extends MappingOutline {
   /** Target key columns in key order. */
   readonly keyColumns: readonly string[];
   /** The source column feeding each key column, same order. */
@@ -44,10 +52,6 @@ export interface CompiledMapping {
   readonly sourceColumns: readonly string[];
   /** Every target column a full write sets: key, columns, soft-delete and metadata columns. */
   readonly targetColumns: readonly string[];
-  readonly onDelete: OnDelete;
-  /** Columns a soft delete sets; present exactly when onDelete is `soft`. */
-  readonly softDelete?: { readonly flag: string; readonly at?: string };
-  readonly metadata?: { readonly lsn?: string; readonly syncedAt?: string };
   /**
    * Whether the row passes the filter (true when there is none). Undefined when the answer
    * depends on a column that arrived UNCHANGED.

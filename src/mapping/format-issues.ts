@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { allowedKeysPrefix } from './mapping-schema.js';
 
 /** A zod issue in the words of the YAML file: where (`columns.state.map`) and what is wrong. */
-export interface FieldIssue {
+interface FieldIssue {
   /** Path as keys and list indexes, for finding the line in the YAML document. */
   readonly path: readonly (string | number)[];
   readonly message: string;
@@ -32,6 +32,11 @@ const typeWords: Readonly<Record<string, string>> = {
 /** zod's default messages start with a capital ("Invalid input: …"); ours never do. */
 function isOwnMessage(message: string): boolean {
   return message !== '' && message[0] === message[0]!.toLowerCase();
+}
+
+/** Our own message as it stands, or `fallback` in place of zod's. */
+function ownOr(message: string, fallback: string): string {
+  return isOwnMessage(message) ? message : fallback;
 }
 
 function distance(a: string, b: string): number {
@@ -96,19 +101,13 @@ function flatten(
             ),
         );
         if (matching.length === 1) out.push(...flatten(matching[0]!, path));
-        else
-          out.push({
-            path,
-            message: isOwnMessage(issue.message) ? issue.message : 'unexpected value',
-          });
+        else out.push({ path, message: ownOr(issue.message, 'unexpected value') });
         break;
       }
       case 'invalid_type':
         out.push({
           path,
-          message: isOwnMessage(issue.message)
-            ? issue.message
-            : `expected ${typeWords[issue.expected] ?? issue.expected}`,
+          message: ownOr(issue.message, `expected ${typeWords[issue.expected] ?? issue.expected}`),
         });
         break;
       case 'invalid_key':
@@ -117,16 +116,11 @@ function flatten(
       case 'invalid_value':
         out.push({
           path,
-          message: isOwnMessage(issue.message)
-            ? issue.message
-            : `expected one of ${issue.values.map(String).join(', ')}`,
+          message: ownOr(issue.message, `expected one of ${issue.values.map(String).join(', ')}`),
         });
         break;
       default:
-        out.push({
-          path,
-          message: isOwnMessage(issue.message) ? issue.message : issue.message.toLowerCase(),
-        });
+        out.push({ path, message: ownOr(issue.message, issue.message.toLowerCase()) });
     }
   }
   return out;

@@ -2,14 +2,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { describeError, MappingError } from '../errors/millrace-error.js';
+import { checkAcrossMappings } from './check-across-mappings.js';
 import { formatIssues, formatPath } from './format-issues.js';
-import { lineOf, type MappingProblem, mappingErrorOf, problemAt } from './mapping-problem.js';
+import { lineOf, type MappingProblem, mappingErrorOf } from './mapping-problem.js';
 import { mappingSchema } from './mapping-schema.js';
 import type { MappingSpec } from './mapping-spec.js';
 import { normalizeMapping } from './normalize-mapping.js';
 
 /** What a mappings directory holds: the mappings that are valid, and everything wrong with the rest. */
-export interface LoadedMappings {
+interface LoadedMappings {
   /** Valid mappings, in file order then position in the file. */
   readonly specs: readonly MappingSpec[];
   /** Errors of the mappings left out of `specs`, and of files that do not parse. */
@@ -113,13 +114,8 @@ function readFile(
   return { candidates, lineCounter };
 }
 
-/**
- * Reads every `*.yaml` / `*.yml` in `dir` (not recursively, in name order) and validates each
- * mapping: YAML syntax, the zod schema, soft-delete and column rules, then the checks across
- * mappings (unique names, one key per target table). Never throws for a bad mapping: the caller
- * decides whether problems are fatal (`loadMappings`) or listed (`mappings check`).
- */
-export function readMappings(dir: string): LoadedMappings {
+/** The mapping files of `dir`, in name order; a missing directory or none is a usage mistake. */
+function mappingFiles(dir: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new MappingError(
       'MAPPINGS_DIR_MISSING',
@@ -137,6 +133,70 @@ export function readMappings(dir: string): LoadedMappings {
       context: { file: dir },
     });
   }
+  return files;
+}
+
+/** Validates one mapping of a file: the schema, its name, then its rules (normalizeMapping). */
+function readCandidate(
+  file: string,
+  candidate: Candidate,
+  lineCounter: LineCounter,
+  problems: MappingProblem[],
+): MappingSpec | undefined {
+  const lines = collectLines(candidate.node, lineCounter);
+  const rawName = (candidate.value as { name?: unknown } | null)?.name;
+  const label = typeof rawName === 'string' && rawName !== '' ? rawName : candidate.label;
+  const at = (code: string, fieldPath: readonly (string | number)[], message: string) => {
+    const field = formatPath(fieldPath);
+    const line = lineOf(lines, field);
+    return {
+      level: 'error',
+      code,
+      file,
+      mapping: label,
+      ...(field === '' ? {} : { field }),
+      message,
+      ...(line === undefined ? {} : { line }),
+    } satisfies MappingProblem;
+  };
+  const parsed = mappingSchema.safeParse(candidate.value);
+  if (!parsed.success) {
+    // In file order, as the person reading the messages edits it (zod reports unknown keys last).
+    const issues = formatIssues(parsed.error.issues).map((issue) =>
+      at('MAPPING_SCHEMA', issue.path, issue.message),
+    );
+    problems.push(...issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+    return undefined;
+  }
+  const name = parsed.data.name ?? candidate.defaultName;
+  if (name === undefined) {
+    problems.push(at('NAME_MISSING', ['name'], 'a mapping in a list of several needs a name'));
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,190}$/.test(name)) {
+    const message = `the file name does not make a valid mapping name ('${name}'): set name`;
+    problems.push(at('NAME_INVALID', ['name'], message));
+    return undefined;
+  }
+  const { spec, issues } = normalizeMapping({
+    raw: parsed.data,
+    name,
+    file,
+    lines,
+    original: candidate.value,
+  });
+  for (const issue of issues) problems.push(at(issue.code, issue.path, issue.message));
+  return spec;
+}
+
+/**
+ * Reads every `*.yaml` / `*.yml` in `dir` (not recursively, in name order) and validates each
+ * mapping: YAML syntax, the zod schema, soft-delete and column rules, then the checks across
+ * mappings (unique names, one key per target table). Never throws for a bad mapping: the caller
+ * decides whether problems are fatal (`loadMappings`) or listed (`mappings check`).
+ */
+export function readMappings(dir: string): LoadedMappings {
+  const files = mappingFiles(dir);
   const problems: MappingProblem[] = [];
   const specs: MappingSpec[] = [];
   for (const file of files) {
@@ -154,105 +214,16 @@ export function readMappings(dir: string): LoadedMappings {
     }
     const { candidates, lineCounter } = readFile(file, text, problems);
     for (const candidate of candidates) {
-      const lines = collectLines(candidate.node, lineCounter);
-      const rawName = (candidate.value as { name?: unknown } | null)?.name;
-      const label = typeof rawName === 'string' && rawName !== '' ? rawName : candidate.label;
-      const at = (
-        code: string,
-        fieldPath: readonly (string | number)[],
-        message: string,
-      ): MappingProblem => {
-        const field = formatPath(fieldPath);
-        const line = lineOf(lines, field);
-        return {
-          level: 'error',
-          code,
-          file,
-          mapping: label,
-          ...(field === '' ? {} : { field }),
-          message,
-          ...(line === undefined ? {} : { line }),
-        };
-      };
-      const parsed = mappingSchema.safeParse(candidate.value);
-      if (!parsed.success) {
-        // In file order, as the person reading the messages edits it (zod reports unknown keys last).
-        const issues = formatIssues(parsed.error.issues).map((issue) =>
-          at('MAPPING_SCHEMA', issue.path, issue.message),
-        );
-        problems.push(...issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
-        continue;
-      }
-      const name = parsed.data.name ?? candidate.defaultName;
-      if (name === undefined) {
-        problems.push(at('NAME_MISSING', ['name'], 'a mapping in a list of several needs a name'));
-        continue;
-      }
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,190}$/.test(name)) {
-        problems.push(
-          at(
-            'NAME_INVALID',
-            ['name'],
-            `the file name does not make a valid mapping name ('${name}'): set name`,
-          ),
-        );
-        continue;
-      }
-      const { spec, issues } = normalizeMapping({
-        raw: parsed.data,
-        name,
-        file,
-        lines,
-        original: candidate.value,
-      });
-      for (const issue of issues) problems.push(at(issue.code, issue.path, issue.message));
+      const spec = readCandidate(file, candidate, lineCounter, problems);
       if (spec) specs.push(spec);
     }
   }
-  const accepted = crossCheck(specs, problems);
+  const accepted = checkAcrossMappings(specs, problems);
   return Object.freeze({
     specs: Object.freeze(accepted),
     problems: Object.freeze(problems),
     files: Object.freeze(files),
   });
-}
-
-/** Checks that need every mapping: unique names, and one key per target table. */
-function crossCheck(specs: readonly MappingSpec[], problems: MappingProblem[]): MappingSpec[] {
-  const byName = new Map<string, MappingSpec>();
-  const byTarget = new Map<string, MappingSpec>();
-  const accepted: MappingSpec[] = [];
-  const keyOf = (spec: MappingSpec) =>
-    spec.key
-      .map((entry) => entry.target.toLowerCase())
-      .sort()
-      .join(', ');
-  for (const spec of specs) {
-    const problem = (code: string, field: string, message: string) =>
-      problems.push(problemAt(spec, 'error', code, field, message));
-    const sameName = byName.get(spec.name);
-    if (sameName) {
-      problem(
-        'DUPLICATE_NAME',
-        'name',
-        `duplicate mapping name (also in ${sameName.file}); names must be unique`,
-      );
-      continue;
-    }
-    const sameTarget = byTarget.get(spec.target);
-    if (sameTarget && keyOf(sameTarget) !== keyOf(spec)) {
-      problem(
-        'KEY_CONFLICT',
-        'key',
-        `target table ${spec.target} is also written by mapping ${sameTarget.name} (${sameTarget.file}) with key (${keyOf(sameTarget)}); mappings writing one table must use the same key, not (${keyOf(spec)})`,
-      );
-      continue;
-    }
-    byName.set(spec.name, spec);
-    if (!sameTarget) byTarget.set(spec.target, spec);
-    accepted.push(spec);
-  }
-  return accepted;
 }
 
 /** The mappings of `dir` for a command that runs them: any problem is fatal (exit 2, one line). */

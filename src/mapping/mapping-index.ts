@@ -20,7 +20,7 @@ export function indexMappingsBySource(
 }
 
 /**
- * DESIGN.md `--table NAME` (repeatable): a name matches a mapping's name, its source table
+ * `--table NAME` (repeatable): a name matches a mapping's name, its source table
  * (`schema.table`, or the table alone) or its target table. No names: every mapping. A name that
  * matches nothing is a usage error, not an empty run.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The YAML mapping format of DESIGN.md "Mappings" as a zod schema. Every object is strict: a
+ * The YAML mapping format as a zod schema. Every object is strict: a
  * typo in a key must fail loudly rather than silently drop a rule. Integers arrive as BigInt
  * (the YAML is parsed with `intAsBigInt`) so a 20-digit constant keeps every digit.
  *
@@ -141,7 +141,7 @@ const condition = strict({
   'expected an operator: eq, ne, in, notIn, gt, gte, lt, lte or isNull',
 );
 
-export type RawLiteral = string | number | bigint | boolean;
+type RawLiteral = string | number | bigint | boolean;
 export type RawCondition = {
   eq?: RawLiteral;
   ne?: RawLiteral;
@@ -159,7 +159,7 @@ export type RawFilter = { [column: string]: RawCondition | RawFilter[] };
 const filterGroup = (): z.ZodType<RawFilter[]> =>
   z.array(filter, { error: 'expected a list of filters' }).min(1, 'expected at least one filter');
 
-export const filter: z.ZodType<RawFilter> = z.lazy(() =>
+const filter: z.ZodType<RawFilter> = z.lazy(() =>
   z
     .object(
       {

@@ -1,26 +1,16 @@
-import type { OnDelete } from './compiled-mapping.js';
+import type { MappingOutline } from './compiled-mapping.js';
 
 /**
  * A mapping as loaded from YAML and validated without any database: the shape the compiler and
  * `mappings check` work from. Literal values are already in text form (what the rule writes);
  * `fields` remembers where each field sits in the YAML file, for messages.
  */
-export interface MappingSpec {
-  readonly name: string;
-  /** The YAML file, as the user spells the mappings directory (`mappings/orders.yaml`). */
-  readonly file: string;
-  readonly source: { readonly schema: string; readonly table: string };
-  /** `schema.table`. */
-  readonly sourceKey: string;
-  readonly target: string;
+export interface MappingSpec extends MappingOutline {
   /** Target key column ← source column, in YAML order. */
   readonly key: readonly KeySpec[];
   /** Target column ← rule, in YAML order. */
   readonly columns: readonly ColumnSpec[];
   readonly filter?: FilterSpec;
-  readonly onDelete: OnDelete;
-  readonly softDelete?: { readonly flag: string; readonly at?: string };
-  readonly metadata?: { readonly lsn?: string; readonly syncedAt?: string };
   /** Field path (`columns.state.map`) → line in the file, for messages. */
   readonly lines: ReadonlyMap<string, number>;
 }
@@ -69,7 +59,7 @@ export interface TemplateRule {
   readonly transform: readonly Transform[];
 }
 
-export interface ConstRule {
+interface ConstRule {
   readonly kind: 'const';
   readonly value: string | null;
 }
@@ -100,19 +90,6 @@ export interface FilterCondition {
   readonly value: string | readonly string[] | boolean;
   /** Where it is in the YAML (`filter.state.notIn`), for messages. */
   readonly field: string;
-}
-
-/** The source columns a rule reads; empty for `const`. */
-export function ruleColumns(rule: ColumnRule): readonly string[] {
-  switch (rule.kind) {
-    case 'copy':
-    case 'derive':
-      return [rule.from];
-    case 'template':
-      return rule.parts.flatMap((part) => (part.kind === 'column' ? [part.column] : []));
-    case 'const':
-      return [];
-  }
 }
 
 /** Every condition of a filter tree, depth first. */

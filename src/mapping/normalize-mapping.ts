@@ -21,13 +21,13 @@ import type {
 import { parseTemplate } from './template.js';
 
 /** A problem inside one mapping, before file and mapping name are attached. */
-export interface SpecIssue {
+interface SpecIssue {
   readonly code: string;
   readonly path: readonly (string | number)[];
   readonly message: string;
 }
 
-export interface NormalizeInput {
+interface NormalizeInput {
   readonly raw: RawMapping;
   readonly name: string;
   readonly file: string;
@@ -37,7 +37,7 @@ export interface NormalizeInput {
 }
 
 /** The text a YAML scalar writes: numbers keep every digit they had (integers arrive as BigInt). */
-export function scalarText(value: RawScalar): string | null {
+function scalarText(value: RawScalar): string | null {
   if (value === null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'true' : 'false';

@@ -14,7 +14,7 @@ export interface SourceTable {
   /** pg_class.relkind: r table, p partitioned table. */
   readonly kind: 'r' | 'p';
   /**
-   * For a partition: the `schema.table` of its partitioned root. DESIGN.md: a mapping names the
+   * For a partition: the `schema.table` of its partitioned root. A mapping names the
    * root, because the publication publishes changes through it. Undefined for other tables.
    */
   readonly partitionOf?: string;

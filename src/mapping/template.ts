@@ -1,6 +1,6 @@
 import type { TemplatePart } from './mapping-spec.js';
 
-export type ParsedTemplate =
+type ParsedTemplate =
   | { readonly ok: true; readonly parts: readonly TemplatePart[] }
   | { readonly ok: false; readonly message: string };
 

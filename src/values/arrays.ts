@@ -1,4 +1,3 @@
-import type { ConversionSite } from './compile-conversion.js';
 import {
   cannotStore,
   type FamilyPlanner,
@@ -6,6 +5,7 @@ import {
   type TextConverter,
   warning,
 } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import { jsonNumber, jsonString } from './json-text.js';
 import { pgArrayToJson } from './pg-array-literal.js';

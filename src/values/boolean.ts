@@ -1,4 +1,3 @@
-import type { ConversionSite } from './compile-conversion.js';
 import {
   cannotStore,
   type FamilyPlanner,
@@ -7,6 +6,7 @@ import {
   type TextConverter,
   warning,
 } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import { compileNumberTarget, type NumberTarget } from './number-target.js';
 import type { TargetSpec } from './target-spec.js';

@@ -1,5 +1,4 @@
 import { compileBinaryTarget } from './binary-target.js';
-import type { ConversionSite } from './compile-conversion.js';
 import {
   cannotStore,
   type FamilyPlanner,
@@ -7,6 +6,7 @@ import {
   type TextConverter,
   warning,
 } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import { jsonString } from './json-text.js';
 import { planTextTarget } from './text-target-plan.js';

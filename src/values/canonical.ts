@@ -7,7 +7,7 @@ import {
   roundToScale,
 } from './decimal-text.js';
 import { stringifySorted } from './json-text.js';
-import { describeTarget, type TargetSpec } from './target-spec.js';
+import { describeTarget, type FloatTarget, type TargetSpec } from './target-spec.js';
 import { formatTime, fractionPart } from './temporal-text.js';
 
 /** A value in the form the audit compares: equal strings ⇔ the same stored value. */
@@ -43,79 +43,23 @@ function canonicalFor(target: TargetSpec): (value: unknown) => string {
       return canonicalInteger;
     case 'bit':
       return (value) => (Buffer.isBuffer(value) ? bitsValue(value) : canonicalInteger(value));
-    case 'decimal': {
-      const { scale } = target;
-      return (value) => {
-        const text = asText(value);
-        const decimal = parseDecimal(text);
-        const rounded = decimal === undefined ? undefined : roundToScale(decimal, scale, maxDigits);
-        return rounded === undefined ? text : formatScaled(rounded);
-      };
-    }
-    case 'float': {
-      const { single, fixed } = target;
-      return (value) => {
-        const number = typeof value === 'number' ? value : Number(asText(value));
-        if (!Number.isFinite(number)) return asText(value);
-        let stored = single ? Math.fround(number) : number;
-        if (fixed !== undefined) stored = Number(stored.toFixed(fixed.scale));
-        if (stored === 0) return '0';
-        const rounded = roundSignificant(decimalOfDouble(stored), single ? 6 : 15);
-        return String(
-          Number(`${rounded.negative ? '-' : ''}${rounded.digits}e${rounded.exponent}`),
-        );
-      };
-    }
+    case 'decimal':
+      return canonicalDecimal(target.scale);
+    case 'float':
+      return canonicalFloat(target);
     case 'string':
       return target.padded ? (value) => asText(value).replace(/ +$/, '') : asText;
     case 'enum':
       return asText;
     case 'json':
-      return (value) => {
-        // mysql2 parses MariaDB's JSON columns unless the connection sets jsonStrings: a parsed
-        // document arrives as an object, array, number, boolean, or a string that is not JSON.
-        if (typeof value !== 'string' && !Buffer.isBuffer(value)) return stringifySorted(value);
-        const text = asText(value);
-        try {
-          return stringifySorted(JSON.parse(text));
-        } catch {
-          return JSON.stringify(text);
-        }
-      };
+      return canonicalJson;
     case 'date':
-      return (value) => {
-        if (value instanceof Date) return value.toISOString().slice(0, 10);
-        const text = asText(value);
-        return /^\d{4}-\d{2}-\d{2}/.test(text) ? text.slice(0, 10) : text;
-      };
+      return canonicalDate;
     case 'datetime':
-    case 'timestamp': {
-      const { fsp } = target;
-      return (value) => {
-        const text = value instanceof Date ? value.toISOString() : asText(value);
-        const match = dateTimeForm.exec(text);
-        if (match === null) return text;
-        return `${match[1]} ${match[2] ?? '00:00:00'}${fractionPart(match[3] ?? '', fsp)}`;
-      };
-    }
-    case 'time': {
-      const { fsp } = target;
-      return (value) => {
-        const text = asText(value);
-        const match = timeForm.exec(text);
-        if (match === null) return text;
-        return formatTime(
-          {
-            negative: match[1] === '-',
-            hour: Number(match[2]),
-            minute: Number(match[3]),
-            second: Number(match[4]),
-            fraction: match[5] ?? '',
-          },
-          fsp,
-        );
-      };
-    }
+    case 'timestamp':
+      return canonicalDateTime(target.fsp);
+    case 'time':
+      return canonicalTime(target.fsp);
     case 'binary': {
       const width = target.fixed ? target.maxBytes * 2 : 0;
       return (value) => {
@@ -126,6 +70,72 @@ function canonicalFor(target: TargetSpec): (value: unknown) => string {
     case 'unsupported':
       return (value) => (Buffer.isBuffer(value) ? value.toString('hex') : asText(value));
   }
+}
+
+function canonicalDecimal(scale: number): (value: unknown) => string {
+  return (value) => {
+    const text = asText(value);
+    const decimal = parseDecimal(text);
+    const rounded = decimal === undefined ? undefined : roundToScale(decimal, scale, maxDigits);
+    return rounded === undefined ? text : formatScaled(rounded);
+  };
+}
+
+function canonicalFloat({ single, fixed }: FloatTarget): (value: unknown) => string {
+  return (value) => {
+    const number = typeof value === 'number' ? value : Number(asText(value));
+    if (!Number.isFinite(number)) return asText(value);
+    let stored = single ? Math.fround(number) : number;
+    if (fixed !== undefined) stored = Number(stored.toFixed(fixed.scale));
+    if (stored === 0) return '0';
+    const rounded = roundSignificant(decimalOfDouble(stored), single ? 6 : 15);
+    return String(Number(`${rounded.negative ? '-' : ''}${rounded.digits}e${rounded.exponent}`));
+  };
+}
+
+function canonicalJson(value: unknown): string {
+  // mysql2 parses MariaDB's JSON columns unless the connection sets jsonStrings: a parsed
+  // document arrives as an object, array, number, boolean, or a string that is not JSON.
+  if (typeof value !== 'string' && !Buffer.isBuffer(value)) return stringifySorted(value);
+  const text = asText(value);
+  try {
+    return stringifySorted(JSON.parse(text));
+  } catch {
+    return JSON.stringify(text);
+  }
+}
+
+function canonicalDate(value: unknown): string {
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  const text = asText(value);
+  return /^\d{4}-\d{2}-\d{2}/.test(text) ? text.slice(0, 10) : text;
+}
+
+function canonicalDateTime(fsp: number): (value: unknown) => string {
+  return (value) => {
+    const text = value instanceof Date ? value.toISOString() : asText(value);
+    const match = dateTimeForm.exec(text);
+    if (match === null) return text;
+    return `${match[1]} ${match[2] ?? '00:00:00'}${fractionPart(match[3] ?? '', fsp)}`;
+  };
+}
+
+function canonicalTime(fsp: number): (value: unknown) => string {
+  return (value) => {
+    const text = asText(value);
+    const match = timeForm.exec(text);
+    if (match === null) return text;
+    return formatTime(
+      {
+        negative: match[1] === '-',
+        hour: Number(match[2]),
+        minute: Number(match[3]),
+        second: Number(match[4]),
+        fraction: match[5] ?? '',
+      },
+      fsp,
+    );
+  };
 }
 
 /** Beyond any column (DECIMAL has at most 65 digits): longer spellings are compared as text. */

@@ -1,12 +1,7 @@
 import { ConfigError } from '../errors/millrace-error.js';
 import type { SourceType, TargetColumn, TargetValue } from './column-types.js';
+import type { ConversionSite } from './conversion-site.js';
 import { planConversion } from './plan-conversion.js';
-
-/** Where a conversion is used, for error messages: `mapping.column`. */
-export interface ConversionSite {
-  readonly mapping: string;
-  readonly column: string;
-}
 
 /** PostgreSQL text form (or null) → the parameter bound for the target column. */
 export type Conversion = (text: string | null) => TargetValue;

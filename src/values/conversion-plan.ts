@@ -1,8 +1,15 @@
 import type { TargetValue } from './column-types.js';
-import type { Compatibility } from './compatibility.js';
-import type { ConversionSite } from './compile-conversion.js';
+import type { ConversionSite } from './conversion-site.js';
 import type { SourceSpec } from './source-spec.js';
 import type { TargetSpec } from './target-spec.js';
+
+/** Whether a source type's values can go into a target column, and what to watch for. */
+export interface Compatibility {
+  /** ok: converts as is; warning: some values are rejected or change form; error: cannot work. */
+  readonly level: 'ok' | 'warning' | 'error';
+  /** Why, for warnings and errors (and a note on some ok pairs). */
+  readonly reason?: string;
+}
 
 /** Converts a non-null text value; compileConversion adds the null check around it. */
 export type TextConverter = (text: string) => TargetValue;

@@ -1,7 +1,7 @@
-import { cannotStore, type FamilyPlanner, ok, warning } from './conversion-plan.js';
+import { type FamilyPlanner, ok, warning } from './conversion-plan.js';
 import { jsonString } from './json-text.js';
 import { compileTemporalTarget } from './temporal-target.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planTextOrJson } from './text-target-plan.js';
 
 /** Why a TIMESTAMP column is a risk for any date/time source. */
 export const timestampColumnReason =
@@ -20,11 +20,10 @@ export const planDateConversion: FamilyPlanner = (source, target) => {
       return warning(timestampColumnReason, (site) =>
         compileTemporalTarget(target, site, 'moment', 'date', true),
       );
-    case 'string':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonString);
     default:
-      return cannotStore(source, target, 'map it to a DATE, DATETIME, text or JSON column');
+      return planTextOrJson(source, target, {
+        json: jsonString,
+        instead: 'map it to a DATE, DATETIME, text or JSON column',
+      });
   }
 };

@@ -12,7 +12,7 @@ export interface Decimal {
 }
 
 /** A decimal rounded to a fixed number of fractional digits. */
-export interface ScaledDecimal {
+interface ScaledDecimal {
   /** Never true for zero, so -0.001 rounded to 2 places is 0.00, as MySQL stores it. */
   readonly negative: boolean;
   /** Integer digits without leading zeros; '' when the integer part is zero. */

@@ -1,7 +1,7 @@
-import { cannotStore, type FamilyPlanner, ok } from './conversion-plan.js';
+import { type FamilyPlanner, ok } from './conversion-plan.js';
 import { jsonString } from './json-text.js';
 import { compileStringTarget } from './string-target.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planTextOrJson } from './text-target-plan.js';
 
 /**
  * Enum types. Into ENUM columns label for label, each value checked against the column's
@@ -15,11 +15,10 @@ export const planEnumConversion: FamilyPlanner = (source, target) => {
         (site) => compileStringTarget(target, site),
         'each value must be a label of the column',
       );
-    case 'string':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonString);
     default:
-      return cannotStore(source, target, 'map it to an ENUM, VARCHAR or JSON column');
+      return planTextOrJson(source, target, {
+        json: jsonString,
+        instead: 'map it to an ENUM, VARCHAR or JSON column',
+      });
   }
 };

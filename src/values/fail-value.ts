@@ -1,7 +1,7 @@
 import { ValueError } from '../errors/millrace-error.js';
-import type { ConversionSite } from './compile-conversion.js';
+import type { ConversionSite } from './conversion-site.js';
 
-export type ValueErrorCode = 'VALUE_INVALID' | 'VALUE_TOO_LONG' | 'VALUE_OUT_OF_RANGE';
+type ValueErrorCode = 'VALUE_INVALID' | 'VALUE_TOO_LONG' | 'VALUE_OUT_OF_RANGE';
 
 /** Values up to this many code points are shown whole in messages. */
 const wholeUpTo = 40;

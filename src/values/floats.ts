@@ -1,14 +1,6 @@
-import {
-  cannotStore,
-  type FamilyPlanner,
-  ok,
-  okUnless,
-  type TextConverter,
-  warning,
-} from './conversion-plan.js';
-import { jsonNumber } from './json-text.js';
-import { compileNumberTarget, floatMax } from './number-target.js';
-import { planTextTarget } from './text-target-plan.js';
+import { type FamilyPlanner, okUnless, type TextConverter, warning } from './conversion-plan.js';
+import { buildNumberTarget, compileNumberTarget, floatMax } from './number-target.js';
+import { planNumberAsText } from './text-target-plan.js';
 
 /**
  * real, double precision. The sessions' extra_float_digits=3 makes PostgreSQL print the
@@ -40,22 +32,21 @@ export const planFloatConversion: FamilyPlanner = (source, target) => {
     case 'decimal':
       return warning(
         `values are rounded half away from zero to ${target.scale} decimals; more than ${target.precision - target.scale} integer digits, NaN and infinities are rejected`,
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
     case 'integer':
     case 'bit':
     case 'year':
       return warning(
         'values are rounded half away from zero to whole numbers and checked against the column range',
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
-    case 'string':
-    case 'enum':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonNumber);
     default:
-      return cannotStore(source, target, 'map it to a FLOAT, DOUBLE, DECIMAL, text or JSON column');
+      return planNumberAsText(
+        source,
+        target,
+        'map it to a FLOAT, DOUBLE, DECIMAL, text or JSON column',
+      );
   }
 };
 

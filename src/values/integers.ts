@@ -1,16 +1,8 @@
-import type { ConversionSite } from './compile-conversion.js';
-import {
-  cannotStore,
-  type FamilyPlanner,
-  ok,
-  okUnless,
-  type TextConverter,
-  warning,
-} from './conversion-plan.js';
-import { jsonNumber } from './json-text.js';
-import { compileNumberTarget, parseShortInteger } from './number-target.js';
+import { type FamilyPlanner, okUnless, type TextConverter, warning } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
+import { buildNumberTarget, compileNumberTarget, parseShortInteger } from './number-target.js';
 import type { IntegerTarget } from './target-spec.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planNumberAsText } from './text-target-plan.js';
 
 /**
  * smallint, integer, bigint, oid. Into integer columns through a fast path (no regex, no
@@ -36,7 +28,7 @@ export const planIntegerConversion: FamilyPlanner = (source, target) => {
             : undefined,
           target.unsigned && low < 0n ? 'negative values are rejected' : undefined,
         ],
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
     }
     case 'float': {
@@ -50,22 +42,17 @@ export const planIntegerConversion: FamilyPlanner = (source, target) => {
             ? undefined
             : `values with more than ${target.fixed.precision - target.fixed.scale} digits are rejected`,
         ],
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
     }
     case 'bit':
     case 'year': {
       const range =
         target.kind === 'year' ? '0 and 1901..2155' : `0..${(1n << BigInt(target.bits)) - 1n}`;
-      return warning(`only ${range} are accepted`, (site) => compileNumberTarget(target, site));
+      return warning(`only ${range} are accepted`, buildNumberTarget(target));
     }
-    case 'string':
-    case 'enum':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonNumber);
     default:
-      return cannotStore(
+      return planNumberAsText(
         source,
         target,
         'map it to an integer, DECIMAL, FLOAT, text or JSON column',

@@ -1,5 +1,5 @@
-import type { ConversionSite } from './compile-conversion.js';
 import type { TextConverter } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { type Decimal, formatScaled, parseDecimal, roundToScale } from './decimal-text.js';
 import { failValue } from './fail-value.js';
 import type {
@@ -18,6 +18,11 @@ export const floatMax = 3.4028234663852886e38;
 const notANumber = /^\s*[+-]?nan\s*$/i;
 const infinite = /^\s*[+-]?inf(inity)?\s*$/i;
 
+/** The builder of a plan whose values go through compileNumberTarget. */
+export function buildNumberTarget(target: NumberTarget): (site: ConversionSite) => TextConverter {
+  return (site) => compileNumberTarget(target, site);
+}
+
 /**
  * A converter from any decimal text (`-12.5`, `1e+20`, ` 7 `) to a numeric column: integers
  * and DECIMAL are rounded half away from zero exactly (digit strings, no floats), FLOAT/DOUBLE
@@ -34,6 +39,22 @@ export function compileNumberTarget(target: NumberTarget, site: ConversionSite):
       failValue(site, 'VALUE_OUT_OF_RANGE', text, `is infinite; ${target.label} cannot hold it`);
     return failValue(site, 'VALUE_INVALID', text, `is not a number; ${target.label} needs one`);
   };
+  /** A number for a DECIMAL or FLOAT column: an UNSIGNED one refuses negatives. */
+  const parseSigned = (text: string, unsigned: boolean): Decimal => {
+    const value = parse(text);
+    if (unsigned && value.negative)
+      failValue(site, 'VALUE_OUT_OF_RANGE', text, `is negative; ${target.label} cannot hold it`);
+    return value;
+  };
+  /** `value` rounded to `scale` decimals, refused when more than `integerDigits` remain. */
+  const fitScale = (value: Decimal, text: string, scale: number, integerDigits: number) =>
+    roundToScale(value, scale, integerDigits) ??
+    failValue(
+      site,
+      'VALUE_OUT_OF_RANGE',
+      text,
+      `does not fit ${target.label} (at most ${integerDigits} integer digits)`,
+    );
   switch (target.kind) {
     case 'integer':
     case 'year':
@@ -41,39 +62,14 @@ export function compileNumberTarget(target: NumberTarget, site: ConversionSite):
       return compileIntegral(target, site, parse);
     case 'decimal': {
       const { precision, scale, unsigned } = target;
-      return (text) => {
-        const value = parse(text);
-        if (unsigned && value.negative)
-          failValue(
-            site,
-            'VALUE_OUT_OF_RANGE',
-            text,
-            `is negative; ${target.label} cannot hold it`,
-          );
-        const rounded = roundToScale(value, scale, precision - scale);
-        if (rounded === undefined) {
-          failValue(
-            site,
-            'VALUE_OUT_OF_RANGE',
-            text,
-            `does not fit ${target.label} (at most ${precision - scale} integer digits)`,
-          );
-        }
-        return formatScaled(rounded);
-      };
+      return (text) =>
+        formatScaled(fitScale(parseSigned(text, unsigned), text, scale, precision - scale));
     }
     case 'float': {
       const { single, unsigned, fixed } = target;
       const limit = single ? floatMax : Number.MAX_VALUE;
       return (text) => {
-        const value = parse(text);
-        if (unsigned && value.negative)
-          failValue(
-            site,
-            'VALUE_OUT_OF_RANGE',
-            text,
-            `is negative; ${target.label} cannot hold it`,
-          );
+        const value = parseSigned(text, unsigned);
         const number = Number(text);
         if (!(Math.abs(number) <= limit)) {
           failValue(
@@ -83,17 +79,7 @@ export function compileNumberTarget(target: NumberTarget, site: ConversionSite):
             `is out of range for ${target.label} (at most ±${limit.toPrecision(6)})`,
           );
         }
-        if (
-          fixed !== undefined &&
-          roundToScale(value, fixed.scale, fixed.precision - fixed.scale) === undefined
-        ) {
-          failValue(
-            site,
-            'VALUE_OUT_OF_RANGE',
-            text,
-            `does not fit ${target.label} (at most ${fixed.precision - fixed.scale} integer digits)`,
-          );
-        }
+        if (fixed !== undefined) fitScale(value, text, fixed.scale, fixed.precision - fixed.scale);
         // -0 would be stored as such by MariaDB; the same number bound as 0 keeps outputs plain.
         return number === 0 ? 0 : number;
       };

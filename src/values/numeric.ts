@@ -1,16 +1,8 @@
-import type { ConversionSite } from './compile-conversion.js';
-import {
-  cannotStore,
-  type FamilyPlanner,
-  ok,
-  okUnless,
-  type TextConverter,
-  warning,
-} from './conversion-plan.js';
-import { jsonNumber } from './json-text.js';
-import { compileNumberTarget } from './number-target.js';
+import { type FamilyPlanner, okUnless, type TextConverter, warning } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
+import { buildNumberTarget, compileNumberTarget } from './number-target.js';
 import type { DecimalTarget } from './target-spec.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planNumberAsText } from './text-target-plan.js';
 
 /**
  * numeric(p,s). Into DECIMAL(P,S) exactly: rounded half away from zero to S decimals (as MySQL
@@ -50,7 +42,7 @@ export const planNumericConversion: FamilyPlanner = (source, target) => {
             : `values outside ${target.min}..${target.max} are rejected`,
           target.min === 0n ? 'negative values are rejected' : undefined,
         ],
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
     }
     case 'float': {
@@ -63,22 +55,17 @@ export const planNumericConversion: FamilyPlanner = (source, target) => {
           target.unsigned ? 'negative values are rejected' : undefined,
           target.fixed === undefined ? undefined : rounds(target.fixed.scale),
         ],
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
     }
     case 'bit':
     case 'year':
       return warning(
         'values are rounded to whole numbers and checked against the column range',
-        (site) => compileNumberTarget(target, site),
+        buildNumberTarget(target),
       );
-    case 'string':
-    case 'enum':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonNumber);
     default:
-      return cannotStore(
+      return planNumberAsText(
         source,
         target,
         'map it to a DECIMAL, integer, FLOAT, text or JSON column',

@@ -1,4 +1,4 @@
-import type { ConversionSite } from './compile-conversion.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import type { EnumTarget, StringTarget } from './target-spec.js';
 

@@ -67,7 +67,7 @@ export interface BitTarget extends TargetBase {
   readonly bits: number;
 }
 
-export interface JsonTarget extends TargetBase {
+interface JsonTarget extends TargetBase {
   readonly kind: 'json';
 }
 
@@ -81,7 +81,7 @@ export interface YearTarget extends TargetBase {
 }
 
 /** SET, geometry, MariaDB's UUID/INET types, …: nothing converts into these. */
-export interface UnsupportedTarget extends TargetBase {
+interface UnsupportedTarget extends TargetBase {
   readonly kind: 'unsupported';
 }
 
@@ -122,6 +122,106 @@ const byteLimits: ReadonlyMap<string, number> = new Map([
   ['longblob', 4_294_967_295],
 ]);
 
+type Classify = (column: TargetColumn, base: TargetBase, dataType: string) => TargetSpec;
+
+const decimalTarget: Classify = (column, base) => ({
+  ...base,
+  kind: 'decimal',
+  precision: column.precision ?? 10,
+  scale: column.scale ?? 0,
+  unsigned: column.unsigned,
+});
+
+const floatTarget: Classify = (column, base, dataType) => ({
+  ...base,
+  kind: 'float',
+  single: dataType === 'float',
+  unsigned: column.unsigned,
+  fixed:
+    column.scale !== null && column.precision !== null
+      ? { precision: column.precision, scale: column.scale }
+      : undefined,
+});
+
+const charTarget: Classify = (column, base, dataType) => ({
+  ...base,
+  kind: 'string',
+  maxChars: column.maxLength ?? 0,
+  maxBytes: null,
+  padded: dataType === 'char',
+});
+
+const textTarget: Classify = (_column, base, dataType) => ({
+  ...base,
+  kind: 'string',
+  maxChars: null,
+  maxBytes: byteLimits.get(dataType)!,
+  padded: false,
+});
+
+const binaryTarget: Classify = (column, base, dataType) => ({
+  ...base,
+  kind: 'binary',
+  maxBytes: column.maxLength ?? 0,
+  fixed: dataType === 'binary',
+});
+
+const blobTarget: Classify = (_column, base, dataType) => ({
+  ...base,
+  kind: 'binary',
+  maxBytes: byteLimits.get(dataType)!,
+  fixed: false,
+});
+
+const temporalTarget: Classify = (column, base, dataType) => ({
+  ...base,
+  kind: dataType as TemporalTarget['kind'],
+  fsp: Math.max(0, Math.min(6, column.datetimePrecision ?? 0)),
+});
+
+/** Every DATA_TYPE that is neither JSON nor an integer, classified. */
+const classifiers: ReadonlyMap<string, Classify> = new Map<string, Classify>([
+  ['decimal', decimalTarget],
+  ['numeric', decimalTarget],
+  ['float', floatTarget],
+  ['double', floatTarget],
+  ['real', floatTarget],
+  ['double precision', floatTarget],
+  ['char', charTarget],
+  ['varchar', charTarget],
+  ['tinytext', textTarget],
+  ['text', textTarget],
+  ['mediumtext', textTarget],
+  ['longtext', textTarget],
+  ['binary', binaryTarget],
+  ['varbinary', binaryTarget],
+  ['tinyblob', blobTarget],
+  ['blob', blobTarget],
+  ['mediumblob', blobTarget],
+  ['longblob', blobTarget],
+  ['date', (_column, base) => ({ ...base, kind: 'date' })],
+  ['year', (_column, base) => ({ ...base, kind: 'year' })],
+  ['datetime', temporalTarget],
+  ['timestamp', temporalTarget],
+  ['time', temporalTarget],
+  [
+    'enum',
+    (column, base) => ({
+      ...base,
+      kind: 'enum',
+      labels: column.enumValues ?? enumLabels(column.columnType),
+    }),
+  ],
+  [
+    'bit',
+    (column, base) => ({
+      ...base,
+      kind: 'bit',
+      bits: Math.max(1, Math.min(64, column.precision ?? 1)),
+    }),
+  ],
+]);
+
 /** Classifies a MySQL/MariaDB column for conversion, from its information_schema facts. */
 export function describeTarget(column: TargetColumn): TargetSpec {
   const dataType = column.dataType.toLowerCase();
@@ -139,82 +239,10 @@ export function describeTarget(column: TargetColumn): TargetSpec {
       isBoolean: dataType === 'tinyint' && columnType.startsWith('tinyint(1)'),
     };
   }
-  switch (dataType) {
-    case 'decimal':
-    case 'numeric':
-      return {
-        ...base,
-        kind: 'decimal',
-        precision: column.precision ?? 10,
-        scale: column.scale ?? 0,
-        unsigned: column.unsigned,
-      };
-    case 'float':
-    case 'double':
-    case 'real':
-    case 'double precision':
-      return {
-        ...base,
-        kind: 'float',
-        single: dataType === 'float',
-        unsigned: column.unsigned,
-        fixed:
-          column.scale !== null && column.precision !== null
-            ? { precision: column.precision, scale: column.scale }
-            : undefined,
-      };
-    case 'char':
-    case 'varchar':
-      return {
-        ...base,
-        kind: 'string',
-        maxChars: column.maxLength ?? 0,
-        maxBytes: null,
-        padded: dataType === 'char',
-      };
-    case 'tinytext':
-    case 'text':
-    case 'mediumtext':
-    case 'longtext':
-      return {
-        ...base,
-        kind: 'string',
-        maxChars: null,
-        maxBytes: byteLimits.get(dataType)!,
-        padded: false,
-      };
-    case 'binary':
-    case 'varbinary':
-      return {
-        ...base,
-        kind: 'binary',
-        maxBytes: column.maxLength ?? 0,
-        fixed: dataType === 'binary',
-      };
-    case 'tinyblob':
-    case 'blob':
-    case 'mediumblob':
-    case 'longblob':
-      return { ...base, kind: 'binary', maxBytes: byteLimits.get(dataType)!, fixed: false };
-    case 'date':
-      return { ...base, kind: 'date' };
-    case 'year':
-      return { ...base, kind: 'year' };
-    case 'datetime':
-    case 'timestamp':
-    case 'time':
-      return {
-        ...base,
-        kind: dataType,
-        fsp: Math.max(0, Math.min(6, column.datetimePrecision ?? 0)),
-      };
-    case 'enum':
-      return { ...base, kind: 'enum', labels: column.enumValues ?? enumLabels(column.columnType) };
-    case 'bit':
-      return { ...base, kind: 'bit', bits: Math.max(1, Math.min(64, column.precision ?? 1)) };
-    default:
-      return { ...base, kind: 'unsupported' };
-  }
+  const classify = classifiers.get(dataType);
+  return classify === undefined
+    ? { ...base, kind: 'unsupported' }
+    : classify(column, base, dataType);
 }
 
 /**

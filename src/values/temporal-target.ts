@@ -1,5 +1,5 @@
-import type { ConversionSite } from './compile-conversion.js';
 import type { TextConverter } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import type { DateTarget, TemporalTarget } from './target-spec.js';
 import {
@@ -14,13 +14,13 @@ import {
   type TimeParts,
 } from './temporal-text.js';
 
-export type TemporalTargetSpec = TemporalTarget | DateTarget;
+type TemporalTargetSpec = TemporalTarget | DateTarget;
 
 /**
  * What the text holds: a `moment` (date or timestamp, with or without offset) or a `time` of
  * day (with or without offset).
  */
-export type TemporalInput = 'moment' | 'time';
+type TemporalInput = 'moment' | 'time';
 
 /**
  * DATE and DATETIME: MySQL documents 1000-01-01..9999-12-31 as "supported", yet MariaDB (as

@@ -16,7 +16,7 @@ export interface DateTimeParts {
 }
 
 /** A parsed timestamp: its fields as written and the UTC offset written with them. */
-export interface ParsedTimestamp {
+interface ParsedTimestamp {
   readonly parts: DateTimeParts;
   /** Seconds east of UTC; undefined when the text had no offset. */
   readonly offset: number | undefined;
@@ -26,7 +26,7 @@ const timestampSyntax =
   /^\s*(\d{4,})-(\d{2})-(\d{2})(?:[ Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?( BC)?\s*$/;
 
 /** `infinity`, `-infinity` (PostgreSQL), returned as such so callers can say "out of range". */
-export type Infinite = 'infinity' | '-infinity';
+type Infinite = 'infinity' | '-infinity';
 
 /** Parses a date or timestamp text; undefined when it is not one or names an impossible day. */
 export function parseTimestamp(text: string): ParsedTimestamp | Infinite | undefined {

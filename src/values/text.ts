@@ -1,8 +1,8 @@
 import { compileBinaryTarget } from './binary-target.js';
-import type { ConversionSite } from './compile-conversion.js';
 import { type FamilyPlanner, refuse, type TextConverter, warning } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
-import { compileNumberTarget } from './number-target.js';
+import { buildNumberTarget } from './number-target.js';
 import type { SourceSpec } from './source-spec.js';
 import { compileTemporalTarget } from './temporal-target.js';
 import { planTextTarget } from './text-target-plan.js';
@@ -27,7 +27,7 @@ export const planTextConversion: FamilyPlanner = (source, target) => {
     case 'float':
     case 'bit':
     case 'year':
-      return warning(parsed('a number'), (site) => compileNumberTarget(target, site));
+      return warning(parsed('a number'), buildNumberTarget(target));
     case 'date':
     case 'datetime':
     case 'timestamp':

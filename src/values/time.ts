@@ -1,7 +1,7 @@
-import { cannotStore, type FamilyPlanner, ok, okUnless } from './conversion-plan.js';
+import { type FamilyPlanner, okUnless } from './conversion-plan.js';
 import { jsonString } from './json-text.js';
 import { compileTemporalTarget } from './temporal-target.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planTextOrJson } from './text-target-plan.js';
 import { truncates } from './timestamps.js';
 
 /**
@@ -19,11 +19,10 @@ export const planTimeConversion: FamilyPlanner = (source, target) => {
         ],
         (site) => compileTemporalTarget(target, site, 'time', 'time', true),
       );
-    case 'string':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonString);
     default:
-      return cannotStore(source, target, 'map it to a TIME, text or JSON column');
+      return planTextOrJson(source, target, {
+        json: jsonString,
+        instead: 'map it to a TIME, text or JSON column',
+      });
   }
 };

@@ -1,8 +1,8 @@
-import { cannotStore, type FamilyPlanner, ok, okUnless, warning } from './conversion-plan.js';
+import { type FamilyPlanner, okUnless, warning } from './conversion-plan.js';
 import { timestampColumnReason } from './date.js';
 import { jsonString } from './json-text.js';
 import { compileTemporalTarget } from './temporal-target.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planTextOrJson } from './text-target-plan.js';
 
 /**
  * timestamp and timestamptz. Into DATETIME(p) as `YYYY-MM-DD HH:MM:SS[.f]`, timestamptz moved
@@ -34,12 +34,11 @@ export const planTimestampConversion: FamilyPlanner = (source, target) => {
           .join('; '),
         (site) => compileTemporalTarget(target, site, 'moment', what, true),
       );
-    case 'string':
-      return planTextTarget(source, target);
-    case 'json':
-      return ok(() => jsonString);
     default:
-      return cannotStore(source, target, 'map it to a DATETIME, text or JSON column');
+      return planTextOrJson(source, target, {
+        json: jsonString,
+        instead: 'map it to a DATETIME, text or JSON column',
+      });
   }
 };
 

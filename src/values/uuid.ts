@@ -1,15 +1,14 @@
 import { compileBinaryTarget } from './binary-target.js';
-import type { ConversionSite } from './compile-conversion.js';
 import {
   cannotStore,
   type FamilyPlanner,
-  ok,
   okUnless,
   type TextConverter,
 } from './conversion-plan.js';
+import type { ConversionSite } from './conversion-site.js';
 import { failValue } from './fail-value.js';
 import { jsonString } from './json-text.js';
-import { planTextTarget } from './text-target-plan.js';
+import { planTextOrJson, planTextTarget } from './text-target-plan.js';
 
 /**
  * uuid. Into CHAR(36)/VARCHAR as PostgreSQL writes it (lower case, hyphenated); into
@@ -33,10 +32,11 @@ export const planUuidConversion: FamilyPlanner = (source, target) => {
         [target.fixed && target.maxBytes > 16 ? 'values are padded with zero bytes' : undefined],
         (site) => compileUuidBytes(site, compileBinaryTarget(target, site)),
       );
-    case 'json':
-      return ok(() => jsonString);
     default:
-      return cannotStore(source, target, 'map it to a CHAR(36), BINARY(16) or JSON column');
+      return planTextOrJson(source, target, {
+        json: jsonString,
+        instead: 'map it to a CHAR(36), BINARY(16) or JSON column',
+      });
   }
 };
 
