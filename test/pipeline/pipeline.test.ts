@@ -6,7 +6,7 @@ import type { Checkpoint, ChunkStats, Sink } from '../../src/pipeline/sink.js';
 import type { SourceEvent, TruncateEvent } from '../../src/pipeline/source-event.js';
 import type { StreamInterceptor } from '../../src/pipeline/stream-interceptor.js';
 import type { WriteChunk } from '../../src/writes/write-chunk.js';
-import { events, item, transaction, unitMappings } from '../support/pipeline-fixture.js';
+import { events, part, transaction, unitMappings } from '../support/pipeline-fixture.js';
 
 /** A chunk in a line: `reset T`, `T +keys` (upserts), `T -keys` (deletes), `T ~keys` (updates). */
 function describeChunk(chunk: WriteChunk): string {
@@ -104,6 +104,12 @@ async function until(what: string, probe: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
+/** An insert into the `memo` table (one mapping, one write). */
+const memo = (id: number, body = 'x') => events.insert('public.memo', { id: String(id), body });
+
+/** What the commit of a batch up to `lsn` adds to the timeline, acknowledgement included. */
+const committedUpTo = (lsn: bigint) => [`commit ${lsn}`, `committed ${lsn}`, `ack ${lsn}`];
+
 const running: { stop: AbortController; done: Promise<unknown> }[] = [];
 
 afterEach(async () => {
@@ -136,161 +142,125 @@ function startPipeline(options: Partial<PipelineOptions> = {}) {
   const push = (list: readonly SourceEvent[]) => {
     for (const event of list) pipeline.push(event);
   };
-  return { pipeline, recorder, push, stop, done };
+  /** Stops gracefully once `lsn` was acknowledged; the timeline so far. */
+  const stopAfterAck = async (lsn: bigint) => {
+    await until(`the acknowledgement of ${lsn}`, () => recorder.acks.includes(lsn));
+    stop.abort();
+    await done;
+    return recorder.timeline;
+  };
+  return { pipeline, recorder, push, stop, done, stopAfterAck };
 }
 
 describe('Pipeline', () => {
   it('skips transactions at or below the checkpoint', async () => {
-    const { recorder, push, stop, done } = startPipeline({ checkpoint: 200n });
-    push(transaction(100n, [events.insert('public.note', { id: '1', body: 'old' })]));
-    push(transaction(200n, [events.insert('public.note', { id: '2', body: 'applied' })]));
-    push(transaction(300n, [events.insert('public.note', { id: '3', body: 'new' })]));
-    await until('the commit', () => recorder.acks.length > 0);
-    stop.abort();
-    await done;
-    expect(recorder.timeline).toEqual([
-      'apply stg_note +3',
-      'commit 300',
-      'committed 300',
-      'ack 300',
-    ]);
+    const { push, stopAfterAck } = startPipeline({ checkpoint: 200n });
+    push(transaction(100n, [memo(1, 'old')]));
+    push(transaction(200n, [memo(2, 'applied')]));
+    push(transaction(300n, [memo(3, 'new')]));
+    expect(await stopAfterAck(300n)).toEqual(['apply stg_memo +3', ...committedUpTo(300n)]);
   });
 
   it('commits a batch with the checkpoint of its last complete transaction, and acknowledges it after the commit', async () => {
-    const { pipeline, recorder, push, stop, done } = startPipeline();
+    const { pipeline, recorder, push, stopAfterAck } = startPipeline();
     recorder.commits.close();
-    push(transaction(100n, [events.insert('public.note', { id: '1', body: 'a' })]));
-    push(transaction(200n, [events.insert('public.note', { id: '2', body: 'b' })]));
+    push(transaction(100n, [memo(1)]));
+    push(transaction(200n, [memo(2)]));
     await until('the first commit', () => recorder.timeline.includes('commit 200'));
     // Arrives while the first batch commits: it waits for the next one.
-    push(transaction(300n, [events.insert('public.note', { id: '3', body: 'c' })]));
+    push(transaction(300n, [memo(3)]));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(recorder.acks).toEqual([]);
     expect(pipeline.committedLsn()).toBe(0n);
     recorder.commits.release();
-    await until('the second commit', () => recorder.acks.length === 2);
-    expect(pipeline.committedLsn()).toBe(300n);
-    expect(recorder.timeline).toEqual([
-      'apply stg_note +1,2',
-      'commit 200',
-      'committed 200',
-      'ack 200',
-      'apply stg_note +3',
-      'commit 300',
-      'committed 300',
-      'ack 300',
+    expect(await stopAfterAck(300n)).toEqual([
+      'apply stg_memo +1,2',
+      ...committedUpTo(200n),
+      'apply stg_memo +3',
+      ...committedUpTo(300n),
     ]);
     expect(recorder.acks).toEqual([200n, 300n]);
-    stop.abort();
-    await done;
+    expect(pipeline.committedLsn()).toBe(300n);
   });
 
   it('writes a source transaction larger than a batch in chunks of one target transaction', async () => {
-    const { recorder, push, stop, done } = startPipeline({ maxBatchWrites: 3 });
-    const notes = Array.from({ length: 10 }, (_, i) =>
-      events.insert('public.note', { id: String(i + 1), body: 'x' }),
+    const { push, stopAfterAck } = startPipeline({ maxBatchWrites: 3 });
+    push(
+      transaction(
+        100n,
+        Array.from({ length: 10 }, (_, i) => memo(i + 1)),
+      ),
     );
-    push(transaction(100n, notes));
-    await until('the commit', () => recorder.acks.length > 0);
-    stop.abort();
-    await done;
-    expect(recorder.timeline).toEqual([
-      'apply stg_note +1,2,3',
-      'apply stg_note +4,5,6',
-      'apply stg_note +7,8,9',
-      'apply stg_note +10',
-      'commit 100',
-      'committed 100',
-      'ack 100',
+    expect(await stopAfterAck(100n)).toEqual([
+      'apply stg_memo +1,2,3',
+      'apply stg_memo +4,5,6',
+      'apply stg_memo +7,8,9',
+      'apply stg_memo +10',
+      ...committedUpTo(100n),
     ]);
   });
 
   it('writes a TRUNCATE alone, between what came before and after it, and tells the interceptor', async () => {
-    const { recorder, push, stop, done } = startPipeline();
+    const { push, stopAfterAck } = startPipeline();
     push(
       transaction(100n, [
-        events.insert('public.item', item(1)),
-        { kind: 'truncate', tables: ['public.item'] },
-        events.insert('public.item', item(2)),
+        events.insert('public.part', part(1)),
+        { kind: 'truncate', tables: ['public.part'] },
+        events.insert('public.part', part(2)),
       ]),
     );
-    await until('the commit', () => recorder.acks.length > 0);
-    stop.abort();
-    await done;
-    expect(recorder.timeline).toEqual([
-      'apply stg_item +1; stg_item_history +1',
-      'truncate public.item',
-      'apply reset stg_item; reset stg_item_history',
-      'apply stg_item +2; stg_item_history +2',
-      'commit 100',
-      'committed 100',
-      'ack 100',
+    expect(await stopAfterAck(100n)).toEqual([
+      'apply stg_part +1; stg_part_history +1',
+      'truncate public.part',
+      'apply reset stg_part; reset stg_part_history',
+      'apply stg_part +2; stg_part_history +2',
+      ...committedUpTo(100n),
     ]);
   });
 
   it('pauses the source above the high-water mark and resumes it below the low-water mark', async () => {
-    const { recorder, push, stop, done } = startPipeline({ highWater: 10, lowWater: 2 });
-    for (let n = 1; n <= 6; n++) {
-      push(
-        transaction(BigInt(n * 100), [events.insert('public.note', { id: String(n), body: 'x' })]),
-      );
-    }
-    await until('the commit', () => recorder.acks.includes(600n));
-    stop.abort();
-    await done;
+    const { recorder, push, stopAfterAck } = startPipeline({ highWater: 10, lowWater: 2 });
+    for (let n = 1; n <= 6; n++) push(transaction(BigInt(n * 100), [memo(n)]));
+    const timeline = await stopAfterAck(600n);
     expect(recorder.pauses.map((pause) => pause.paused)).toEqual([true, false]);
     expect(recorder.pauses[0]!.queued).toBeGreaterThanOrEqual(10);
     expect(recorder.pauses[1]!.queued).toBeLessThanOrEqual(2);
-    expect(recorder.timeline.indexOf('pause true')).toBeLessThan(
-      recorder.timeline.indexOf('pause false'),
-    );
+    expect(timeline.indexOf('pause true')).toBeLessThan(timeline.indexOf('pause false'));
   });
 
   it('rejects run() when the sink fails, and acknowledges nothing', async () => {
     const { recorder, push, done } = startPipeline();
     recorder.failCommit = new Error('target went away');
-    push(transaction(100n, [events.insert('public.note', { id: '1', body: 'a' })]));
+    push(transaction(100n, [memo(1)]));
     await expect(done).rejects.toThrow('target went away');
     expect(recorder.acks).toEqual([]);
-    expect(recorder.timeline).toEqual(['apply stg_note +1', 'commit 100']);
+    expect(recorder.timeline).toEqual(['apply stg_memo +1', 'commit 100']);
   });
 
   it('finishes the transaction in progress on a graceful stop, commits and acknowledges it', async () => {
     const { recorder, push, stop, done } = startPipeline();
-    push([events.begin(92n), events.insert('public.note', { id: '1', body: 'a' })]);
+    push([events.begin(92n), memo(1)]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     stop.abort();
     // The rest of the transaction arrives after the stop was asked for; the next one is left.
-    push([events.insert('public.note', { id: '2', body: 'b' }), events.commit(100n)]);
-    push(transaction(200n, [events.insert('public.note', { id: '3', body: 'c' })]));
+    push([memo(2), events.commit(100n)]);
+    push(transaction(200n, [memo(3)]));
     await done;
-    expect(recorder.timeline).toEqual([
-      'apply stg_note +1,2',
-      'commit 100',
-      'committed 100',
-      'ack 100',
-    ]);
+    expect(recorder.timeline).toEqual(['apply stg_memo +1,2', ...committedUpTo(100n)]);
   });
 
   it('rolls back on a stop inside a transaction that never completes', async () => {
     const { recorder, push, stop, done } = startPipeline({ maxBatchWrites: 2 });
-    push(transaction(100n, [events.insert('public.note', { id: '1', body: 'a' })]));
+    push(transaction(100n, [memo(1)]));
     await until('the first commit', () => recorder.acks.length > 0);
-    push([
-      events.begin(192n),
-      events.insert('public.note', { id: '2', body: 'b' }),
-      events.insert('public.note', { id: '3', body: 'c' }),
-      events.insert('public.note', { id: '4', body: 'd' }),
-    ]);
-    await until('the open chunk', () => recorder.timeline.includes('apply stg_note +2,3'));
+    push([events.begin(192n), memo(2), memo(3), memo(4)]);
+    await until('the open chunk', () => recorder.timeline.includes('apply stg_memo +2,3'));
     stop.abort();
     await done;
     expect(recorder.timeline).toEqual([
-      'apply stg_note +1',
-      'commit 100',
-      'committed 100',
-      'ack 100',
-      'apply stg_note +2,3',
+      'apply stg_memo +1',
+      ...committedUpTo(100n),
+      'apply stg_memo +2,3',
       'rollback',
     ]);
     expect(recorder.acks).toEqual([100n]);

@@ -8,69 +8,71 @@ import type {
 import { fakeSchemas, mappingsBySource } from './test-mappings.js';
 
 /**
- * Mappings for unit tests of the core, compiled against fake catalogs: `public.item` fans out to
+ * Mappings for unit tests of the core, compiled against fake catalogs: `public.part` fans out to
  * a filtered, deleting mapping (a short name column, so a long name is a bad value there only)
- * and a soft-deleting history; `public.note` ignores deletes but not leaving its filter.
+ * and a soft-deleting history; `public.memo` ignores deletes but not leaving its filter.
  */
 export const unitMappingsYaml = `
-- name: items
-  source: public.item
-  target: stg_item
-  key: { item_id: id }
+- name: parts
+  source: public.part
+  target: stg_part
+  key: { part_id: id }
   columns:
     name: name
     qty: qty
-    state: { from: state, map: { sale: RELEASED, done: COMPLETED }, default: PLANNED }
+    state: { from: state, map: { sale: OPEN, done: CLOSED }, default: NEW }
   filter:
     state: { notIn: [draft] }
   onDelete: delete
-- name: items_history
-  source: public.item
-  target: stg_item_history
-  key: { item_id: id }
+- name: parts_history
+  source: public.part
+  target: stg_part_history
+  key: { part_id: id }
   columns: { name: name }
   onDelete: soft
   softDelete: { flag: is_deleted, at: deleted_at }
-- name: notes
-  source: public.note
-  target: stg_note
-  key: { note_id: id }
-  columns: { body: body }
-  filter:
-    body: { isNull: false }
+- name: memos
+  source: public.memo
+  target: stg_memo
   onDelete: ignore
+  key: { memo_id: id }
+  filter: { body: { isNull: false } }
+  columns: { body: body }
 `;
 
 export const unitSchemas = fakeSchemas({
   source: {
-    'public.item': {
+    'public.part': {
       columns: { id: 'int8', name: 'text', qty: 'int4', state: 'text' },
       key: ['id'],
     },
-    'public.note': { columns: { id: 'int4', body: 'text' }, key: ['id'] },
+    'public.memo': { columns: { id: 'int4', body: 'text' }, key: ['id'] },
     'public.unmapped': { columns: { id: 'int4' }, key: ['id'] },
   },
   target: {
-    stg_item: {
-      columns: { item_id: 'bigint', name: 'varchar(10)', qty: 'int', state: 'varchar(20)' },
-      key: ['item_id'],
+    stg_part: {
+      columns: { part_id: 'bigint', name: 'varchar(10)', qty: 'int', state: 'varchar(20)' },
+      key: ['part_id'],
     },
-    stg_item_history: {
+    stg_part_history: {
       columns: {
-        item_id: 'bigint',
+        part_id: 'bigint',
         name: 'varchar(40)',
         is_deleted: 'tinyint(1)',
         deleted_at: 'datetime(6)',
       },
-      key: ['item_id'],
+      key: ['part_id'],
     },
-    stg_note: { columns: { note_id: 'int', body: 'text' }, key: ['note_id'] },
+    stg_memo: { columns: { memo_id: 'int', body: 'text' }, key: ['memo_id'] },
   },
 });
 
-/** The unit mappings by source table, compiled once per call. */
+let compiled: ReadonlyMap<string, readonly CompiledMapping[]> | undefined;
+
+/** The unit mappings by source table (compiled once: they are frozen). */
 export function unitMappings(): ReadonlyMap<string, readonly CompiledMapping[]> {
-  return mappingsBySource(unitMappingsYaml, unitSchemas);
+  compiled ??= mappingsBySource(unitMappingsYaml, unitSchemas);
+  return compiled;
 }
 
 /** Synthetic pgoutput events, in PostgreSQL's text form. */
@@ -100,7 +102,7 @@ export function transaction(endLsn: bigint, changes: readonly SourceEvent[]): So
   return [events.begin(endLsn - 8n), ...changes, events.commit(endLsn)];
 }
 
-/** An `item` row with every mapped column. */
-export function item(id: number, name = `item ${id}`, state = 'sale', qty = 1): SourceRow {
+/** A `part` row with every mapped column. */
+export function part(id: number, name = `part ${id}`, state = 'sale', qty = 1): SourceRow {
   return { id: String(id), name, qty: String(qty), state };
 }
