@@ -88,14 +88,14 @@ export class TargetWriter implements Sink {
   private readonly onDeadLetter: ((letter: DeadLetter) => void) | undefined;
   private inTransaction = false;
   private prepared = false;
-  /** The apply or commit in flight, settled either way: a rollback waits for it. */
+  /** Every apply or commit in flight, settled either way: a rollback waits for them. */
   private inflight: Promise<unknown> = Promise.resolve();
   /**
-   * Set while a rollback waits for the write in flight: that write's remaining statements must
-   * not run, since after the ROLLBACK they would run in autocommit (and its COMMIT would make a
-   * checkpoint durable without its rows).
+   * Set by a rollback, for good: the rest of a write in flight, and a commit that comes after
+   * (the caller's next step, already on its way), must not run, since after the ROLLBACK they
+   * would run in autocommit (and a COMMIT would make a checkpoint durable without its rows).
    */
-  private abandoning = false;
+  private abandoned = false;
   /** The server's max_allowed_packet, read when the session is prepared. */
   private maxPacket = 16 * 1024 * 1024;
   private budget = statementBudget(this.maxPacket);
@@ -162,29 +162,27 @@ export class TargetWriter implements Sink {
   /**
    * Abandons the open transaction (nothing of it was committed or acknowledged). A write still
    * in flight is settled first, and sends nothing after the statement it is waiting on, so no
-   * statement of this transaction reaches the server after the ROLLBACK.
+   * statement of this transaction reaches the server after the ROLLBACK. The writer is done
+   * then: whatever is asked of it afterwards fails without being sent.
    */
   async rollback(): Promise<void> {
-    this.abandoning = true;
-    try {
-      await this.inflight;
-    } finally {
-      this.abandoning = false;
-    }
+    this.abandoned = true;
+    await this.inflight;
     if (!this.inTransaction) return;
     this.inTransaction = false;
-    await this.run({ sql: 'ROLLBACK', values: [] }).catch(() => undefined);
+    await this.connection.query('ROLLBACK').catch(() => undefined);
   }
 
   private track<T>(operation: Promise<T>): Promise<T> {
-    this.inflight = operation.catch(() => undefined);
+    // Settled to undefined, so finished writes are not kept alive along the chain.
+    this.inflight = Promise.allSettled([this.inflight, operation]).then(() => undefined);
     return operation;
   }
 
   private async begin(): Promise<void> {
     if (!this.prepared) {
       for (const sql of sessionSql) await this.run({ sql, values: [] });
-      const [rows] = await this.connection.query('SELECT @@max_allowed_packet AS packet');
+      const rows = await this.run({ sql: 'SELECT @@max_allowed_packet AS packet', values: [] });
       this.maxPacket = Number((rows as { packet: number | string }[])[0]?.packet ?? this.maxPacket);
       this.budget = statementBudget(this.maxPacket);
       this.prepared = true;
@@ -194,14 +192,16 @@ export class TargetWriter implements Sink {
     this.inTransaction = true;
   }
 
-  private async run(statement: Statement): Promise<void> {
-    if (this.abandoning) {
+  /** Sends one statement, unless the transaction was abandoned; resolves to its rows. */
+  private async run(statement: Statement): Promise<unknown> {
+    if (this.abandoned) {
       throw new RuntimeFailure(
         'WRITE_ABANDONED',
         'the target transaction was rolled back while this write was in flight',
       );
     }
-    await this.connection.query(statement.sql, statement.values as unknown[]);
+    const [rows] = await this.connection.query(statement.sql, statement.values as unknown[]);
+    return rows;
   }
 
   private async executeChunk(chunk: WriteChunk): Promise<void> {

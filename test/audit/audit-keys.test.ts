@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { uniqueName, writeMappings } from '../support/replication.js';
+import { createSchemas } from '../support/schemas.js';
 import { auditJson, countsOf, mappingOf } from './support.js';
 
 /**
@@ -63,14 +62,7 @@ describe('millrace audit across collations, uuid keys, JSON and soft deletes', (
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_keys');
-    await dbs.pg.query(crmSchema);
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    for (const sql of mesSchema) await dbs.mysql.query(sql);
+    await createSchemas(dbs, crmSchema, mesSchema);
     env = cliEnv({
       CRM_DATABASE_URL: dbs.crmUrl,
       MES_DATABASE_URL: dbs.mesUrl,

@@ -17,6 +17,7 @@ import {
   stopRun,
   uniqueName,
   waitFor,
+  waitForReplicating,
 } from '../support/replication.js';
 import { auditJson, mappingOf } from './support.js';
 
@@ -58,11 +59,7 @@ describe('millrace audit while a replicator applies a workload', () => {
 
   it('gives no false alarm under load, and still finds a real difference', async () => {
     run = startRun(['--heartbeat', '1'], env);
-    await waitFor(
-      'the replicator',
-      async () => run!.output().includes('replicator replicating'),
-      60_000,
-    );
+    await waitForReplicating(run);
 
     workload = new pg.Client(pgClientConfig({ url: dbs.crmUrl }));
     await workload.connect();
@@ -167,11 +164,7 @@ describe('millrace audit while a replicator applies a workload', () => {
 
   it('reports what the replicator did not apply within --settle-timeout, and says so', async () => {
     run = startRun(['--heartbeat', '1'], env);
-    await waitFor(
-      'the replicator',
-      async () => run!.output().includes('replicator replicating'),
-      60_000,
-    );
+    await waitForReplicating(run);
     await auditJson(env, 0, ['--table', 'production_orders']);
     // Frozen, the replicator keeps its slot (active) but applies nothing.
     run.child.kill('SIGSTOP');

@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, cliEnv, finished, runCli, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { waitFor, writeMappings } from '../support/replication.js';
+import { createSchemas } from '../support/schemas.js';
 import {
   backfillRows,
   compare,
   countOf,
-  createSchemas,
+  crmSchema,
   insertItems,
   mappingsYaml,
+  mesSchema,
   type Table,
 } from './support.js';
 
@@ -22,7 +24,7 @@ describe('millrace backfill (offline)', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('backfill_offline');
-    await createSchemas(dbs);
+    await createSchemas(dbs, crmSchema, mesSchema);
     env = cliEnv({
       CRM_DATABASE_URL: dbs.crmUrl,
       MES_DATABASE_URL: dbs.mesUrl,

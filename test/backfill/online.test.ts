@@ -4,24 +4,27 @@ import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  createReplication,
-  dropReplication,
+  catchUp,
+  endRun,
   killRun,
   type RunningCli,
   replicationEnv,
   startRun,
   stopRun,
-  uniqueName,
+  TestStreams,
   waitFor,
+  waitForReplicating,
   writeMappings,
 } from '../support/replication.js';
+import { createSchemas } from '../support/schemas.js';
 import {
   backfillRows,
   compare,
   countOf,
-  createSchemas,
+  crmSchema,
   insertItems,
   mappingsYaml,
+  mesSchema,
   sourceTables,
   type Table,
 } from './support.js';
@@ -120,23 +123,36 @@ describe('millrace backfill while run runs (online, in-stream)', () => {
   let mappingsDir: string;
   let run: RunningCli | undefined;
   let workload: Workload | undefined;
-  let streams: string[] = [];
-  let marker = 0;
+  // Empty tables on both sides, no backfill history, and a fresh slot and publication.
+  const streams = new TestStreams({
+    label: 'bf',
+    sourceTables,
+    targetTables: [
+      'stg_item',
+      'stg_line',
+      'stg_empty',
+      'stg_person',
+      'stg_tag',
+      'stg_odd',
+      'stg_sync_marker',
+      'millrace_backfills',
+      'millrace_checkpoints',
+      'millrace_dead_letters',
+    ],
+  });
 
   beforeAll(async () => {
     dbs = await createTestDatabases('backfill_online');
-    await createSchemas(dbs);
+    await createSchemas(dbs, crmSchema, mesSchema);
     mappingsDir = writeMappings({ 'mappings.yaml': mappingsYaml });
   });
 
   afterEach(async () => {
     workload?.kill();
     workload = undefined;
-    killRun(run);
-    await run?.done;
+    await endRun(run);
     run = undefined;
-    for (const name of streams) await dropReplication(dbs, name);
-    streams = [];
+    await streams.dropAll(dbs);
   });
 
   afterAll(async () => {
@@ -145,53 +161,10 @@ describe('millrace backfill while run runs (online, in-stream)', () => {
     await dbs?.drop();
   });
 
-  /** Empty tables on both sides, no backfill history, and a fresh slot and publication. */
-  async function freshStream(): Promise<string> {
-    const name = uniqueName('bf');
-    await dbs.pg.query(`truncate ${sourceTables.join(', ')}`);
-    for (const table of [
-      'stg_item',
-      'stg_line',
-      'stg_empty',
-      'stg_person',
-      'stg_tag',
-      'stg_odd',
-      'stg_sync_marker',
-    ]) {
-      await dbs.mysql.query(`delete from ${table}`);
-    }
-    await dbs.mysql.query('delete from millrace_backfills');
-    await dbs.mysql.query('delete from millrace_checkpoints');
-    await dbs.mysql.query('delete from millrace_dead_letters');
-    await createReplication(dbs, name, sourceTables);
-    streams.push(name);
-    return name;
-  }
-
-  async function replicating(current: RunningCli): Promise<void> {
-    await waitFor(
-      'the replicator to start',
-      async () => /replicator replicating/.test(current.output()),
-      60_000,
-    );
-  }
+  const freshStream = () => streams.fresh(dbs);
 
   /** Waits until everything committed on the CRM so far is applied on the MES. */
-  async function caughtUp(timeoutMs = 90_000): Promise<void> {
-    marker++;
-    await dbs.pg.query(
-      'insert into sync_marker values (1, $1) on conflict (id) do update set n = excluded.n',
-      [marker],
-    );
-    await waitFor(
-      `marker ${marker} on the MES`,
-      async () => {
-        const [rows] = await dbs.mysql.query('select n from stg_sync_marker where id = 1');
-        return (rows as { n: number }[])[0]?.n === marker;
-      },
-      timeoutMs,
-    );
-  }
+  const caughtUp = (timeoutMs = 90_000) => catchUp(dbs, timeoutMs);
 
   async function expectEqual(table: Table): Promise<void> {
     const { expected, actual } = await compare(dbs, table);
@@ -205,7 +178,7 @@ describe('millrace backfill while run runs (online, in-stream)', () => {
     await insertItems(dbs, 1, 8_000);
     const env = replicationEnv(dbs, name, mappingsDir);
     run = startRun(['--heartbeat', '1'], env);
-    await replicating(run);
+    await waitForReplicating(run);
     workload = new Workload(dbs.crmUrl, 8_000, 100_000);
 
     const result = await runCli(['backfill', '--table', 'items', '--chunk-size', '400'], env);
@@ -260,7 +233,7 @@ describe('millrace backfill while run runs (online, in-stream)', () => {
     await dbs.mysql.query(`insert into stg_line values (9999, 1, 'ghost', 1)`);
     const env = replicationEnv(dbs, name, mappingsDir);
     run = startRun(['--heartbeat', '1', '--backfill'], env);
-    await replicating(run);
+    await waitForReplicating(run);
     workload = new Workload(dbs.crmUrl, 3_000, 100_000);
     await waitFor(
       'every initial backfill to finish',
@@ -282,7 +255,7 @@ describe('millrace backfill while run runs (online, in-stream)', () => {
 
     // Restarted with --backfill (as a service unit would be): every mapping is done already.
     run = startRun(['--heartbeat', '1', '--backfill'], env);
-    await replicating(run);
+    await waitForReplicating(run);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const later = await backfillRows(dbs);
     for (const [mapping, row] of later) {

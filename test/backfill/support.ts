@@ -1,6 +1,5 @@
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import type { TestDatabases } from '../support/databases.js';
+import { sourceAndTarget } from '../support/schemas.js';
 
 /**
  * A small CRM and MES for the backfill tests: a filtered table with a value map and a JSON path,
@@ -104,17 +103,6 @@ export const mappingsYaml = `
 /** Every source table the mappings read, for publications. */
 export const sourceTables = ['item', 'line', 'empty_src', 'person', 'tag', 'odd', 'sync_marker'];
 
-export async function createSchemas(dbs: TestDatabases): Promise<void> {
-  await dbs.pg.query(crmSchema);
-  await migrateTarget({
-    targetUrl: dbs.mesUrl,
-    migrationsDir: '/nonexistent',
-    connectTimeoutMs: 5_000,
-    logger: silentLogger(),
-  });
-  for (const sql of mesSchema) await dbs.mysql.query(sql);
-}
-
 /** Rows for `item`: ids from..to, every kind of value, some drafts (outside the filter). */
 export async function insertItems(dbs: TestDatabases, from: number, to: number): Promise<void> {
   await dbs.pg.query(
@@ -168,13 +156,11 @@ export const actual = {
 export type Table = keyof typeof expected;
 
 /** The target rows of `table` next to the rows the source says it must hold. */
-export async function compare(
+export function compare(
   dbs: TestDatabases,
   table: Table,
 ): Promise<{ expected: unknown[]; actual: unknown[] }> {
-  const wanted = await dbs.pg.query(expected[table]);
-  const [rows] = await dbs.mysql.query(actual[table]);
-  return { expected: wanted.rows, actual: rows as unknown[] };
+  return sourceAndTarget(dbs, expected[table], actual[table]);
 }
 
 export interface BackfillRow {

@@ -1,23 +1,22 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  createReplication,
-  dropReplication,
+  catchUp,
+  endRun,
   killRun,
   type RunningCli,
   replicationEnv,
   startRun,
   stopRun,
-  uniqueName,
+  TestStreams,
   waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { createSchemas, sourceAndTarget } from '../support/schemas.js';
 
 const crmSchema = `
   create table item (
@@ -100,28 +99,21 @@ describe('millrace run', () => {
   let dbs: TestDatabases;
   let mappingsDir: string;
   let run: RunningCli | undefined;
-  let marker = 0;
+  const streams = new TestStreams({
+    label: 'rep',
+    sourceTables: ['item', 'note', 'sync_marker'],
+    targetTables: ['stg_item', 'stg_item_history', 'stg_note', 'stg_sync_marker'],
+  });
 
   beforeAll(async () => {
     dbs = await createTestDatabases('replicator');
-    await dbs.pg.query(crmSchema);
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    for (const sql of mesSchema) await dbs.mysql.query(sql);
+    await createSchemas(dbs, crmSchema, mesSchema);
     mappingsDir = writeMappings({ 'items.yaml': mappingYaml });
   });
 
-  let streams: string[] = [];
-
   afterEach(async () => {
-    killRun(run);
-    await run?.done;
-    for (const name of streams) await dropReplication(dbs, name);
-    streams = [];
+    await endRun(run);
+    await streams.dropAll(dbs);
   });
   afterAll(async () => {
     killRun(run);
@@ -129,38 +121,14 @@ describe('millrace run', () => {
   });
 
   /** Fresh slot and publication, empty tables on both sides. */
-  async function freshStream(): Promise<string> {
-    const name = uniqueName('rep');
-    await dbs.pg.query('truncate item, note, sync_marker');
-    for (const table of ['stg_item', 'stg_item_history', 'stg_note', 'stg_sync_marker']) {
-      await dbs.mysql.query(`delete from ${table}`);
-    }
-    await createReplication(dbs, name, ['item', 'note', 'sync_marker']);
-    streams.push(name);
-    return name;
-  }
+  const freshStream = () => streams.fresh(dbs);
 
   /** Waits until everything committed on the CRM so far is applied on the MES. */
-  async function caughtUp(timeoutMs = 60_000): Promise<void> {
-    marker++;
-    await dbs.pg.query(
-      'insert into sync_marker values (1, $1) on conflict (id) do update set n = excluded.n',
-      [marker],
-    );
-    await waitFor(
-      `marker ${marker} on the MES`,
-      async () => {
-        const [rows] = await dbs.mysql.query('select n from stg_sync_marker where id = 1');
-        return (rows as { n: number }[])[0]?.n === marker;
-      },
-      timeoutMs,
-    );
-  }
+  const caughtUp = (timeoutMs = 60_000) => catchUp(dbs, timeoutMs);
 
   async function expectItemsMatch(): Promise<void> {
-    const expected = await dbs.pg.query(expectedItems);
-    const [actual] = await dbs.mysql.query(actualItems);
-    expect(actual).toEqual(expected.rows);
+    const { expected, actual } = await sourceAndTarget(dbs, expectedItems, actualItems);
+    expect(actual).toEqual(expected);
   }
 
   it('applies inserts, updates, deletes, key changes, filters, soft deletes, TOAST and truncate exactly', async () => {

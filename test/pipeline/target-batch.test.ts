@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CompiledMapping, TargetRow } from '../../src/mapping/compiled-mapping.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { connectTarget, type MysqlConnection } from '../../src/mysql/mysql-client.js';
 import { TargetWriter } from '../../src/mysql/writer.js';
 import { TargetBatch } from '../../src/writes/target-batch.js';
 import type { Origin } from '../../src/writes/write-chunk.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { migrateControlTables } from '../support/schemas.js';
 
 /** Only what the batch reads of a mapping: where rows go and their key. */
 function tableMapping(target: string): CompiledMapping {
@@ -52,12 +52,7 @@ describe('TargetBatch coalescing', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('target_batch');
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
+    await migrateControlTables(dbs.mesUrl);
     conn = await connectTarget({ url: dbs.mesUrl, timeoutMs: 5_000, logger: silentLogger() });
     for (const table of ['one_by_one', 'coalesced']) {
       await conn.query(

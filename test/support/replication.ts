@@ -117,3 +117,75 @@ export async function dropReplication(dbs: TestDatabases, name: string): Promise
   );
   await dbs.pg.query(`drop publication if exists ${name}`);
 }
+
+/** Ends a test's `run` if it is still there, and waits for it to exit. */
+export async function endRun(run: RunningCli | undefined): Promise<void> {
+  killRun(run);
+  await run?.done;
+}
+
+/** Waits until a started `run` logged that it replicates. */
+export async function waitForReplicating(run: RunningCli, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    'the replicator to start',
+    async () => run.output().includes('replicator replicating'),
+    timeoutMs,
+  );
+}
+
+let marker = 0;
+
+/**
+ * Waits until everything committed on the CRM so far is applied on the MES: bumps the row of
+ * `sync_marker` (id, n) and waits for it in `stg_sync_marker`, which a mapping copies. Whole
+ * source transactions apply in commit order, so when it arrives, everything before it has.
+ */
+export async function catchUp(dbs: TestDatabases, timeoutMs: number): Promise<void> {
+  marker++;
+  const expected = marker;
+  await dbs.pg.query(
+    'insert into sync_marker values (1, $1) on conflict (id) do update set n = excluded.n',
+    [expected],
+  );
+  await waitFor(
+    `marker ${expected} on the MES`,
+    async () => {
+      const [rows] = await dbs.mysql.query('select n from stg_sync_marker where id = 1');
+      return (rows as { n: number }[])[0]?.n === expected;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * The slots and publications a test file opens, each over empty tables, dropped after each test
+ * (call `dropAll` in afterEach, so a failed test leaves none behind).
+ */
+export class TestStreams {
+  private readonly opened: string[] = [];
+
+  constructor(
+    private readonly options: {
+      /** Prefix of the slot and publication names. */
+      readonly label: string;
+      /** Published, and emptied before each stream. */
+      readonly sourceTables: readonly string[];
+      /** Emptied before each stream (staging and control tables). */
+      readonly targetTables: readonly string[];
+    },
+  ) {}
+
+  /** Empty tables on both sides, and a fresh slot and publication over the source tables. */
+  async fresh(dbs: TestDatabases): Promise<string> {
+    const name = uniqueName(this.options.label);
+    await dbs.pg.query(`truncate ${this.options.sourceTables.join(', ')}`);
+    for (const table of this.options.targetTables) await dbs.mysql.query(`delete from ${table}`);
+    this.opened.push(name);
+    await createReplication(dbs, name, this.options.sourceTables);
+    return name;
+  }
+
+  async dropAll(dbs: TestDatabases): Promise<void> {
+    for (const name of this.opened.splice(0)) await dropReplication(dbs, name);
+  }
+}
