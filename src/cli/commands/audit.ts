@@ -1,6 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import type { AuditReport } from '../../audit/audit-report.js';
 import {
   formatRepairPlan,
   formatReport,
@@ -111,47 +112,49 @@ Examples:
   millrace audit --repair --dry-run                  # what a repair would write
   millrace audit --repair                            # fix the MES, then re-check`,
     )
-    .action(async (flags: AuditFlags, command: Command) => {
-      const { samples, settleTimeoutMs } = checkFlags(flags);
-      const { config, logger, print } = createContext(command);
-      const outcome = await runAudit({
-        sourceUrl: config.sourceUrl,
-        targetUrl: config.targetUrl,
-        mappingsDir: config.mappingsDir,
-        slot: config.slot,
-        tables: flags.table,
-        samples,
-        settleTimeoutMs,
-        repair: flags.repair === true,
-        dryRun: flags.dryRun === true,
-        connectTimeoutMs: config.connectTimeoutMs,
-        logger,
-      });
-      const text =
-        flags.repair && flags.dryRun
-          ? formatRepairPlan(outcome, flags.format)
-          : formatReport(outcome, flags.format);
-      if (flags.out === undefined) {
-        print(text);
-      } else {
-        try {
-          writeFileSync(flags.out, text);
-        } catch (error) {
-          throw new RuntimeFailure(
-            'OUT_UNWRITABLE',
-            `cannot write --out ${flags.out}: ${describeError(error)}`,
-            {
-              cause: error,
-            },
-          );
-        }
-        const differing = outcome.report.mappings.filter(
-          (mapping) => mapping.missing + mapping.extra + mapping.different > 0,
-        ).length;
-        print(
-          `audit report written to ${flags.out}: ${outcome.report.consistent ? 'consistent' : `differences in ${differing} of ${outcome.report.mappings.length} mappings`}`,
-        );
-      }
-      process.exitCode = outcome.report.consistent ? ExitCode.ok : ExitCode.differences;
-    });
+    .action(auditAction);
+}
+
+async function auditAction(flags: AuditFlags, command: Command): Promise<void> {
+  const { samples, settleTimeoutMs } = checkFlags(flags);
+  const { config, logger, print } = createContext(command);
+  const outcome = await runAudit({
+    sourceUrl: config.sourceUrl,
+    targetUrl: config.targetUrl,
+    mappingsDir: config.mappingsDir,
+    slot: config.slot,
+    tables: flags.table,
+    samples,
+    settleTimeoutMs,
+    repair: flags.repair === true,
+    dryRun: flags.dryRun === true,
+    connectTimeoutMs: config.connectTimeoutMs,
+    logger,
+  });
+  const text =
+    flags.repair && flags.dryRun
+      ? formatRepairPlan(outcome, flags.format)
+      : formatReport(outcome, flags.format);
+  if (flags.out === undefined) print(text);
+  else print(writeReport(flags.out, text, outcome.report));
+  process.exitCode = outcome.report.consistent ? ExitCode.ok : ExitCode.differences;
+}
+
+/** Writes the report to `--out`; returns the line that says where it went. */
+function writeReport(out: string, text: string, report: AuditReport): string {
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    throw new RuntimeFailure(
+      'OUT_UNWRITABLE',
+      `cannot write --out ${out}: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const differing = report.mappings.filter(
+    (mapping) => mapping.missing + mapping.extra + mapping.different > 0,
+  ).length;
+  return `audit report written to ${out}: ${report.consistent ? 'consistent' : `differences in ${differing} of ${report.mappings.length} mappings`}`;
 }
