@@ -9,17 +9,17 @@ import { z } from 'zod';
  */
 
 /** Key column → canonical value, e.g. `{ "crm_order_id": "17" }`. */
-export const keyRecordSchema = z.record(z.string(), z.string().nullable());
+const keyRecordSchema = z.record(z.string(), z.string().nullable());
 export type KeyRecord = z.infer<typeof keyRecordSchema>;
 
 /** One differing cell: the canonical value the source implies and the one the target holds. */
-export const cellDifferenceSchema = z.strictObject({
+const cellDifferenceSchema = z.strictObject({
   source: z.string().nullable(),
   target: z.string().nullable(),
 });
 export type CellDifference = z.infer<typeof cellDifferenceSchema>;
 
-export const differentSampleSchema = z.strictObject({
+const differentSampleSchema = z.strictObject({
   key: keyRecordSchema,
   columns: z.record(z.string(), cellDifferenceSchema),
 });
@@ -27,7 +27,7 @@ export type DifferentSample = z.infer<typeof differentSampleSchema>;
 
 const count = z.number().int().nonnegative();
 
-export const mappingReportSchema = z.strictObject({
+const mappingReportSchema = z.strictObject({
   name: z.string(),
   /** `schema.table` in the CRM. */
   source: z.string(),

@@ -5,7 +5,7 @@ import type { ActualRow, ExpectedRow, FilteredRow, RowModel, SourceImage } from 
 import { lookupSource, readSourceChunks, type SourceQueryable } from './source-reader.js';
 import type { KeyBounds } from './sql/key-bounds.js';
 import { selectTargetChunk } from './sql/target-keyset.js';
-import type { MappingTally, Verdict } from './tally.js';
+import { isDifference, type MappingTally, type Verdict } from './tally.js';
 import {
   hashTargetRangeRows,
   lookupTarget,
@@ -23,7 +23,7 @@ export type DifferenceHandler = (
   target: ActualRow | undefined,
 ) => Promise<void> | void;
 
-export interface ComparePassOptions {
+interface ComparePassOptions {
   readonly source: SourceQueryable;
   readonly target: TargetQueryable;
   readonly model: RowModel;
@@ -38,11 +38,6 @@ export interface ComparePassOptions {
   /** Rows per chunk on each side. */
   readonly chunkSize: number;
   readonly onDifference?: DifferenceHandler;
-  /** Rows read so far on each side, for progress and throughput figures. */
-  readonly onProgress?: (progress: {
-    readonly sourceRows: number;
-    readonly targetRows: number;
-  }) => void;
 }
 
 /** Scan statistics of one pass, for throughput figures. */
@@ -66,15 +61,8 @@ export async function comparePass(options: ComparePassOptions): Promise<PassStat
   return stats;
 }
 
-function isDifference(verdict: Verdict): boolean {
-  return (
-    verdict.status === 'missing' || verdict.status === 'extra' || verdict.status === 'different'
-  );
-}
-
 async function compareRanges(options: ComparePassOptions, stats: PassStats): Promise<void> {
-  const { source, target, model, tally, hasher, chunkSize, onDifference } = options;
-  const { mapping } = model;
+  const { source, target, model, tally, hasher, chunkSize } = options;
   let after: readonly unknown[] | undefined;
   // Digests only pay when most chunks match: after a run of mismatches (differences spread
   // everywhere, an empty target) the next chunks go straight to rows, then digests are tried again.
@@ -82,17 +70,10 @@ async function compareRanges(options: ComparePassOptions, stats: PassStats): Pro
   let skip = 0;
   for await (const rows of readSourceChunks(source, model, chunkSize)) {
     stats.sourceRead += rows.length;
-    const isLast = rows.length < chunkSize;
-    // The chunk's upper bound, in target key values, from its last row whose key converts.
+    // The chunk's upper bound, in target key values; the last chunk's range is open.
     let upTo: readonly unknown[] | undefined;
-    if (!isLast) {
-      for (let i = rows.length - 1; i >= 0 && upTo === undefined; i--) {
-        try {
-          upTo = model.bindKey(mapping.key(model.sourceRow(rows[i]!)));
-        } catch {
-          // A key the target cannot hold: its row is reported by image() below; look further back.
-        }
-      }
+    if (rows.length === chunkSize) {
+      upTo = lastConvertibleKey(model, rows);
       // No key of this chunk converts: its range merges into the next chunk's.
       if (upTo === undefined) continue;
     }
@@ -102,33 +83,17 @@ async function compareRanges(options: ComparePassOptions, stats: PassStats): Pro
     const hashed = useHash ? hashTargetRangeRows(target, model, hasher, bounds) : undefined;
     hashed?.catch(() => undefined);
     const firstRows = useHash ? undefined : startTargetRange(target, model, bounds, chunkSize);
-
-    const expected: ExpectedRow[] = [];
-    const filtered = new Map<string, FilteredRow>();
-    let clean = true;
-    for (const row of rows) {
-      const image = model.image(model.sourceRow(row));
-      if (image === undefined) continue;
-      if (image.kind === 'filtered') filtered.set(image.key, image);
-      else {
-        expected.push(image);
-        if (image.error !== undefined) clean = false;
-      }
-    }
+    const images = classifyChunk(model, rows);
 
     if (hashed !== undefined) {
-      const digest = clean ? hasher!.digest(expected) : '';
+      // Computed while the server computes its own.
+      const digest = images.clean ? hasher!.digest(images.expected) : undefined;
       const server = await hashed;
-      if (
-        clean &&
-        server.count === expected.length &&
-        (server.count === 0 || server.digest === digest)
-      ) {
-        tally.recordMatched(expected.length);
+      if (digest !== undefined && digestsAgree(images.expected.length, digest, server)) {
+        tally.recordMatched(images.expected.length);
         stats.targetRead += server.count;
         stats.hashedChunks++;
         misses = 0;
-        options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
         after = upTo;
         continue;
       }
@@ -138,29 +103,92 @@ async function compareRanges(options: ComparePassOptions, stats: PassStats): Pro
       }
     }
     stats.rowChunks++;
-    const pending = new Map<string, ExpectedRow>();
-    for (const image of expected) pending.set(image.key, image);
-    for await (const targetRows of readTargetRange(target, model, bounds, chunkSize, firstRows)) {
-      stats.targetRead += targetRows.length;
-      for (const values of targetRows) {
-        const actual = model.actual(values);
-        if (actual.deleted) continue;
-        const image: SourceImage | undefined = pending.get(actual.key) ?? filtered.get(actual.key);
-        if (image?.kind === 'expected') pending.delete(actual.key);
-        const verdict = tally.record(image, actual, actual.key, actual.keyParts);
-        if (onDifference !== undefined && isDifference(verdict)) {
-          await onDifference(model, verdict, image, actual);
-        }
+    await compareRangeRows(options, stats, bounds, images, firstRows);
+    after = upTo;
+  }
+}
+
+/** The target key of the chunk's last row whose key converts; undefined when none does. */
+function lastConvertibleKey(
+  model: RowModel,
+  rows: readonly (readonly unknown[])[],
+): readonly unknown[] | undefined {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    try {
+      return model.bindKey(model.mapping.key(model.sourceRow(rows[i]!)));
+    } catch {
+      // A key the target cannot hold: its row is reported by image() later; look further back.
+    }
+  }
+  return undefined;
+}
+
+/** A source chunk's images: the rows the target must hold, in source order, and filtered ones. */
+interface ChunkImages {
+  readonly expected: ExpectedRow[];
+  readonly filtered: Map<string, FilteredRow>;
+  /** Every expected row converts: only then can a digest stand for the chunk. */
+  readonly clean: boolean;
+}
+
+function classifyChunk(model: RowModel, rows: readonly (readonly unknown[])[]): ChunkImages {
+  const expected: ExpectedRow[] = [];
+  const filtered = new Map<string, FilteredRow>();
+  let clean = true;
+  for (const row of rows) {
+    const image = model.image(model.sourceRow(row));
+    if (image === undefined) continue;
+    if (image.kind === 'filtered') filtered.set(image.key, image);
+    else {
+      expected.push(image);
+      if (image.error !== undefined) clean = false;
+    }
+  }
+  return { expected, filtered, clean };
+}
+
+/** Whether the target range holds exactly the expected rows, by count and digest. */
+function digestsAgree(
+  expected: number,
+  digest: string,
+  server: { readonly count: number; readonly digest: string | null },
+): boolean {
+  return server.count === expected && (server.count === 0 || server.digest === digest);
+}
+
+/**
+ * Compares a range row by row: every live target row is judged, and the expected rows no target
+ * row claimed are missing.
+ */
+async function compareRangeRows(
+  options: ComparePassOptions,
+  stats: PassStats,
+  bounds: KeyBounds,
+  images: ChunkImages,
+  firstRows: Promise<unknown[][]> | undefined,
+): Promise<void> {
+  const { target, model, tally, chunkSize, onDifference } = options;
+  const pending = new Map<string, ExpectedRow>();
+  for (const image of images.expected) pending.set(image.key, image);
+  for await (const targetRows of readTargetRange(target, model, bounds, chunkSize, firstRows)) {
+    stats.targetRead += targetRows.length;
+    for (const values of targetRows) {
+      const actual = model.actual(values);
+      if (actual.deleted) continue;
+      const image: SourceImage | undefined =
+        pending.get(actual.key) ?? images.filtered.get(actual.key);
+      if (image?.kind === 'expected') pending.delete(actual.key);
+      const verdict = tally.record(image, actual, actual.key, actual.keyParts);
+      if (onDifference !== undefined && isDifference(verdict)) {
+        await onDifference(model, verdict, image, actual);
       }
     }
-    // Kept in source order: what no target row claimed is missing.
-    for (const image of expected) {
-      if (!pending.has(image.key)) continue;
-      const verdict = tally.record(image, undefined, image.key, image.keyParts);
-      if (onDifference !== undefined) await onDifference(model, verdict, image, undefined);
-    }
-    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
-    after = upTo;
+  }
+  // Kept in source order: what no target row claimed is missing.
+  for (const image of images.expected) {
+    if (!pending.has(image.key)) continue;
+    const verdict = tally.record(image, undefined, image.key, image.keyParts);
+    if (onDifference !== undefined) await onDifference(model, verdict, image, undefined);
   }
 }
 
@@ -180,12 +208,8 @@ async function compareByLookup(options: ComparePassOptions, stats: PassStats): P
       if (image?.kind === 'expected') expected.push(image);
     }
     const found = new Map<string, ActualRow>();
-    const targetRows = await lookupTarget(
-      target,
-      model,
-      model.targetSelect,
-      expected.map((image) => image.keyValues),
-    );
+    const keys = expected.map((image) => image.keyValues);
+    const targetRows = await lookupTarget(target, model, keys);
     stats.targetRead += targetRows.length;
     for (const values of targetRows) {
       const actual = model.actual(values);
@@ -199,7 +223,6 @@ async function compareByLookup(options: ComparePassOptions, stats: PassStats): P
         await onDifference(model, verdict, image, actual);
       }
     }
-    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
   }
 
   const { mapping, targetKeySelect, keyColumns, keyTargetColumns } = model;
@@ -238,7 +261,6 @@ async function compareByLookup(options: ComparePassOptions, stats: PassStats): P
         await onDifference(model, verdict, image, actual);
       }
     }
-    options.onProgress?.({ sourceRows: stats.sourceRead, targetRows: stats.targetRead });
     if (targetRows.length < chunkSize) break;
   }
 }

@@ -25,7 +25,7 @@ import { describeTarget } from '../values/target-spec.js';
 export type KeyStrategy = 'range' | 'lookup';
 
 /** Whether a source key column's order survives conversion into the target column (see above). */
-export function orderPreserved(source: SourceColumn, target: TargetColumn): boolean {
+function orderPreserved(source: SourceColumn, target: TargetColumn): boolean {
   const family = describeSource(source.type).family;
   const kind = describeTarget(target).kind;
   switch (family) {

@@ -1,21 +1,21 @@
 import type { Logger } from '../log/logger.js';
 import type { SourceFamily } from '../values/source-spec.js';
 import { sourceLiterals } from './compare-mapping.js';
-import { type ActualRow, imageSignature, type SourceImage } from './row-model.js';
+import { type ActualRow, imageSignature, type RowModel, type SourceImage } from './row-model.js';
 import type { ReplicationProbe, SettleResult } from './settle.js';
 import { waitForPosition } from './settle.js';
 import { lookupSource, type SourceQueryable } from './source-reader.js';
-import type { Candidate, MappingTally } from './tally.js';
+import { type Candidate, isDifference, type MappingTally, type Observation } from './tally.js';
 import { lookupTarget, type TargetQueryable } from './target-reader.js';
 
 /** A mapping's tally with what lookups by key need. */
-export interface RecheckEntry {
+interface RecheckEntry {
   readonly tally: MappingTally;
   readonly keyTypes: readonly string[];
   readonly keyFamilies: readonly SourceFamily[];
 }
 
-export interface RecheckOptions {
+interface RecheckOptions {
   readonly source: SourceQueryable;
   readonly target: TargetQueryable;
   readonly logger: Logger;
@@ -38,7 +38,7 @@ export interface RecheckSummary {
 }
 
 /** The source images of some candidates, read now, by canonical key. */
-export async function readSourceImages(
+async function readSourceImages(
   source: SourceQueryable,
   entry: RecheckEntry,
   candidates: readonly Candidate[],
@@ -67,20 +67,19 @@ export async function readSourceImages(
   return images;
 }
 
-/** The live target rows of some candidates, read now, by canonical key. */
-export async function readTargetRows(
+/** The live target rows of some candidates of `model`, read now, by canonical key. */
+async function readTargetRows(
   target: TargetQueryable,
-  entry: RecheckEntry,
+  model: RowModel,
   candidates: readonly Candidate[],
 ): Promise<Map<string, ActualRow>> {
-  const { model } = entry.tally;
   const keys: (readonly unknown[])[] = [];
   for (const candidate of candidates) {
     const values =
       candidate.observation.target?.keyValues ?? candidate.observation.source?.keyValues;
     if (values !== undefined) keys.push(values);
   }
-  const rows = await lookupTarget(target, model, model.targetSelect, keys);
+  const rows = await lookupTarget(target, model, keys);
   const actual = new Map<string, ActualRow>();
   for (const values of rows) {
     const row = model.actual(values);
@@ -89,9 +88,19 @@ export async function readTargetRows(
   return actual;
 }
 
-function isDifference(candidate: Candidate): boolean {
-  const { status } = candidate.verdict;
-  return status === 'missing' || status === 'extra' || status === 'different';
+/** Both sides of some candidates, read now (the source first), by the candidates' keys. */
+export async function readObservations(
+  sides: { readonly source: SourceQueryable; readonly target: TargetQueryable },
+  entry: RecheckEntry,
+  candidates: readonly Candidate[],
+): Promise<Map<string, Observation>> {
+  const images = await readSourceImages(sides.source, entry, candidates);
+  const actual = await readTargetRows(sides.target, entry.tally.model, candidates);
+  const observations = new Map<string, Observation>();
+  for (const { key } of candidates) {
+    observations.set(key, { source: images.get(key), target: actual.get(key) });
+  }
+  return observations;
 }
 
 interface Pending {
@@ -99,6 +108,16 @@ interface Pending {
   readonly candidate: Candidate;
   /** Source signature at the last settled read that still showed a difference. */
   settledSignature?: string;
+}
+
+function byEntry(items: readonly Pending[]): Map<RecheckEntry, Pending[]> {
+  const groups = new Map<RecheckEntry, Pending[]>();
+  for (const item of items) {
+    const list = groups.get(item.entry);
+    if (list) list.push(item);
+    else groups.set(item.entry, [item]);
+  }
+  return groups;
 }
 
 /**
@@ -128,52 +147,59 @@ export async function recheck(
     settle: options.probe === undefined ? undefined : 'not needed',
     rounds: 0,
   };
-  let pending: Pending[] = entries.flatMap((entry) =>
+  const pending: Pending[] = entries.flatMap((entry) =>
     entry.tally.differences().map((candidate) => ({ entry, candidate })),
   );
   if (pending.length === 0) return summary;
-
-  const byEntry = (items: readonly Pending[]) => {
-    const groups = new Map<RecheckEntry, Pending[]>();
-    for (const item of items) {
-      const list = groups.get(item.entry);
-      if (list) list.push(item);
-      else groups.set(item.entry, [item]);
-    }
-    return groups;
-  };
-
-  const { probe } = options;
-  if (probe === undefined) {
-    summary.rounds = 1;
-    for (const [entry, items] of byEntry(pending)) {
-      const candidates = items.map((item) => item.candidate);
-      const images = await readSourceImages(options.source, entry, candidates);
-      const actual = await readTargetRows(options.target, entry, candidates);
-      for (const candidate of candidates) {
-        entry.tally.revise(candidate, {
-          source: images.get(candidate.key),
-          target: actual.get(candidate.key),
-        });
-        if (isDifference(candidate)) summary.confirmed++;
-        else summary.resolved++;
-      }
-    }
+  if (options.probe === undefined) {
+    await rereadOnce(pending, options, summary);
     return summary;
   }
+  await settleRounds(pending, options, options.probe, summary);
+  options.logger.info(
+    {
+      resolved: summary.resolved,
+      confirmed: summary.confirmed,
+      unsettled: summary.unsettled,
+      rounds: summary.rounds,
+    },
+    're-checked differences',
+  );
+  return summary;
+}
 
+/** No replicator: one fresh read of both sides settles every key. */
+async function rereadOnce(
+  pending: readonly Pending[],
+  options: RecheckOptions,
+  summary: RecheckSummary,
+): Promise<void> {
+  summary.rounds = 1;
+  for (const [entry, items] of byEntry(pending)) {
+    const candidates = items.map((item) => item.candidate);
+    const observations = await readObservations(options, entry, candidates);
+    for (const candidate of candidates) {
+      entry.tally.revise(candidate, observations.get(candidate.key)!);
+      if (isDifference(candidate.verdict)) summary.confirmed++;
+      else summary.resolved++;
+    }
+  }
+}
+
+/** The rounds of recheck's doc comment, until nothing is pending or waiting stops. */
+async function settleRounds(
+  initial: readonly Pending[],
+  options: RecheckOptions,
+  probe: ReplicationProbe,
+  summary: RecheckSummary,
+): Promise<void> {
+  let pending = initial;
   while (pending.length > 0) {
     summary.rounds++;
     const images = new Map<RecheckEntry, Map<string, SourceImage>>();
     for (const [entry, items] of byEntry(pending)) {
-      images.set(
-        entry,
-        await readSourceImages(
-          options.source,
-          entry,
-          items.map((item) => item.candidate),
-        ),
-      );
+      const candidates = items.map((item) => item.candidate);
+      images.set(entry, await readSourceImages(options.source, entry, candidates));
     }
     const position = await probe.readPosition();
     const open: Pending[] = [];
@@ -185,55 +211,51 @@ export async function recheck(
         open.push(item);
       }
     }
-    if (open.length === 0) {
-      pending = [];
-      break;
-    }
+    if (open.length === 0) return;
     const settled = await waitForPosition(probe, position, options.deadline, options.logger);
     if (settled !== 'reached') {
       summary.settle = settled;
       summary.unsettled += open.length;
-      pending = [];
-      break;
+      return;
     }
     summary.settle = 'reached';
-    const next: Pending[] = [];
-    for (const [entry, items] of byEntry(open)) {
-      const actual = await readTargetRows(
-        options.target,
-        entry,
-        items.map((item) => item.candidate),
-      );
-      const sourceImages = images.get(entry)!;
-      for (const item of items) {
-        const image = sourceImages.get(item.candidate.key);
-        entry.tally.revise(item.candidate, {
-          source: image,
-          target: actual.get(item.candidate.key),
-        });
-        if (isDifference(item.candidate)) {
-          item.settledSignature = imageSignature(image);
-          next.push(item);
-        } else {
-          summary.resolved++;
-        }
-      }
-    }
-    pending = next;
+    pending = await reviseSettled(open, images, options.target, summary);
     if (pending.length > 0 && Date.now() >= options.deadline) {
       summary.settle = 'timeout';
       summary.unsettled += pending.length;
-      break;
+      return;
     }
   }
-  options.logger.info(
-    {
-      resolved: summary.resolved,
-      confirmed: summary.confirmed,
-      unsettled: summary.unsettled,
-      rounds: summary.rounds,
-    },
-    're-checked differences',
-  );
-  return summary;
+}
+
+/**
+ * Step 4: reads the target rows of the open keys now that the target has caught up, and
+ * revises them against this round's source images; returns the keys that still differ.
+ */
+async function reviseSettled(
+  open: readonly Pending[],
+  images: ReadonlyMap<RecheckEntry, Map<string, SourceImage>>,
+  target: TargetQueryable,
+  summary: RecheckSummary,
+): Promise<Pending[]> {
+  const next: Pending[] = [];
+  for (const [entry, items] of byEntry(open)) {
+    const candidates = items.map((item) => item.candidate);
+    const actual = await readTargetRows(target, entry.tally.model, candidates);
+    const sourceImages = images.get(entry)!;
+    for (const item of items) {
+      const image = sourceImages.get(item.candidate.key);
+      entry.tally.revise(item.candidate, {
+        source: image,
+        target: actual.get(item.candidate.key),
+      });
+      if (isDifference(item.candidate.verdict)) {
+        item.settledSignature = imageSignature(image);
+        next.push(item);
+      } else {
+        summary.resolved++;
+      }
+    }
+  }
+  return next;
 }

@@ -10,9 +10,9 @@ import type { ActualRow, RowModel, SourceImage } from './row-model.js';
 import type { Verdict } from './tally.js';
 
 /** What repair does to one key: the source's truth, as the stream would have written it. */
-export type RepairAction = 'upsert' | 'delete' | 'soft-delete' | 'skip';
+type RepairAction = 'upsert' | 'delete' | 'soft-delete' | 'skip';
 
-export interface RepairStep {
+interface RepairStep {
   readonly action: RepairAction;
   /** The difference it repairs. */
   readonly reason: 'missing' | 'different' | 'extra';

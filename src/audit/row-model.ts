@@ -8,12 +8,8 @@ import { describeTarget } from '../values/target-spec.js';
 import type { CellDifference, KeyRecord } from './audit-report.js';
 import { compileComparable } from './comparable.js';
 
-/**
- * What the source says a target row must be, in the audit's comparison form. `values` are the
- * canonical forms (compileComparable) of the compared columns, in RowModel.compareColumns order.
- */
-export interface ExpectedRow {
-  readonly kind: 'expected';
+/** What both kinds of source image carry: the key in each form, and the row it came from. */
+interface KeyedImage {
   /** The canonical key as one string: equal strings ⇔ the same target row. */
   readonly key: string;
   readonly keyParts: readonly string[];
@@ -21,18 +17,22 @@ export interface ExpectedRow {
   readonly keyValues: readonly TargetValue[];
   /** The source row (text form), for repair and for re-reading it. */
   readonly row: SourceRow;
+}
+
+/**
+ * What the source says a target row must be, in the audit's comparison form. `values` are the
+ * canonical forms (compileComparable) of the compared columns, in RowModel.compareColumns order.
+ */
+export interface ExpectedRow extends KeyedImage {
+  readonly kind: 'expected';
   readonly values: readonly (string | null)[];
   /** Set when a value cannot be converted: the stream would dead-letter this row. */
   readonly error?: { readonly column: string; readonly message: string };
 }
 
 /** A source row that exists but is outside the filter: the target must not hold it. */
-export interface FilteredRow {
+export interface FilteredRow extends KeyedImage {
   readonly kind: 'filtered';
-  readonly key: string;
-  readonly keyParts: readonly string[];
-  readonly keyValues: readonly TargetValue[];
-  readonly row: SourceRow;
 }
 
 export type SourceImage = ExpectedRow | FilteredRow;
@@ -60,7 +60,7 @@ export interface RowModel {
   /** Source columns read: everything the mapping reads, key first. */
   readonly sourceColumns: readonly string[];
   /** Target key columns (the mapping's key, in key order). */
-  readonly keyColumns: readonly string[];
+  readonly keyColumns: CompiledMapping['keyColumns'];
   /** Target columns compared: the mapping's columns, without key, metadata and soft-delete ones. */
   readonly compareColumns: readonly string[];
   readonly keyTargetColumns: readonly TargetColumn[];
@@ -94,12 +94,62 @@ export interface RowModel {
 /** Metadata columns are ignored, so any fixed meta will do; one object keeps project's cache warm. */
 const auditMeta: ChangeMeta = Object.freeze({ lsn: 0n, syncedAt: new Date(0) });
 
+/** The comparison forms of a target row's columns: key, compared, and the soft-delete flag. */
+interface Canonicalizers {
+  readonly key: readonly Canonicalizer[];
+  readonly compare: readonly Canonicalizer[];
+  readonly flag: Canonicalizer | undefined;
+}
+
 export function buildRowModel(
   mapping: CompiledMapping,
   sourceTable: SourceTable,
   targetTable: TargetTable,
 ): RowModel {
-  const columnOf = (name: string): TargetColumn => {
+  const columnOf = targetColumnLookup(mapping, targetTable);
+  const keyColumns = mapping.keyColumns;
+  const compareColumns = comparedColumns(mapping);
+  const keyTargetColumns = keyColumns.map(columnOf);
+  const compareTargetColumns = compareColumns.map(columnOf);
+  const flagColumn = mapping.softDelete?.flag;
+  const canon: Canonicalizers = {
+    key: keyTargetColumns.map(compileComparable),
+    compare: compareTargetColumns.map(compileComparable),
+    flag: flagColumn === undefined ? undefined : compileComparable(columnOf(flagColumn)),
+  };
+  const sourceColumns = [...new Set([...mapping.sourceKeyColumns, ...mapping.sourceColumns])];
+  const flagSelect = flagColumn === undefined ? [] : [flagColumn];
+  return Object.freeze({
+    mapping,
+    sourceTable,
+    targetTable,
+    sourceColumns: Object.freeze(sourceColumns),
+    keyColumns,
+    compareColumns: Object.freeze(compareColumns),
+    keyTargetColumns: Object.freeze(keyTargetColumns),
+    compareTargetColumns: Object.freeze(compareTargetColumns),
+    flagColumn,
+    targetSelect: Object.freeze([...keyColumns, ...compareColumns, ...flagSelect]),
+    targetKeySelect: Object.freeze([...keyColumns, ...flagSelect]),
+    image: compileImage(mapping, compareColumns, canon),
+    ...compileActual(canon),
+    diff: compileDiff(compareColumns),
+    keyRecord: (parts: readonly string[]): KeyRecord => {
+      const record: Record<string, string> = {};
+      for (let i = 0; i < keyColumns.length; i++) record[keyColumns[i]!] = parts[i]!;
+      return record;
+    },
+    sourceRow: compileSourceRow(sourceColumns),
+    bindKey: compileBindKey(keyTargetColumns),
+  });
+}
+
+/** The target column of a mapping's column name (exact, else case-insensitive as MySQL is). */
+function targetColumnLookup(
+  mapping: CompiledMapping,
+  targetTable: TargetTable,
+): (name: string) => TargetColumn {
+  return (name) => {
     const column =
       targetTable.columns.get(name) ??
       [...targetTable.columns.values()].find(
@@ -114,6 +164,10 @@ export function buildRowModel(
     }
     return column;
   };
+}
+
+/** The mapping's target columns without key, metadata and soft-delete ones. */
+function comparedColumns(mapping: CompiledMapping): string[] {
   const ignored = new Set(
     [
       mapping.metadata?.lsn,
@@ -123,39 +177,36 @@ export function buildRowModel(
       ...mapping.keyColumns,
     ].filter((name): name is string => name !== undefined),
   );
-  const keyColumns = mapping.keyColumns;
-  const compareColumns = mapping.targetColumns.filter((name) => !ignored.has(name));
-  const keyTargetColumns = keyColumns.map(columnOf);
-  const compareTargetColumns = compareColumns.map(columnOf);
-  const keyCanon: readonly Canonicalizer[] = keyTargetColumns.map(compileComparable);
-  const compareCanon: readonly Canonicalizer[] = compareTargetColumns.map(compileComparable);
-  const flagColumn = mapping.softDelete?.flag;
-  const flagCanon = flagColumn === undefined ? undefined : compileComparable(columnOf(flagColumn));
-  const sourceColumns = [...new Set([...mapping.sourceKeyColumns, ...mapping.sourceColumns])];
-  const keyCount = keyColumns.length;
-  const compareCount = compareColumns.length;
+  return mapping.targetColumns.filter((name) => !ignored.has(name));
+}
 
-  const canonicalKey = (values: readonly unknown[]): string[] => {
+/** The canonical key parts of the first key-count values. */
+function compileCanonicalKey(canon: Canonicalizers): (values: readonly unknown[]) => string[] {
+  const keyCanon = canon.key;
+  const keyCount = keyCanon.length;
+  return (values) => {
     const parts: string[] = new Array(keyCount);
     for (let i = 0; i < keyCount; i++) parts[i] = keyCanon[i]!(values[i]) ?? '';
     return parts;
   };
+}
 
+function compileImage(
+  mapping: CompiledMapping,
+  compareColumns: readonly string[],
+  canon: Canonicalizers,
+): RowModel['image'] {
+  const canonicalKey = compileCanonicalKey(canon);
+  const keyColumns = mapping.keyColumns;
+  const keyCount = keyColumns.length;
+  const compareCount = compareColumns.length;
   const keyOf = (row: SourceRow) => {
     const keyValues = mapping.key(row);
     const keyParts = canonicalKey(keyValues);
     return { keyValues, keyParts, key: textKeyIdentity(keyParts) };
   };
-
-  const image = (row: SourceRow): SourceImage | undefined => {
-    if (mapping.matches(row) === false) {
-      try {
-        return { kind: 'filtered', row, ...keyOf(row) };
-      } catch (error) {
-        if (error instanceof ValueError) return undefined;
-        throw error;
-      }
-    }
+  return (row) => {
+    if (mapping.matches(row) === false) return withConvertibleKey(() => filtered(row, keyOf(row)));
     try {
       // The projection converts the key too: taken from it rather than converted twice.
       const projected = mapping.project(row, auditMeta);
@@ -164,69 +215,79 @@ export function buildRowModel(
       const keyParts = canonicalKey(keyValues);
       const values: (string | null)[] = new Array(compareCount);
       for (let i = 0; i < compareCount; i++) {
-        values[i] = compareCanon[i]!(projected[compareColumns[i]!]);
+        values[i] = canon.compare[i]!(projected[compareColumns[i]!]);
       }
       return { kind: 'expected', key: textKeyIdentity(keyParts), keyParts, keyValues, row, values };
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
       // A key the target cannot hold: no target row can be this row's.
-      let key: ReturnType<typeof keyOf>;
-      try {
-        key = keyOf(row);
-      } catch (keyError) {
-        if (keyError instanceof ValueError) return undefined;
-        throw keyError;
-      }
-      const column = typeof error.context.column === 'string' ? error.context.column : '*';
-      return {
-        kind: 'expected',
-        row,
-        ...key,
-        values: [],
-        error: { column, message: describeError(error) },
-      };
+      return withConvertibleKey(() => unconvertible(row, keyOf(row), error));
     }
   };
+}
 
-  const actual = (row: readonly unknown[]): ActualRow => {
+type ImageKey = Pick<KeyedImage, 'key' | 'keyParts' | 'keyValues'>;
+
+function filtered(row: SourceRow, key: ImageKey): FilteredRow {
+  return { kind: 'filtered', row, ...key };
+}
+
+/** A row the stream would dead-letter: `error` names the column that does not convert. */
+function unconvertible(row: SourceRow, key: ImageKey, error: ValueError): ExpectedRow {
+  const column = typeof error.context.column === 'string' ? error.context.column : '*';
+  return {
+    kind: 'expected',
+    row,
+    ...key,
+    values: [],
+    error: { column, message: describeError(error) },
+  };
+}
+
+/** Undefined when the row's key itself cannot be converted: no target row can be its. */
+function withConvertibleKey(build: () => SourceImage): SourceImage | undefined {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ValueError) return undefined;
+    throw error;
+  }
+}
+
+function compileActual(canon: Canonicalizers): Pick<RowModel, 'actual' | 'actualKey'> {
+  const canonicalKey = compileCanonicalKey(canon);
+  const keyCount = canon.key.length;
+  const compareCount = canon.compare.length;
+  const { flag } = canon;
+  const isDeleted = (value: unknown): boolean => {
+    if (flag === undefined) return false;
+    const form = flag(value);
+    return form !== null && form !== '0';
+  };
+  const noValues: readonly (string | null)[] = Object.freeze([]);
+  const build = (row: readonly unknown[], values: readonly (string | null)[], flagAt: number) => {
     const keyParts = canonicalKey(row);
-    const values: (string | null)[] = new Array(compareCount);
-    for (let i = 0; i < compareCount; i++) values[i] = compareCanon[i]!(row[keyCount + i]);
-    let deleted = false;
-    if (flagCanon !== undefined) {
-      const flag = flagCanon(row[keyCount + compareCount]);
-      deleted = flag !== null && flag !== '0';
-    }
     return {
       key: textKeyIdentity(keyParts),
       keyParts,
       keyValues: row.slice(0, keyCount),
       values,
-      deleted,
+      deleted: isDeleted(row[flagAt]),
     };
   };
-
-  const noValues: readonly (string | null)[] = Object.freeze([]);
-  const actualKey = (row: readonly unknown[]): ActualRow => {
-    const keyParts = canonicalKey(row);
-    let deleted = false;
-    if (flagCanon !== undefined) {
-      const flag = flagCanon(row[keyCount]);
-      deleted = flag !== null && flag !== '0';
-    }
-    return {
-      key: textKeyIdentity(keyParts),
-      keyParts,
-      keyValues: row.slice(0, keyCount),
-      values: noValues,
-      deleted,
-    };
+  return {
+    actual: (row) => {
+      const values: (string | null)[] = new Array(compareCount);
+      for (let i = 0; i < compareCount; i++) values[i] = canon.compare[i]!(row[keyCount + i]);
+      return build(row, values, keyCount + compareCount);
+    },
+    actualKey: (row) => build(row, noValues, keyCount),
   };
+}
 
-  const diff = (
-    expected: ExpectedRow,
-    found: ActualRow,
-  ): Record<string, CellDifference> | undefined => {
+function compileDiff(compareColumns: readonly string[]): RowModel['diff'] {
+  const compareCount = compareColumns.length;
+  return (expected, found) => {
     if (expected.error !== undefined) {
       const index = compareColumns.indexOf(expected.error.column);
       return {
@@ -247,55 +308,25 @@ export function buildRowModel(
     }
     return columns;
   };
+}
 
-  const keyRecord = (parts: readonly string[]): KeyRecord => {
-    const record: Record<string, string> = {};
-    for (let i = 0; i < keyCount; i++) record[keyColumns[i]!] = parts[i]!;
-    return record;
+function compileSourceRow(sourceColumns: readonly string[]): RowModel['sourceRow'] {
+  const count = sourceColumns.length;
+  return (values) => {
+    const row: Record<string, string | null> = {};
+    for (let i = 0; i < count; i++) row[sourceColumns[i]!] = values[i] as string | null;
+    return row;
   };
+}
 
+function compileBindKey(keyTargetColumns: readonly TargetColumn[]): RowModel['bindKey'] {
   const integerKey = keyTargetColumns.map((column) => describeTarget(column).kind === 'integer');
-  const bindKey = (values: readonly unknown[]): unknown[] =>
+  return (values) =>
     values.map((value, index) =>
       integerKey[index] && typeof value === 'string' && /^-?\d+$/.test(value)
         ? BigInt(value)
         : value,
     );
-
-  const sourceColumnCount = sourceColumns.length;
-  const sourceRow = (values: readonly unknown[]): SourceRow => {
-    const row: Record<string, string | null> = {};
-    for (let i = 0; i < sourceColumnCount; i++) row[sourceColumns[i]!] = values[i] as string | null;
-    return row;
-  };
-
-  return Object.freeze({
-    mapping,
-    sourceTable,
-    targetTable,
-    sourceColumns: Object.freeze(sourceColumns),
-    keyColumns,
-    compareColumns: Object.freeze(compareColumns),
-    keyTargetColumns: Object.freeze(keyTargetColumns),
-    compareTargetColumns: Object.freeze(compareTargetColumns),
-    flagColumn,
-    targetSelect: Object.freeze([
-      ...keyColumns,
-      ...compareColumns,
-      ...(flagColumn === undefined ? [] : [flagColumn]),
-    ]),
-    targetKeySelect: Object.freeze([
-      ...keyColumns,
-      ...(flagColumn === undefined ? [] : [flagColumn]),
-    ]),
-    image,
-    actual,
-    actualKey,
-    diff,
-    keyRecord,
-    sourceRow,
-    bindKey,
-  });
 }
 
 /**

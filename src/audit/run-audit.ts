@@ -1,39 +1,24 @@
 import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
-import { compileMappings } from '../mapping/compile-mappings.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { loadMappings } from '../mapping/load-mappings.js';
-import { mappedTables, selectMappings } from '../mapping/mapping-index.js';
-import { formatProblem } from '../mapping/mapping-problem.js';
-import type { Schemas } from '../mapping/tables.js';
-import { introspectTarget } from '../mysql/introspect.js';
 import { connectTarget, type MysqlConnection } from '../mysql/mysql-client.js';
 import { TargetWriter } from '../mysql/writer.js';
-import { introspectSource } from '../postgres/introspect.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { formatLsn } from '../util/lsn.js';
-import { describeSource, type SourceFamily } from '../values/source-spec.js';
+import { withReleasers } from '../util/releasers.js';
 import { type AuditReport, type MappingReport, mappingConsistent } from './audit-report.js';
-import { buildChunkHasher, type ChunkHasher } from './chunk-hash.js';
 import { comparePass, type DifferenceHandler, type PassStats } from './compare-mapping.js';
-import { chooseStrategy, type KeyStrategy } from './key-plan.js';
-import {
-  type RecheckEntry,
-  type RecheckSummary,
-  readSourceImages,
-  readTargetRows,
-  recheck,
-} from './recheck.js';
+import type { KeyStrategy } from './key-plan.js';
+import { type PreparedMapping, prepareMappings } from './prepare-mappings.js';
+import { type RecheckSummary, readObservations, recheck } from './recheck.js';
 import { Repairer, type RepairSummary } from './repair.js';
-import { buildRowModel, type RowModel } from './row-model.js';
-import { createReplicationProbe } from './settle.js';
+import { createReplicationProbe, type ReplicationProbe } from './settle.js';
 import type { SourceQueryable } from './source-reader.js';
 import { insertAuditRun } from './sql/insert-audit-run.js';
-import { selectColumnTypes } from './sql/key-types.js';
 import { MappingTally } from './tally.js';
 import type { TargetQueryable } from './target-reader.js';
 
-export interface AuditOptions {
+interface AuditOptions {
   readonly sourceUrl: string;
   readonly targetUrl: string;
   readonly mappingsDir: string;
@@ -91,16 +76,6 @@ export interface AuditOutcome {
   };
 }
 
-/** One mapping with everything the passes need, prepared once. */
-interface Prepared {
-  readonly model: RowModel;
-  readonly strategy: KeyStrategy;
-  readonly hasher: ChunkHasher | undefined;
-  readonly keyTypes: readonly string[];
-  readonly keyFamilies: readonly SourceFamily[];
-  tally: MappingTally;
-}
-
 /**
  * `millrace audit`: compares what the CRM implies through the compiled mappings with what the
  * MES holds, re-checks differences against a live replicator, repairs on request and records the
@@ -108,37 +83,50 @@ interface Prepared {
  */
 export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const { logger } = options;
-  const releasers: (() => Promise<unknown>)[] = [];
   try {
-    const source = await connectSource({
-      url: options.sourceUrl,
-      timeoutMs: options.connectTimeoutMs,
-      logger,
-      applicationName: 'millrace:audit',
+    return await withReleasers(async (releasers) => {
+      const source = releasers.hold(
+        await connectSource({
+          url: options.sourceUrl,
+          timeoutMs: options.connectTimeoutMs,
+          logger,
+          applicationName: 'millrace:audit',
+        }),
+        (client) => client.end(),
+      );
+      const connectMes = async () =>
+        releasers.hold(
+          await connectTarget({
+            url: options.targetUrl,
+            timeoutMs: options.connectTimeoutMs,
+            logger,
+          }),
+          (connection) => connection.end(),
+        );
+      const target = await connectMes();
+      const writerConnection = await connectMes();
+      return await audit(options, source, target, writerConnection);
     });
-    releasers.push(() => source.end());
-    const target = await connectTarget({
-      url: options.targetUrl,
-      timeoutMs: options.connectTimeoutMs,
-      logger,
-    });
-    releasers.push(() => target.end());
-    const writerConnection = await connectTarget({
-      url: options.targetUrl,
-      timeoutMs: options.connectTimeoutMs,
-      logger,
-    });
-    releasers.push(() => writerConnection.end());
-    return await audit(options, source, target, writerConnection);
   } catch (error) {
     if (isMillraceError(error)) throw error;
     throw new RuntimeFailure('AUDIT_FAILED', `audit failed: ${describeError(error)}`, {
       cause: error,
     });
-  } finally {
-    while (releasers.length > 0) await releasers.pop()!().catch(() => undefined);
   }
 }
+
+/** What the stages after the main passes share. */
+interface AuditRun {
+  readonly options: AuditOptions;
+  readonly source: SourceQueryable;
+  readonly target: TargetQueryable;
+  readonly probe: ReplicationProbe;
+  readonly prepared: readonly PreparedMapping[];
+  readonly repairer: Repairer | undefined;
+  readonly pass: ComparePass;
+}
+
+type ComparePass = (entry: PreparedMapping, onDifference?: DifferenceHandler) => Promise<PassStats>;
 
 async function audit(
   options: AuditOptions,
@@ -152,85 +140,100 @@ async function audit(
   const reader = target as unknown as TargetQueryable;
   const started = new Date();
   const startedMs = performance.now();
-  const chunkSize = options.chunkSize ?? 5_000;
-
-  const specs = selectMappings(loadMappings(options.mappingsDir), options.tables);
-  const tables = mappedTables(specs);
-  const schemas: Schemas = {
-    source: await introspectSource(pgClient, tables.source),
-    target: await introspectTarget(target, tables.target),
-  };
-  const compiled = compileMappings(specs, schemas, {
-    onWarning: (problem) => logger.warn({ mapping: problem.mapping }, formatProblem(problem)),
-  });
-
-  // Reads in UTC (TIMESTAMP columns), with room for a chunk's digest input.
-  await target.query("SET SESSION time_zone = '+00:00'");
-  await target.query('SET SESSION group_concat_max_len = 1073741824');
-
-  const prepared: Prepared[] = [];
-  for (const mapping of compiled) {
-    const sourceTable = schemas.source.get(mapping.sourceKey)!;
-    const targetTable = schemas.target.get(mapping.target)!;
-    const model = buildRowModel(mapping, sourceTable, targetTable);
-    const sourceKey = mapping.sourceKeyColumns.map((column) => sourceTable.columns.get(column)!);
-    const strategy = chooseStrategy(sourceKey, model.keyTargetColumns);
-    const hasher =
-      strategy === 'range' && options.hashing !== false ? buildChunkHasher(model) : undefined;
-    const typeStatement = selectColumnTypes(mapping.source, mapping.sourceKeyColumns);
-    const typeRows = await pgClient.query<{ name: string; type: string }>(typeStatement.text, [
-      ...typeStatement.values,
-    ]);
-    const typeOf = new Map(typeRows.rows.map((row) => [row.name, row.type] as const));
-    prepared.push({
-      model,
-      strategy,
-      hasher,
-      keyTypes: mapping.sourceKeyColumns.map((column) => typeOf.get(column) ?? 'text'),
-      keyFamilies: sourceKey.map((column) => describeSource(column.type).family),
-      tally: new MappingTally(model),
-    });
-  }
+  const prepared = await prepareMappings(options, pgClient, target);
 
   const probe = createReplicationProbe({ source, target: reader, slot: options.slot, logger });
   const replicatorActive = await probe.replicatorActive();
-  const readLsn = await probe.readPosition();
+  const readLsn = formatLsn(await probe.readPosition());
   logger.info(
     {
       mappings: prepared.map((entry) => entry.model.mapping.name),
-      readLsn: formatLsn(readLsn),
+      readLsn,
       replicatorActive,
       slot: options.slot,
     },
     'audit started',
   );
 
-  const repairer = options.repair
-    ? new Repairer({
-        writer: options.dryRun
-          ? undefined
-          : new TargetWriter({
-              connection: writerConnection,
-              logger: logger.child({ component: 'writer' }),
-              onBadRow: 'deadletter',
-            }),
-        logger: logger.child({ component: 'repair' }),
-        samples: options.samples,
-      })
-    : undefined;
+  const repairer = options.repair ? createRepairer(options, writerConnection) : undefined;
+  const throughput = { sourceRows: 0, targetRows: 0 };
+  const run: AuditRun = {
+    options,
+    source,
+    target: reader,
+    probe,
+    prepared,
+    repairer,
+    pass: createPass(options, source, reader, throughput),
+  };
   // Without a replicator nothing else writes the keys: repair as the scan finds them, so any
   // number of differences is repaired in bounded memory. With one, only settled differences.
   const streamRepair: DifferenceHandler | undefined =
     repairer !== undefined && !replicatorActive
       ? (model, verdict, image, actual) => repairer.add(model, verdict, image, actual)
       : undefined;
+  for (const entry of prepared) await run.pass(entry, streamRepair);
+  await repairer?.flush();
 
-  const throughput = { sourceRows: 0, targetRows: 0 };
-  const pass = async (entry: Prepared, onDifference?: DifferenceHandler): Promise<PassStats> => {
+  let summary: RecheckSummary | undefined;
+  if (replicatorActive) summary = await recheckLive(run);
+  else if (repairer !== undefined && !options.dryRun) summary = await verifyRepair(run, repairer);
+  repairer?.logTotals();
+
+  const mappings = prepared.map((entry) => mappingOutcome(entry, options.samples, repairer));
+  const report: AuditReport = {
+    consistent: mappings.every((mapping) => mappingConsistent(mapping.report)),
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    mappings: mappings.map((mapping) => mapping.report),
+  };
+  if (options.record !== false) await recordRun(writerConnection, report, readLsn, logger);
+  const seconds = (performance.now() - startedMs) / 1000;
+  logger.info(
+    { consistent: report.consistent, ...throughput, seconds: Math.round(seconds * 1000) / 1000 },
+    'audit finished',
+  );
+  return {
+    report,
+    mappings,
+    readLsn,
+    slot: options.slot,
+    replicatorActive,
+    recheck: summary,
+    repair:
+      repairer === undefined ? undefined : { dryRun: repairer.dryRun, summaries: repairer.all() },
+    throughput: { ...throughput, seconds },
+  };
+}
+
+function createRepairer(options: AuditOptions, writerConnection: MysqlConnection): Repairer {
+  const { logger } = options;
+  return new Repairer({
+    writer: options.dryRun
+      ? undefined
+      : new TargetWriter({
+          connection: writerConnection,
+          logger: logger.child({ component: 'writer' }),
+          onBadRow: 'deadletter',
+        }),
+    logger: logger.child({ component: 'repair' }),
+    samples: options.samples,
+  });
+}
+
+/** One full comparison of a mapping, counted into `throughput` and logged. */
+function createPass(
+  options: AuditOptions,
+  source: SourceQueryable,
+  target: TargetQueryable,
+  throughput: { sourceRows: number; targetRows: number },
+): ComparePass {
+  const chunkSize = options.chunkSize ?? 5_000;
+  return async (entry, onDifference) => {
     const passStarted = performance.now();
     const stats = await comparePass({
       source,
-      target: reader,
+      target,
       model: entry.model,
       tally: entry.tally,
       strategy: entry.strategy,
@@ -243,7 +246,7 @@ async function audit(
     throughput.sourceRows += stats.sourceRead;
     throughput.targetRows += stats.targetRead;
     const seconds = (performance.now() - passStarted) / 1000;
-    logger.info(
+    options.logger.info(
       {
         mapping: entry.model.mapping.name,
         strategy: entry.strategy,
@@ -258,119 +261,73 @@ async function audit(
     );
     return stats;
   };
+}
 
-  for (const entry of prepared) await pass(entry, streamRepair);
-  await repairer?.flush();
-
-  const recheckEntries = (): RecheckEntry[] =>
-    prepared.map((entry) => ({
-      tally: entry.tally,
-      keyTypes: entry.keyTypes,
-      keyFamilies: entry.keyFamilies,
-    }));
-  const deadline = () => Date.now() + options.settleTimeoutMs;
-  let summary: RecheckSummary | undefined;
-
-  if (replicatorActive) {
-    summary = await recheck(recheckEntries(), {
-      source,
-      target: reader,
-      logger,
-      probe,
-      deadline: deadline(),
-    });
-    if (repairer !== undefined) {
-      // Repair what outlived the settling, from a fresh read of both sides.
-      for (const entry of prepared) {
-        const differences = entry.tally.differences();
-        if (differences.length === 0) continue;
-        const recheckEntry = {
-          tally: entry.tally,
-          keyTypes: entry.keyTypes,
-          keyFamilies: entry.keyFamilies,
-        };
-        const images = await readSourceImages(source, recheckEntry, differences);
-        const actual = await readTargetRows(reader, recheckEntry, differences);
-        for (const candidate of differences) {
-          const observation = {
-            source: images.get(candidate.key),
-            target: actual.get(candidate.key),
-          };
-          const verdict = entry.tally.revise(candidate, observation);
-          await repairer.add(entry.model, verdict, observation.source, observation.target);
-        }
-      }
-      await repairer.flush();
-      if (!options.dryRun) {
-        summary = await recheck(recheckEntries(), {
-          source,
-          target: reader,
-          logger,
-          probe,
-          deadline: deadline(),
-        });
-      }
+/**
+ * A replicator is active: differences are re-checked once it has caught up; with --repair, what
+ * outlived the settling is repaired from a fresh read of both sides, then re-checked.
+ */
+async function recheckLive(run: AuditRun): Promise<RecheckSummary> {
+  const { options, prepared, repairer } = run;
+  const recheckOptions = () => ({
+    source: run.source,
+    target: run.target,
+    logger: options.logger,
+    probe: run.probe,
+    deadline: Date.now() + options.settleTimeoutMs,
+  });
+  const summary = await recheck(prepared, recheckOptions());
+  if (repairer === undefined) return summary;
+  for (const entry of prepared) {
+    const differences = entry.tally.differences();
+    if (differences.length === 0) continue;
+    const observations = await readObservations(run, entry, differences);
+    for (const candidate of differences) {
+      const observation = observations.get(candidate.key)!;
+      const verdict = entry.tally.revise(candidate, observation);
+      await repairer.add(entry.model, verdict, observation.source, observation.target);
     }
-  } else if (repairer !== undefined && !options.dryRun) {
-    // Verify the repair: kept keys are read again; a mapping with more differences than are
-    // kept is compared again in full.
-    const verify: RecheckEntry[] = [];
-    for (const entry of prepared) {
-      if (repairer.summaryOf(entry.model.mapping.name) === undefined) continue;
-      if (entry.tally.overflow > 0) {
-        entry.tally = new MappingTally(entry.model);
-        await pass(entry);
-      } else {
-        verify.push({
-          tally: entry.tally,
-          keyTypes: entry.keyTypes,
-          keyFamilies: entry.keyFamilies,
-        });
-      }
-    }
-    summary = await recheck(verify, { source, target: reader, logger, deadline: deadline() });
   }
-  repairer?.logTotals();
+  await repairer.flush();
+  return options.dryRun ? summary : await recheck(prepared, recheckOptions());
+}
 
-  const mappings: MappingOutcome[] = prepared.map((entry) => ({
-    report: entry.tally.report(options.samples),
+/**
+ * Verifies a repair made without a replicator: kept keys are read again; a mapping with more
+ * differences than are kept is compared again in full.
+ */
+async function verifyRepair(run: AuditRun, repairer: Repairer): Promise<RecheckSummary> {
+  const verify: PreparedMapping[] = [];
+  for (const entry of run.prepared) {
+    if (repairer.summaryOf(entry.model.mapping.name) === undefined) continue;
+    if (entry.tally.overflow > 0) {
+      entry.tally = new MappingTally(entry.model);
+      await run.pass(entry);
+    } else {
+      verify.push(entry);
+    }
+  }
+  return recheck(verify, {
+    source: run.source,
+    target: run.target,
+    logger: run.options.logger,
+    deadline: Date.now() + run.options.settleTimeoutMs,
+  });
+}
+
+function mappingOutcome(
+  entry: PreparedMapping,
+  samples: number,
+  repairer: Repairer | undefined,
+): MappingOutcome {
+  return {
+    report: entry.tally.report(samples),
     onDelete: entry.model.mapping.onDelete,
     retained: entry.tally.retained,
     strategy: entry.strategy,
     hashed: entry.hasher !== undefined,
     notKept: entry.tally.overflow,
     repair: repairer?.summaryOf(entry.model.mapping.name),
-  }));
-  const finished = new Date();
-  const report: AuditReport = {
-    consistent: mappings.every((mapping) => mappingConsistent(mapping.report)),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    mappings: mappings.map((mapping) => mapping.report),
-  };
-
-  if (options.record !== false)
-    await recordRun(writerConnection, report, formatLsn(readLsn), logger);
-  const seconds = (performance.now() - startedMs) / 1000;
-  logger.info(
-    {
-      consistent: report.consistent,
-      sourceRows: throughput.sourceRows,
-      targetRows: throughput.targetRows,
-      seconds: Math.round(seconds * 1000) / 1000,
-    },
-    'audit finished',
-  );
-  return {
-    report,
-    mappings,
-    readLsn: formatLsn(readLsn),
-    slot: options.slot,
-    replicatorActive,
-    recheck: summary,
-    repair:
-      repairer === undefined ? undefined : { dryRun: repairer.dryRun, summaries: repairer.all() },
-    throughput: { ...throughput, seconds },
   };
 }
 

@@ -2,7 +2,8 @@ import type { Logger } from '../log/logger.js';
 import { readCheckpoint } from '../mysql/sql/checkpoint.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
-import type { SourceQueryable } from './source-reader.js';
+import { querySource, type SourceQueryable } from './source-reader.js';
+import type { PgStatement } from './sql/pg-statement.js';
 import { selectReadPosition } from './sql/read-position.js';
 import { selectSlotActivity } from './sql/slot-activity.js';
 import { emitWakeMessage } from './sql/wake-message.js';
@@ -33,9 +34,7 @@ export function createReplicationProbe(options: {
   readonly logger: Logger;
 }): ReplicationProbe {
   const { source, target, slot, logger } = options;
-  const pgRows = async (statement: { text: string; values: readonly unknown[] }) =>
-    (await source.query({ text: statement.text, values: [...statement.values], rowMode: 'array' }))
-      .rows;
+  const pgRows = (statement: PgStatement) => querySource(source, statement);
   let wakeFailed = false;
   return {
     async readPosition() {

@@ -1,22 +1,24 @@
+import {
+  type KeysetQueryable,
+  planKeysetRead,
+  readKeysetChunks,
+} from '../postgres/keyset-reader.js';
+import { readInBatches } from './read-in-batches.js';
 import type { RowModel } from './row-model.js';
+import type { PgStatement } from './sql/pg-statement.js';
 import { selectSourceByKeys } from './sql/source-by-keys.js';
-import { type PgStatement, selectSourceChunk } from './sql/source-chunk.js';
 
 /**
  * The slice of a `pg` client the audit reads the CRM with: array rows, values in text form
  * (pgClientConfig's type parsers).
  */
-export interface SourceQueryable {
-  query(config: {
-    readonly text: string;
-    readonly values: unknown[];
-    readonly rowMode: 'array';
-  }): Promise<{ rows: unknown[][] }>;
-}
+export type SourceQueryable = KeysetQueryable;
 
-export type SourceRowValues = readonly unknown[];
-
-async function run(client: SourceQueryable, statement: PgStatement): Promise<unknown[][]> {
+/** Runs one statement on the CRM; rows in array form. */
+export async function querySource(
+  client: SourceQueryable,
+  statement: PgStatement,
+): Promise<unknown[][]> {
   const result = await client.query({
     text: statement.text,
     values: [...statement.values],
@@ -26,38 +28,19 @@ async function run(client: SourceQueryable, statement: PgStatement): Promise<unk
 }
 
 /**
- * The source table in key order, in keyset chunks of `chunkSize` rows (columns as in
- * `model.sourceColumns`). The next chunk is asked for as soon as one arrives, so PostgreSQL
- * produces it while the caller compares the current one. Each chunk is its own statement: no
- * transaction stays open for the length of a 10M-row audit, holding back vacuum.
+ * The source table in the mapping's key order, in keyset chunks of `chunkSize` rows (columns as
+ * in `model.sourceColumns`), the next chunk read while the caller compares the current one. Each
+ * chunk is its own statement: no transaction stays open for the length of a 10M-row audit,
+ * holding back vacuum.
  */
-export async function* readSourceChunks(
+export function readSourceChunks(
   client: SourceQueryable,
   model: RowModel,
   chunkSize: number,
-): AsyncGenerator<readonly SourceRowValues[]> {
+): AsyncGenerator<unknown[][]> {
   const { mapping, sourceColumns } = model;
-  const keyIndexes = mapping.sourceKeyColumns.map((column) => sourceColumns.indexOf(column));
-  const chunk = (after: readonly unknown[] | undefined) =>
-    run(
-      client,
-      selectSourceChunk(mapping.source, sourceColumns, mapping.sourceKeyColumns, after, chunkSize),
-    );
-  let pending: Promise<unknown[][]> | undefined = chunk(undefined);
-  try {
-    while (pending !== undefined) {
-      const rows: unknown[][] = await pending;
-      pending = undefined;
-      if (rows.length === chunkSize) {
-        const last = rows[rows.length - 1]!;
-        pending = chunk(keyIndexes.map((index) => last[index]));
-      }
-      yield rows;
-    }
-  } finally {
-    // A caller that stops early must not leave a rejected prefetch unhandled.
-    pending?.catch(() => undefined);
-  }
+  const plan = planKeysetRead(mapping.source, mapping.sourceKeyColumns, sourceColumns);
+  return readKeysetChunks(client, plan, chunkSize);
 }
 
 /** SQLSTATE class 22 (data exception): an input text not valid for its type. */
@@ -72,19 +55,16 @@ function isDataException(error: unknown): boolean {
  * PostgreSQL refuse the whole statement: the batch is split in halves until the culprits are
  * alone and left out, since no source row has them.
  */
-export async function lookupSource(
+export function lookupSource(
   client: SourceQueryable,
   model: RowModel,
   keyTypes: readonly string[],
   keys: readonly (readonly string[])[],
-  batchSize = 5_000,
 ): Promise<unknown[][]> {
   const { mapping, sourceColumns } = model;
-  const found: unknown[][] = [];
-  const fetch = async (batch: readonly (readonly string[])[]): Promise<void> => {
-    if (batch.length === 0) return;
+  const fetch = async (batch: readonly (readonly string[])[]): Promise<unknown[][]> => {
     try {
-      const rows = await run(
+      return await querySource(
         client,
         selectSourceByKeys(
           mapping.source,
@@ -94,19 +74,12 @@ export async function lookupSource(
           batch,
         ),
       );
-      for (const row of rows) found.push(row);
     } catch (error) {
-      if (!isDataException(error) || batch.length === 1) {
-        if (isDataException(error)) return;
-        throw error;
-      }
+      if (!isDataException(error)) throw error;
+      if (batch.length === 1) return [];
       const half = Math.ceil(batch.length / 2);
-      await fetch(batch.slice(0, half));
-      await fetch(batch.slice(half));
+      return [...(await fetch(batch.slice(0, half))), ...(await fetch(batch.slice(half)))];
     }
   };
-  for (let start = 0; start < keys.length; start += batchSize) {
-    await fetch(keys.slice(start, start + batchSize));
-  }
-  return found;
+  return readInBatches(keys, fetch);
 }

@@ -11,7 +11,7 @@ import type { ActualRow, RowModel, SourceImage } from './row-model.js';
  *   purpose, so the row is neither extra nor a difference; it counts in targetRows only;
  * - `none`: neither side has a row.
  */
-export type KeyStatus = 'matched' | 'missing' | 'extra' | 'different' | 'retained' | 'none';
+type KeyStatus = 'matched' | 'missing' | 'extra' | 'different' | 'retained' | 'none';
 
 /** Both sides of one key at one moment; undefined = absent (a soft-deleted target row is absent). */
 export interface Observation {
@@ -33,11 +33,7 @@ const verdicts = Object.freeze({
   none: Object.freeze({ status: 'none' }),
 } satisfies Record<string, Verdict>);
 
-export function judge(model: RowModel, observation: Observation): Verdict {
-  return judgeSides(model, observation.source, observation.target);
-}
-
-export function judgeSides(
+function judgeSides(
   model: RowModel,
   source: SourceImage | undefined,
   target: ActualRow | undefined,
@@ -59,11 +55,29 @@ export interface Candidate {
   observation: Observation;
   verdict: Verdict;
   /** What the last main-pass or re-check read contributed to the counts (to move it on re-check). */
-  counted: Verdict & { readonly inSource: boolean; readonly inTarget: boolean };
+  counted: Counted;
+}
+
+/** A verdict with the sides it counts a row on. */
+type Counted = Verdict & { readonly inSource: boolean; readonly inTarget: boolean };
+
+function countedOf(verdict: Verdict, observation: Observation): Counted {
+  return {
+    ...verdict,
+    inSource: observation.source?.kind === 'expected',
+    inTarget: observation.target !== undefined,
+  };
+}
+
+/** Missing, extra or different: what is kept, re-checked, repaired and sampled. */
+export function isDifference(verdict: Verdict): boolean {
+  return (
+    verdict.status === 'missing' || verdict.status === 'extra' || verdict.status === 'different'
+  );
 }
 
 /** Differing keys kept per mapping, at most: beyond it only the counts go on (memory stays bounded). */
-export const candidateLimit = 20_000;
+const candidateLimit = 20_000;
 
 /**
  * The counts and kept differences of one mapping. Counts always cover every key; candidates
@@ -102,17 +116,9 @@ export class MappingTally {
       return verdict;
     }
     const observation: Observation = { source, target };
-    const counted = {
-      ...verdict,
-      inSource: observation.source?.kind === 'expected',
-      inTarget: observation.target !== undefined,
-    };
+    const counted = countedOf(verdict, observation);
     this.add(counted, 1);
-    if (
-      verdict.status === 'missing' ||
-      verdict.status === 'extra' ||
-      verdict.status === 'different'
-    ) {
+    if (isDifference(verdict)) {
       if (this.candidates.length < candidateLimit) {
         this.candidates.push({ key, keyParts, observation, verdict, counted });
       } else {
@@ -131,13 +137,9 @@ export class MappingTally {
 
   /** Moves a candidate's contribution to what a newer read of both sides says. */
   revise(candidate: Candidate, observation: Observation): Verdict {
-    const verdict = judge(this.model, observation);
+    const verdict = judgeSides(this.model, observation.source, observation.target);
     this.add(candidate.counted, -1);
-    const counted = {
-      ...verdict,
-      inSource: observation.source?.kind === 'expected',
-      inTarget: observation.target !== undefined,
-    };
+    const counted = countedOf(verdict, observation);
     this.add(counted, 1);
     candidate.observation = observation;
     candidate.verdict = verdict;
@@ -145,41 +147,16 @@ export class MappingTally {
     return verdict;
   }
 
-  private add(
-    counted: { status: KeyStatus; inSource: boolean; inTarget: boolean },
-    sign: 1 | -1,
-  ): void {
+  private add(counted: Counted, sign: 1 | -1): void {
     if (counted.inSource) this.sourceRows += sign;
     if (counted.inTarget) this.targetRows += sign;
-    switch (counted.status) {
-      case 'matched':
-        this.matched += sign;
-        break;
-      case 'missing':
-        this.missing += sign;
-        break;
-      case 'extra':
-        this.extra += sign;
-        break;
-      case 'different':
-        this.different += sign;
-        break;
-      case 'retained':
-        this.retained += sign;
-        break;
-      case 'none':
-        break;
-    }
+    // Each counted status has a count of the same name.
+    if (counted.status !== 'none') this[counted.status] += sign;
   }
 
   /** Kept differences that still differ, in the order found (key order per pass). */
   differences(): readonly Candidate[] {
-    return this.candidates.filter(
-      (candidate) =>
-        candidate.verdict.status === 'missing' ||
-        candidate.verdict.status === 'extra' ||
-        candidate.verdict.status === 'different',
-    );
+    return this.candidates.filter((candidate) => isDifference(candidate.verdict));
   }
 
   /** DESIGN.md's per-mapping object, with at most `samples` keys per kind. */

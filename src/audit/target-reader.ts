@@ -1,5 +1,6 @@
 import type { Statement } from '../mysql/sql/quote.js';
 import type { ChunkHasher } from './chunk-hash.js';
+import { readInBatches } from './read-in-batches.js';
 import type { RowModel } from './row-model.js';
 import type { KeyBounds } from './sql/key-bounds.js';
 import { selectTargetByKeys } from './sql/target-by-keys.js';
@@ -102,26 +103,17 @@ export async function hashTargetRangeRows(
   return { count: Number(count), digest: digest === null ? null : String(digest) };
 }
 
-/** Target rows (`columns`) with these keys, in batches. */
-export async function lookupTarget(
+/** Target rows (`model.targetSelect`) with these keys, in batches. */
+export function lookupTarget(
   connection: TargetQueryable,
   model: RowModel,
-  columns: readonly string[],
   keys: readonly (readonly unknown[])[],
-  batchSize = 5_000,
 ): Promise<unknown[][]> {
-  const found: unknown[][] = [];
-  for (let start = 0; start < keys.length; start += batchSize) {
-    const rows = await queryRows(
+  const { mapping, targetSelect, keyColumns } = model;
+  return readInBatches(keys, (batch) =>
+    queryRows(
       connection,
-      selectTargetByKeys(
-        model.mapping.target,
-        columns,
-        model.keyColumns,
-        keys.slice(start, start + batchSize).map(model.bindKey),
-      ),
-    );
-    for (const row of rows) found.push(row);
-  }
-  return found;
+      selectTargetByKeys(mapping.target, targetSelect, keyColumns, batch.map(model.bindKey)),
+    ),
+  );
 }

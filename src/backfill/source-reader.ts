@@ -1,23 +1,24 @@
 import type { CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import type { SourceTable } from '../mapping/tables.js';
-import { quotePgIdent, quotePgTable } from '../postgres/pg-client.js';
-
-/** The slice of a `pg` client the reads need (text-form values: see src/postgres/pg-client.ts). */
-export interface SourceQueryable {
-  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
+import {
+  type KeysetPlan,
+  type KeysetQueryable,
+  planKeysetRead,
+  readKeysetChunk,
+} from '../postgres/keyset-reader.js';
+import { quotePgTable } from '../postgres/pg-client.js';
 
 /**
- * How one mapping's source rows are read in chunks: keyset pagination on a unique key, so each
- * chunk is an index range scan that starts where the last committed one ended (resumable, no
- * long-running transaction, no OFFSET that slows down as it goes).
+ * The slice of a `pg` client the reads need: plain queries with object rows, and the keyset
+ * reader's array rows (text-form values: see src/postgres/pg-client.ts).
  */
-export interface SourceReadPlan {
-  /** Columns the keyset orders by: the primary key (or replica identity index), in key order. */
-  readonly keyColumns: readonly string[];
-  readonly firstSql: string;
-  readonly afterSql: string;
+export interface SourceQueryable extends KeysetQueryable {
+  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  query(config: Parameters<KeysetQueryable['query']>[0]): Promise<{ rows: unknown[][] }>;
 }
+
+/** How one mapping's source rows are read in chunks (see KeysetPlan). */
+export type SourceReadPlan = KeysetPlan;
 
 /**
  * The keyset: the primary key, else the replica identity index, else the columns feeding the
@@ -38,20 +39,7 @@ export function planSourceRead(
   mapping: CompiledMapping,
   keyColumns: readonly string[],
 ): SourceReadPlan {
-  const selected = [...new Set([...keyColumns, ...mapping.sourceColumns])];
-  const list = selected.map(quotePgIdent).join(', ');
-  const from = quotePgTable(mapping.source.schema, mapping.source.table);
-  const order = keyColumns.map(quotePgIdent).join(', ');
-  // A row comparison is what lets PostgreSQL turn a composite keyset into one index range.
-  const after =
-    keyColumns.length === 1
-      ? `${quotePgIdent(keyColumns[0]!)} > $2`
-      : `(${order}) > (${keyColumns.map((_, index) => `$${index + 2}`).join(', ')})`;
-  return Object.freeze({
-    keyColumns: Object.freeze([...keyColumns]),
-    firstSql: `select ${list} from ${from} order by ${order} limit $1`,
-    afterSql: `select ${list} from ${from} where ${after} order by ${order} limit $1`,
-  });
+  return planKeysetRead(mapping.source, keyColumns, mapping.sourceColumns);
 }
 
 /** The `limit` rows after `after` (from the start when null), as PostgreSQL text forms. */
@@ -61,12 +49,13 @@ export async function readChunk(
   after: readonly string[] | null,
   limit: number,
 ): Promise<SourceRow[]> {
-  const count = Math.max(1, Math.floor(limit));
-  const result =
-    after === null
-      ? await client.query<SourceRow>(plan.firstSql, [count])
-      : await client.query<SourceRow>(plan.afterSql, [count, ...after]);
-  return result.rows;
+  const rows = await readKeysetChunk(client, plan, after, limit);
+  const { columns } = plan;
+  return rows.map((values) => {
+    const row: Record<string, string | null> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i] as string | null;
+    return row;
+  });
 }
 
 /** The keyset position of a row read through `plan`. */

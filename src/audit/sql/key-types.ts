@@ -1,4 +1,4 @@
-import type { PgStatement, SourceTableRef } from './source-chunk.js';
+import type { PgStatement, SourceTableRef } from './pg-statement.js';
 
 /** The declared SQL types of some source columns (`integer`, `character varying(40)`, a domain), to cast lookup parameters to. */
 export function selectColumnTypes(table: SourceTableRef, columns: readonly string[]): PgStatement {

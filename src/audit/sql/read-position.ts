@@ -1,4 +1,4 @@
-import type { PgStatement } from './source-chunk.js';
+import type { PgStatement } from './pg-statement.js';
 
 /**
  * The CRM's WAL insert position: every transaction a read has seen committed with a commit

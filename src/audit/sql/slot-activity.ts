@@ -1,4 +1,4 @@
-import type { PgStatement } from './source-chunk.js';
+import type { PgStatement } from './pg-statement.js';
 
 /** Whether a replicator is attached to the slot, and how far it has confirmed. */
 export function selectSlotActivity(slot: string): PgStatement {

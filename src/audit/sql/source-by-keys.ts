@@ -1,5 +1,5 @@
 import { quotePgIdent, quotePgTable } from '../../postgres/pg-client.js';
-import type { PgStatement, SourceTableRef } from './source-chunk.js';
+import type { PgStatement, SourceTableRef } from './pg-statement.js';
 
 /**
  * Source rows with these keys, given as PostgreSQL input texts (one array per key column) and

@@ -1,4 +1,4 @@
-import type { PgStatement } from './source-chunk.js';
+import type { PgStatement } from './pg-statement.js';
 
 /**
  * An empty transactional logical message: the replicator receives a transaction that commits

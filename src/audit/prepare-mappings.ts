@@ -1,0 +1,92 @@
+import type { Logger } from '../log/logger.js';
+import { compileMappings } from '../mapping/compile-mappings.js';
+import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import { loadMappings } from '../mapping/load-mappings.js';
+import { mappedTables, selectMappings } from '../mapping/mapping-index.js';
+import { formatProblem } from '../mapping/mapping-problem.js';
+import type { Schemas } from '../mapping/tables.js';
+import { introspectTarget } from '../mysql/introspect.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
+import { introspectSource } from '../postgres/introspect.js';
+import type { PgClient } from '../postgres/pg-client.js';
+import { describeSource, type SourceFamily } from '../values/source-spec.js';
+import { buildChunkHasher, type ChunkHasher } from './chunk-hash.js';
+import { chooseStrategy, type KeyStrategy } from './key-plan.js';
+import { buildRowModel, type RowModel } from './row-model.js';
+import { selectColumnTypes } from './sql/key-types.js';
+import { MappingTally } from './tally.js';
+
+/** One mapping with everything the passes need, prepared once. */
+export interface PreparedMapping {
+  readonly model: RowModel;
+  readonly strategy: KeyStrategy;
+  readonly hasher: ChunkHasher | undefined;
+  /** Declared SQL types of the source key columns, for lookups by key. */
+  readonly keyTypes: readonly string[];
+  readonly keyFamilies: readonly SourceFamily[];
+  /** Replaced when a repaired mapping is compared again in full. */
+  tally: MappingTally;
+}
+
+/**
+ * Loads, checks against both schemas and compiles the selected mappings, and prepares each for
+ * comparison. Sets the target session up for the audit's reads.
+ */
+export async function prepareMappings(
+  options: {
+    readonly mappingsDir: string;
+    readonly tables: readonly string[];
+    readonly hashing?: boolean;
+    readonly logger: Logger;
+  },
+  source: PgClient,
+  target: MysqlConnection,
+): Promise<PreparedMapping[]> {
+  const specs = selectMappings(loadMappings(options.mappingsDir), options.tables);
+  const tables = mappedTables(specs);
+  const schemas: Schemas = {
+    source: await introspectSource(source, tables.source),
+    target: await introspectTarget(target, tables.target),
+  };
+  const compiled = compileMappings(specs, schemas, {
+    onWarning: (problem) =>
+      options.logger.warn({ mapping: problem.mapping }, formatProblem(problem)),
+  });
+
+  // Reads in UTC (TIMESTAMP columns), with room for a chunk's digest input.
+  await target.query("SET SESSION time_zone = '+00:00'");
+  await target.query('SET SESSION group_concat_max_len = 1073741824');
+
+  const prepared: PreparedMapping[] = [];
+  for (const mapping of compiled) {
+    prepared.push(await prepareMapping(mapping, schemas, source, options.hashing !== false));
+  }
+  return prepared;
+}
+
+async function prepareMapping(
+  mapping: CompiledMapping,
+  schemas: Schemas,
+  source: PgClient,
+  hashing: boolean,
+): Promise<PreparedMapping> {
+  const sourceTable = schemas.source.get(mapping.sourceKey)!;
+  const targetTable = schemas.target.get(mapping.target)!;
+  const model = buildRowModel(mapping, sourceTable, targetTable);
+  const sourceKey = mapping.sourceKeyColumns.map((column) => sourceTable.columns.get(column)!);
+  const strategy = chooseStrategy(sourceKey, model.keyTargetColumns);
+  const hasher = strategy === 'range' && hashing ? buildChunkHasher(model) : undefined;
+  const typeStatement = selectColumnTypes(mapping.source, mapping.sourceKeyColumns);
+  const typeRows = await source.query<{ name: string; type: string }>(typeStatement.text, [
+    ...typeStatement.values,
+  ]);
+  const typeOf = new Map(typeRows.rows.map((row) => [row.name, row.type] as const));
+  return {
+    model,
+    strategy,
+    hasher,
+    keyTypes: mapping.sourceKeyColumns.map((column) => typeOf.get(column) ?? 'text'),
+    keyFamilies: sourceKey.map((column) => describeSource(column.type).family),
+    tally: new MappingTally(model),
+  };
+}
