@@ -1,3 +1,4 @@
+import { isRowDataError } from '../errors/classify-error.js';
 import type { RowModel } from './row-model.js';
 import { selectSourceByKeys } from './sql/source-by-keys.js';
 import { type PgStatement, selectSourceChunk } from './sql/source-chunk.js';
@@ -60,12 +61,6 @@ export async function* readSourceChunks(
   }
 }
 
-/** SQLSTATE class 22 (data exception): an input text not valid for its type. */
-function isDataException(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('22');
-}
-
 /**
  * Source rows with the given keys (PostgreSQL input texts per key column), in batches. A text
  * that is not a valid value of its column's type (a target key no source row can have) makes
@@ -96,8 +91,8 @@ export async function lookupSource(
       );
       for (const row of rows) found.push(row);
     } catch (error) {
-      if (!isDataException(error) || batch.length === 1) {
-        if (isDataException(error)) return;
+      if (!isRowDataError(error) || batch.length === 1) {
+        if (isRowDataError(error)) return;
         throw error;
       }
       const half = Math.ceil(batch.length / 2);

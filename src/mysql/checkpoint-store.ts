@@ -1,3 +1,4 @@
+import { isNoSuchTable } from '../errors/classify-error.js';
 import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { readCheckpoint } from './sql/checkpoint.js';
@@ -17,7 +18,7 @@ export async function loadCheckpoint(
   const [rows] = await connection
     .query(statement.sql, statement.values as unknown[])
     .catch((error: unknown) => {
-      if ((error as { errno?: number }).errno === 1146) {
+      if (isNoSuchTable(error)) {
         throw new RuntimeFailure(
           'CONTROL_TABLES_MISSING',
           'the MES has no millrace control tables; run `millrace migrate` first',

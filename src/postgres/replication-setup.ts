@@ -1,3 +1,4 @@
+import { sqlState } from '../errors/classify-error.js';
 import { ConfigError, describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import { quotePgIdent, quotePgTable } from './pg-client.js';
 
@@ -41,11 +42,6 @@ async function rowsOf<T>(
  */
 export function pgBool(value: unknown): boolean {
   return value === true || value === 't';
-}
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** Keeps the first occurrence of each `schema.table`: several mappings may read one table. */

@@ -1,5 +1,7 @@
 import type { Pgoutput } from 'pg-logical-replication';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import { markError } from '../errors/error-origin.js';
+import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
 import type { SourceEvent } from '../pipeline/source-event.js';
@@ -23,7 +25,11 @@ export interface ReplicationSourceOptions {
   readonly heartbeatMs?: number;
 }
 
-/** The part of pg-logical-replication's private state the socket pause needs (see `setPaused`). */
+/**
+ * The part of pg-logical-replication's private state the socket pause needs (see `setPaused`).
+ * `_connection` is also how a lost stream is told apart: it is set once the client connected and
+ * cleared when the service stops, and the service reports its connect failures after stopping.
+ */
 interface ServiceInternals {
   _connection?: { stream?: { pause?: () => void; resume?: () => void } } | null;
 }
@@ -82,7 +88,8 @@ export class ReplicationSource {
     this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) =>
       this.handleKeepalive(parseLsn(lsn), shouldRespond),
     );
-    this.service.on('error', (error: Error) => this.fail(error));
+    // With a connection, 'error' is its client's: pg emits that only when the socket is gone.
+    this.service.on('error', (error: Error) => this.fail(error, this.connection() !== undefined));
     const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
     const streaming = this.service.subscribe(
       plugin,
@@ -91,9 +98,11 @@ export class ReplicationSource {
     );
     streaming.then(
       () => {
-        if (!this.stopped) this.fail(new Error('replication stream ended'));
+        if (!this.stopped) {
+          this.fail(new RuntimeFailure('STREAM_ENDED', 'replication stream ended'), true);
+        }
       },
-      (error: unknown) => this.fail(error),
+      (error: unknown) => this.fail(error, false),
     );
     await Promise.race([started, streaming.then(() => undefined)]);
     if (this.stopped) return;
@@ -113,7 +122,7 @@ export class ReplicationSource {
   setPaused(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    const stream = (this.service as unknown as ServiceInternals)._connection?.stream;
+    const stream = this.connection()?.stream;
     if (paused) stream?.pause?.();
     else stream?.resume?.();
   }
@@ -132,12 +141,17 @@ export class ReplicationSource {
     await this.service.destroy().catch(() => undefined);
   }
 
-  private fail(error: unknown): void {
+  /** `lost`: the stream's connection is known to be gone (its error may not say so). */
+  private fail(error: unknown, lost: boolean): void {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.statusTimer);
     void this.service.destroy().catch(() => undefined);
-    this.options.onError(error);
+    this.options.onError(markError(error, 'crm', lost));
+  }
+
+  private connection(): NonNullable<ServiceInternals['_connection']> | undefined {
+    return (this.service as unknown as ServiceInternals)._connection ?? undefined;
   }
 
   private isIdle(): boolean {
@@ -171,7 +185,7 @@ export class ReplicationSource {
     // would skip a transaction whose commit record starts there.
     void this.service
       .acknowledge(formatLsn(position - 1n), ping)
-      .catch((error: unknown) => this.fail(error));
+      .catch((error: unknown) => this.fail(error, false));
   }
 
   private handleKeepalive(lsn: Lsn, shouldRespond: boolean): void {

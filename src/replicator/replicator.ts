@@ -1,7 +1,9 @@
 import { OnlineBackfills } from '../backfill/online-backfills.js';
 import { TruncateAwareMapper } from '../backfill/watermark-interceptor.js';
 import { redactText } from '../config/redact.js';
-import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
+import { isOutage, sqlState } from '../errors/classify-error.js';
+import { errorSide } from '../errors/error-origin.js';
+import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
@@ -45,45 +47,6 @@ export type ReplicatorState =
   | 'target down'
   | 'stopping'
   | 'stopped';
-
-/** SQLSTATEs and errnos worth waiting out once replication runs: outages, not mistakes. */
-const transientPgStates = /^(08|57P0[1-3]|53|55006|40001|40P01)/;
-const transientMysqlErrnos = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 1927, 4031]);
-
-function isTransient(error: unknown): boolean {
-  if (isMillraceError(error))
-    return error.code === 'SOURCE_UNREACHABLE' || error.code === 'TARGET_UNREACHABLE';
-  const { code, errno, fatal } = (error ?? {}) as {
-    code?: unknown;
-    errno?: unknown;
-    fatal?: unknown;
-  };
-  if (typeof code === 'string' && transientPgStates.test(code)) return true;
-  if (typeof errno === 'number' && transientMysqlErrnos.has(errno)) return true;
-  if (fatal === true) return true; // mysql2: the connection is gone
-  if (
-    typeof code === 'string' &&
-    /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|PROTOCOL_)/.test(code)
-  )
-    return true;
-  return /Connection terminated|replication stream ended|connection is in closed state|Can't add new command when connection is in closed state|socket hang up/i.test(
-    describeError(error),
-  );
-}
-
-/** Which side an outage is on, for logs, metrics and /healthz. */
-function sideOf(error: unknown): 'source' | 'target' {
-  if (isMillraceError(error)) return error.code.startsWith('TARGET') ? 'target' : 'source';
-  const { errno, sqlState, sqlMessage } = (error ?? {}) as {
-    errno?: unknown;
-    sqlState?: unknown;
-    sqlMessage?: unknown;
-  };
-  return typeof errno === 'number' &&
-    (sqlState !== undefined || sqlMessage !== undefined || errno > 1000)
-    ? 'target'
-    : 'source';
-}
 
 /**
  * `millrace run`: connects, takes the per-slot lock, resumes from the target's checkpoint and
@@ -145,8 +108,8 @@ export class Replicator {
           return;
         }
         // Before the first successful start, the start-up rules apply: fail fast with exit 3.
-        if (!started || !isTransient(error)) throw error;
-        const side = sideOf(error);
+        if (!started || !isOutage(error)) throw error;
+        const side = errorSide(error) === 'mes' ? 'target' : 'source';
         this.options.metrics?.reconnected(side);
         this.setState(
           side === 'source' ? 'source down' : 'target down',
@@ -292,7 +255,7 @@ export class Replicator {
   }
 
   private explainStartFailure(error: unknown): unknown {
-    const code = (error as { code?: unknown } | null)?.code;
+    const code = sqlState(error);
     const { slot, publication } = this.options;
     if (code === '42704') {
       return new RuntimeFailure(
@@ -310,7 +273,7 @@ export class Replicator {
         { cause: error },
       );
     }
-    if (code === '42P01' || /publication .* does not exist/i.test(describeError(error))) {
+    if (code === '42P01') {
       return new RuntimeFailure(
         'PUBLICATION_MISSING',
         `publication '${publication}' does not exist; run \`millrace setup\` first`,
