@@ -13,7 +13,7 @@ import { isMillraceError, ValueError } from './millrace-error.js';
  *   dead letters, the rest goes on.
  * - `permanent`: a mistake (SQL, schema, permission, configuration) that waiting does not fix.
  */
-export type ErrorClass = 'transient' | 'lost-connection' | 'row-data' | 'permanent';
+type ErrorClass = 'transient' | 'lost-connection' | 'row-data' | 'permanent';
 
 /** millrace's own codes that are not permanent; a ValueError is always one row's data. */
 const codeClasses: Partial<Record<ErrorCode, ErrorClass>> = {

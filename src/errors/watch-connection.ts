@@ -1,7 +1,7 @@
 import { markError, type Side } from './error-origin.js';
 
 /** The slice of a driver connection (pg.Client, mysql2's promise Connection) the watch needs. */
-export interface WatchedConnection {
+interface WatchedConnection {
   on(event: 'error', listener: (error: Error) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
 }
