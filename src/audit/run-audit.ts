@@ -1,3 +1,4 @@
+import { isNoSuchTable } from '../errors/classify-error.js';
 import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
@@ -353,8 +354,7 @@ async function recordRun(
     });
   } catch (error) {
     await writer.rollback();
-    const errno = (error as { errno?: unknown }).errno;
-    if (errno !== 1146) throw error;
+    if (!isNoSuchTable(error)) throw error;
     // The report is still worth printing; the missing table is the operator's to fix.
     logger.warn('millrace_audit_runs does not exist: run `millrace migrate` to record audit runs');
   }

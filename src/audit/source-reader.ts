@@ -1,3 +1,4 @@
+import { isRowDataError } from '../errors/classify-error.js';
 import {
   type KeysetQueryable,
   planKeysetRead,
@@ -43,12 +44,6 @@ export function readSourceChunks(
   return readKeysetChunks(client, plan, chunkSize);
 }
 
-/** SQLSTATE class 22 (data exception): an input text not valid for its type. */
-function isDataException(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('22');
-}
-
 /**
  * Source rows with the given keys (PostgreSQL input texts per key column), in batches. A text
  * that is not a valid value of its column's type (a target key no source row can have) makes
@@ -75,7 +70,7 @@ export function lookupSource(
         ),
       );
     } catch (error) {
-      if (!isDataException(error)) throw error;
+      if (!isRowDataError(error)) throw error;
       if (batch.length === 1) return [];
       const half = Math.ceil(batch.length / 2);
       return [...(await fetch(batch.slice(0, half))), ...(await fetch(batch.slice(half)))];

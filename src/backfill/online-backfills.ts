@@ -1,4 +1,5 @@
-import { describeError, isMillraceError } from '../errors/millrace-error.js';
+import { classifyError, isOutage } from '../errors/classify-error.js';
+import { describeError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { Lsn } from '../util/lsn.js';
@@ -69,24 +70,6 @@ interface Pending {
   readonly lastKey: readonly string[] | null;
 }
 
-/** A connection that is gone for good: only a new session helps. */
-function isConnectionLost(error: unknown): boolean {
-  const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
-  if (fatal === true) return true; // mysql2
-  if (typeof code === 'string' && /^(08|57P0[1-3]|ECONNRESET|EPIPE|ETIMEDOUT)/.test(code))
-    return true;
-  return /Connection terminated|connection is in closed state|Client was closed/i.test(
-    describeError(error),
-  );
-}
-
-/** Errors that say the request itself cannot work (SQL, data, mapping), not that a database is away. */
-function isPermanent(error: unknown): boolean {
-  if (isMillraceError(error)) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(42|22|23|0A|2B)/.test(code);
-}
-
 /**
  * The replicator's side of `millrace backfill` while `run` runs: one per replicator session.
  * It polls millrace_backfills for requests of its mappings and performs them chunk by chunk
@@ -138,7 +121,8 @@ export class OnlineBackfills {
         this.lastProblem = '';
       } catch (error) {
         if (this.signal.aborted) return;
-        if (isConnectionLost(error) && this.options.onConnectionLost) {
+        // A connection gone for good: only a new session helps.
+        if (classifyError(error) === 'lost-connection' && this.options.onConnectionLost) {
           this.options.onConnectionLost(error);
           return;
         }
@@ -204,7 +188,9 @@ export class OnlineBackfills {
       this.logger.info({ mapping: mapping.name, ...counters }, 'online backfill done');
     } catch (error) {
       if (this.signal.aborted) return;
-      if (!isPermanent(error)) throw error;
+      // A database away: the request stays and is retried. Anything else (SQL, data, mapping)
+      // means the request itself cannot work.
+      if (isOutage(error)) throw error;
       this.logger.error({ mapping: mapping.name, err: error }, 'online backfill failed');
       await execute(control, failStatement(mapping.name, runId, describeError(error)));
     }

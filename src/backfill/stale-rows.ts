@@ -1,3 +1,4 @@
+import { isRowDataError } from '../errors/classify-error.js';
 import { ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import { quoteIdent } from '../mysql/sql/quote.js';
@@ -153,11 +154,6 @@ function lookupSql(lookup: SourceLookup): string {
     left join ${quotePgTable(mapping.source.schema, mapping.source.table)} t on ${join}`;
 }
 
-function isDataException(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(22|23)/.test(code);
-}
-
 /** Looks the candidates up in one mapping's source, one answer per candidate, in order. */
 async function lookupCandidates(
   client: SourceQueryable,
@@ -194,7 +190,7 @@ async function lookupCandidates(
   try {
     return await run(candidates);
   } catch (error) {
-    if (!isDataException(error)) throw error;
+    if (!isRowDataError(error)) throw error;
   }
   // A target key that does not even fit the source column's type (or breaks a domain check):
   // look the keys up one by one; the ones that do not fit come from no source row.
@@ -203,7 +199,7 @@ async function lookupCandidates(
     try {
       answers.push(...(await run([candidate])));
     } catch (error) {
-      if (!isDataException(error)) throw error;
+      if (!isRowDataError(error)) throw error;
       answers.push({ identity: undefined, row: undefined });
     }
   }

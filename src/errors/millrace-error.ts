@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * Every failure millrace reports on purpose is a MillraceError: a stable `code` that scripts and
  * tests can match, the exit code it maps to, and a message that names the cause and the fix.
@@ -17,11 +19,11 @@ export type ErrorContext = Readonly<Record<string, unknown>>;
 
 export abstract class MillraceError extends Error {
   abstract readonly exitCode: ExitCode;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly context: ErrorContext;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; context?: ErrorContext } = {},
   ) {

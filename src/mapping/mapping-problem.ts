@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors/error-codes.js';
 import { MappingError } from '../errors/millrace-error.js';
 
 /**
@@ -39,7 +40,7 @@ export function formatProblem(problem: MappingProblem): string {
  */
 export function mappingErrorOf(
   problems: readonly MappingProblem[],
-  code = 'MAPPING_INVALID',
+  code: ErrorCode = 'MAPPING_INVALID',
 ): MappingError {
   const errors = problems.filter((problem) => problem.level === 'error');
   const first = errors[0] ?? problems[0];

@@ -1,3 +1,4 @@
+import { isNoSuchTable } from '../errors/classify-error.js';
 import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
 import { type CheckpointRow, readCheckpoint } from './sql/checkpoint.js';
@@ -33,7 +34,7 @@ export async function loadCheckpoint(
   slot: string,
 ): Promise<Checkpoint> {
   const row = await readCheckpointRow(connection, slot).catch((error: unknown) => {
-    if ((error as { errno?: number }).errno === 1146) {
+    if (isNoSuchTable(error)) {
       throw new RuntimeFailure(
         'CONTROL_TABLES_MISSING',
         'the MES has no millrace control tables; run `millrace migrate` first',

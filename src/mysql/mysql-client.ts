@@ -1,9 +1,9 @@
 import mysql from 'mysql2/promise';
+import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
-import { connectWithRetry, isNetworkError } from '../util/connect-with-retry.js';
+import { connectWithRetry } from '../util/connect-with-retry.js';
 
 export type MysqlConnection = mysql.Connection;
-export type MysqlPool = mysql.Pool;
 
 export interface TargetUrlParts {
   readonly database: string;
@@ -41,17 +41,6 @@ export function parseTargetUrl(url: string): TargetUrlParts {
   return { database, options };
 }
 
-const retryableMysqlCodes = new Set([
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_SERVER_GONE_ERROR',
-]);
-
-export function isRetryableMysqlError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return isNetworkError(error) || (typeof code === 'string' && retryableMysqlCodes.has(code));
-}
-
 export interface ConnectTargetOptions {
   readonly url: string;
   readonly timeoutMs: number;
@@ -65,18 +54,22 @@ export function connectTarget(options: ConnectTargetOptions): Promise<MysqlConne
   const { database, options: connection } = parseTargetUrl(options.url);
   return connectWithRetry({
     what: 'MES MySQL',
+    side: 'mes',
     url: options.url,
     option: '--target / MES_DATABASE_URL',
     code: 'TARGET_UNREACHABLE',
     timeoutMs: options.timeoutMs,
     logger: options.logger,
-    isRetryable: isRetryableMysqlError,
     connect: async () => {
-      const conn = await mysql.createConnection({
-        ...connection,
-        ...(options.withoutDatabase ? {} : { database }),
-        connectTimeout: Math.max(1_000, Math.min(options.timeoutMs, 10_000)),
-      });
+      const conn = watchConnection(
+        await mysql.createConnection({
+          ...connection,
+          ...(options.withoutDatabase ? {} : { database }),
+          connectTimeout: Math.max(1_000, Math.min(options.timeoutMs, 10_000)),
+        }),
+        'mes',
+        ['query', 'execute'],
+      );
       conn.on('error', (error) => options.logger.debug({ err: error }, 'MES connection error'));
       // TIMESTAMP columns convert through the session time zone; millrace's values are UTC.
       await conn.query("SET time_zone = '+00:00'");

@@ -1,3 +1,4 @@
+import { markError } from '../errors/error-origin.js';
 import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { MysqlConnection } from './mysql-client.js';
 
@@ -57,13 +58,12 @@ export function watchReplicatorLock(options: LockWatchOptions): () => void {
     if (done) return;
     done = true;
     clearInterval(timer);
-    options.onLost(
-      new RuntimeFailure(
-        'LOCK_LOST',
-        `the replicator lock for slot '${options.slot}' was lost (${detail}); stopped writing and re-acquiring it`,
-        { context: { slot: options.slot, database: options.database } },
-      ),
+    const error = new RuntimeFailure(
+      'LOCK_LOST',
+      `the replicator lock for slot '${options.slot}' was lost (${detail}); stopped writing and re-acquiring it`,
+      { context: { slot: options.slot, database: options.database } },
     );
+    options.onLost(markError(error, 'mes', true));
   };
   const check = async () => {
     const [rows] = await options.observer.query('SELECT IS_USED_LOCK(?) AS holder', [name]);

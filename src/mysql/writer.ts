@@ -1,3 +1,4 @@
+import { isRowDataError } from '../errors/classify-error.js';
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
@@ -23,37 +24,6 @@ import {
   statementBudget,
   tableStatements,
 } from './write-statements.js';
-
-/**
- * Errors that belong to one row's data, not to the connection or the statement's shape: the
- * batch is retried row by row to find the culprit (MySQL/MariaDB errno).
- */
-const rowDataErrnos = new Set([
-  1048, // ER_BAD_NULL_ERROR
-  1062, // ER_DUP_ENTRY (another unique key)
-  1264, // ER_WARN_DATA_OUT_OF_RANGE
-  1265, // WARN_DATA_TRUNCATED
-  1292, // ER_TRUNCATED_WRONG_VALUE
-  1300, // ER_INVALID_CHARACTER_STRING
-  1364, // ER_NO_DEFAULT_FOR_FIELD
-  1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
-  1367, // ER_ILLEGAL_VALUE_FOR_TYPE
-  1406, // ER_DATA_TOO_LONG
-  1411, // ER_WRONG_VALUE_FOR_TYPE
-  1451, // ER_ROW_IS_REFERENCED_2
-  1452, // ER_NO_REFERENCED_ROW_2
-  1525, // ER_WRONG_VALUE
-  1690, // ER_DATA_OUT_OF_RANGE
-  3140, // ER_INVALID_JSON_TEXT
-  3141, // ER_INVALID_JSON_TEXT_IN_PARAM
-  3819, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
-  4025, // ER_CONSTRAINT_FAILED (MariaDB)
-]);
-
-export function isRowDataError(error: unknown): boolean {
-  const errno = (error as { errno?: unknown } | null)?.errno;
-  return typeof errno === 'number' && rowDataErrnos.has(errno);
-}
 
 /** Strict mode turns a value that does not fit into an error instead of silent truncation. */
 const sessionSql = [

@@ -1,6 +1,7 @@
 import pg from 'pg';
+import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
-import { connectWithRetry, isNetworkError } from '../util/connect-with-retry.js';
+import { connectWithRetry } from '../util/connect-with-retry.js';
 
 export type PgClient = pg.Client;
 
@@ -34,14 +35,6 @@ export function pgClientConfig(options: PgConnectOptions): pg.ClientConfig {
   } as pg.ClientConfig;
 }
 
-/** SQLSTATEs that mean "the server is there but not ready yet": worth waiting for. */
-const retryableSqlStates = new Set(['57P03', '53300', '08006', '08001', '08004']);
-
-export function isRetryablePgError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return isNetworkError(error) || (typeof code === 'string' && retryableSqlStates.has(code));
-}
-
 export interface ConnectSourceOptions extends PgConnectOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
@@ -51,14 +44,18 @@ export interface ConnectSourceOptions extends PgConnectOptions {
 export function connectSource(options: ConnectSourceOptions): Promise<PgClient> {
   return connectWithRetry({
     what: 'CRM PostgreSQL',
+    side: 'crm',
     url: options.url,
     option: '--source / CRM_DATABASE_URL',
     code: 'SOURCE_UNREACHABLE',
     timeoutMs: options.timeoutMs,
     logger: options.logger,
-    isRetryable: isRetryablePgError,
     connect: async () => {
-      const client = new pg.Client(pgClientConfig(options));
+      // Watched from before connect: a server that closes the socket during start-up is an outage.
+      const client = watchConnection(new pg.Client(pgClientConfig(options)), 'crm', [
+        'connect',
+        'query',
+      ]);
       // An idle connection that dies must not crash the process; the next query reports it.
       client.on('error', (error) => options.logger.debug({ err: error }, 'CRM connection error'));
       try {

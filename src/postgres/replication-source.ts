@@ -1,5 +1,6 @@
 import type { Pgoutput } from 'pg-logical-replication';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import { markError } from '../errors/error-origin.js';
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
@@ -20,7 +21,11 @@ export interface ReplicationSourceOptions {
   readonly heartbeatMs?: number;
 }
 
-/** The part of pg-logical-replication's private state the socket pause needs (see `setPaused`). */
+/**
+ * The part of pg-logical-replication's private state the socket pause needs (see `setPaused`).
+ * `_connection` is also how a lost stream is told apart: it is set once the client connected and
+ * cleared when the service stops, and the service reports its connect failures after stopping.
+ */
 interface ServiceInternals {
   _connection?: { stream?: { pause?: () => void; resume?: () => void } } | null;
 }
@@ -93,7 +98,8 @@ export class ReplicationSource implements ChangeSource {
     this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) =>
       this.handleKeepalive(parseLsn(lsn), shouldRespond),
     );
-    this.service.on('error', (error: Error) => this.fail(error));
+    // With a connection, 'error' is its client's: pg emits that only when the socket is gone.
+    this.service.on('error', (error: Error) => this.fail(error, this.connection() !== undefined));
     const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
     const streaming = this.service.subscribe(
       plugin,
@@ -102,9 +108,11 @@ export class ReplicationSource implements ChangeSource {
     );
     streaming.then(
       () => {
-        if (!this.stopped) this.fail(new Error('replication stream ended'));
+        if (!this.stopped) {
+          this.fail(new RuntimeFailure('STREAM_ENDED', 'replication stream ended'), true);
+        }
       },
-      (error: unknown) => this.fail(error),
+      (error: unknown) => this.fail(error, false),
     );
     await Promise.race([started, streaming.then(() => undefined)]);
     if (this.stopped) return;
@@ -130,13 +138,6 @@ export class ReplicationSource implements ChangeSource {
         { cause: error },
       );
     }
-    if (code === '42P01' || /publication .* does not exist/i.test(describeError(error))) {
-      return new RuntimeFailure(
-        'PUBLICATION_MISSING',
-        `publication '${publication}' does not exist; run \`millrace setup\` first`,
-        { cause: error },
-      );
-    }
     return error;
   }
 
@@ -151,7 +152,7 @@ export class ReplicationSource implements ChangeSource {
   pause(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    const stream = (this.service as unknown as ServiceInternals)._connection?.stream;
+    const stream = this.connection()?.stream;
     if (paused) stream?.pause?.();
     else stream?.resume?.();
   }
@@ -170,12 +171,17 @@ export class ReplicationSource implements ChangeSource {
     await this.service.destroy().catch(() => undefined);
   }
 
-  private fail(error: unknown): void {
+  /** `lost`: the stream's connection is known to be gone (its error may not say so). */
+  private fail(error: unknown, lost: boolean): void {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.statusTimer);
     void this.service.destroy().catch(() => undefined);
-    this.handler.fail(error);
+    this.handler.fail(markError(error, 'crm', lost));
+  }
+
+  private connection(): NonNullable<ServiceInternals['_connection']> | undefined {
+    return (this.service as unknown as ServiceInternals)._connection ?? undefined;
   }
 
   private isIdle(): boolean {
@@ -209,7 +215,7 @@ export class ReplicationSource implements ChangeSource {
     // would skip a transaction whose commit record starts there.
     void this.service
       .acknowledge(formatLsn(position - 1n), ping)
-      .catch((error: unknown) => this.fail(error));
+      .catch((error: unknown) => this.fail(error, false));
   }
 
   private handleKeepalive(lsn: Lsn, shouldRespond: boolean): void {

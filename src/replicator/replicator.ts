@@ -1,5 +1,7 @@
 import { redactText } from '../config/redact.js';
-import { describeError, isMillraceError } from '../errors/millrace-error.js';
+import { isOutage } from '../errors/classify-error.js';
+import { errorSide } from '../errors/error-origin.js';
+import { describeError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
@@ -38,46 +40,6 @@ export type ReplicatorState =
   | 'target down'
   | 'stopping'
   | 'stopped';
-
-/** SQLSTATEs and errnos worth waiting out once replication runs: outages, not mistakes. */
-const transientPgStates = /^(08|57P0[1-3]|53|55006|40001|40P01)/;
-const transientMysqlErrnos = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 1927, 4031]);
-
-function isTransient(error: unknown): boolean {
-  if (isMillraceError(error))
-    return ['SOURCE_UNREACHABLE', 'TARGET_UNREACHABLE', 'LOCK_LOST'].includes(error.code);
-  const { code, errno, fatal } = (error ?? {}) as {
-    code?: unknown;
-    errno?: unknown;
-    fatal?: unknown;
-  };
-  if (typeof code === 'string' && transientPgStates.test(code)) return true;
-  if (typeof errno === 'number' && transientMysqlErrnos.has(errno)) return true;
-  if (fatal === true) return true; // mysql2: the connection is gone
-  if (
-    typeof code === 'string' &&
-    /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|PROTOCOL_)/.test(code)
-  )
-    return true;
-  return /Connection terminated|replication stream ended|connection is in closed state|Can't add new command when connection is in closed state|socket hang up/i.test(
-    describeError(error),
-  );
-}
-
-/** Which side an outage is on, for logs, metrics and /healthz. */
-function sideOf(error: unknown): 'source' | 'target' {
-  if (isMillraceError(error))
-    return error.code.startsWith('TARGET') || error.code === 'LOCK_LOST' ? 'target' : 'source';
-  const { errno, sqlState, sqlMessage } = (error ?? {}) as {
-    errno?: unknown;
-    sqlState?: unknown;
-    sqlMessage?: unknown;
-  };
-  return typeof errno === 'number' &&
-    (sqlState !== undefined || sqlMessage !== undefined || errno > 1000)
-    ? 'target'
-    : 'source';
-}
 
 /**
  * `millrace run`: connects, takes the per-slot lock, resumes from the target's checkpoint and
@@ -156,8 +118,8 @@ export class Replicator {
           return;
         }
         // Before the first successful start, the start-up rules apply: fail fast with exit 3.
-        if (!started || !isTransient(error)) throw error;
-        const side = sideOf(error);
+        if (!started || !isOutage(error)) throw error;
+        const side = errorSide(error) === 'mes' ? 'target' : 'source';
         this.options.metrics?.reconnected(side);
         this.setState(
           side === 'source' ? 'source down' : 'target down',

@@ -1,4 +1,7 @@
 import { redact, redactText } from '../config/redact.js';
+import { isOutage } from '../errors/classify-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { markError, type Side } from '../errors/error-origin.js';
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { backoffDelay, sleep } from './sleep.js';
@@ -6,16 +9,16 @@ import { backoffDelay, sleep } from './sleep.js';
 export interface ConnectAttempt<T> {
   /** Which database, as users call it: "CRM PostgreSQL" or "MES MySQL". */
   readonly what: string;
+  /** Which database, as the outage logs name it. */
+  readonly side: Side;
   readonly url: string;
   /** The flag and variable that set the URL, for the fix in the message. */
   readonly option: string;
   /** Total time to keep retrying, in milliseconds. */
   readonly timeoutMs: number;
   readonly connect: () => Promise<T>;
-  /** Errors worth waiting out (server starting, connection refused); others fail at once. */
-  readonly isRetryable: (error: unknown) => boolean;
   readonly logger: Logger;
-  readonly code: string;
+  readonly code: ErrorCode;
 }
 
 /**
@@ -29,15 +32,15 @@ export async function connectWithRetry<T>(attempt: ConnectAttempt<T>): Promise<T
       return await attempt.connect();
     } catch (error) {
       const remaining = deadline - Date.now();
-      if (!attempt.isRetryable(error) || remaining <= 0) {
-        const waited = attempt.isRetryable(error)
-          ? ` after ${Math.round(attempt.timeoutMs / 1000)}s`
-          : '';
-        throw new RuntimeFailure(
+      // Only an outage (server starting, connection refused) is worth waiting out.
+      if (!isOutage(error) || remaining <= 0) {
+        const waited = isOutage(error) ? ` after ${Math.round(attempt.timeoutMs / 1000)}s` : '';
+        const failure = new RuntimeFailure(
           attempt.code,
           `cannot connect to ${attempt.what} at ${redact(attempt.url)}${waited}: ${redactText(describeError(error))} (check the server and ${attempt.option})`,
           { cause: error },
         );
+        throw markError(failure, attempt.side, false);
       }
       if (tries === 0) {
         attempt.logger.warn(
@@ -53,23 +56,4 @@ export async function connectWithRetry<T>(attempt: ConnectAttempt<T>): Promise<T
       await sleep(Math.min(remaining, backoffDelay(tries, 200, 2_000)));
     }
   }
-}
-
-const retryableNetworkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-  'PROTOCOL_CONNECTION_LOST',
-]);
-
-/** A network-level failure: the server may come back. */
-export function isNetworkError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && retryableNetworkCodes.has(code)) return true;
-  const message = describeError(error);
-  return /Connection terminated|connect ETIMEDOUT|timeout expired|socket hang up/i.test(message);
 }

@@ -143,7 +143,7 @@ describe('WatermarkInterceptor', () => {
     expect(() =>
       mapSourceRows(buggy, rows(1, 2), batchSink(buggy, new TargetBatch()), { meta }),
     ).toThrow('boom');
-    const bad = failWith(new ValueError('VALUE_RANGE', 'things: v: out of range'));
+    const bad = failWith(new ValueError('VALUE_OUT_OF_RANGE', 'things: v: out of range'));
     const batch = new TargetBatch();
     const counts = mapSourceRows(
       bad,
