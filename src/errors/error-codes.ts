@@ -37,7 +37,6 @@ export type ErrorCode =
   | 'SLOT_CONFLICT'
   | 'SLOT_LIMIT'
   | 'SLOT_LOST'
-  | 'PUBLICATION_MISSING'
   | 'REPLICATOR_RUNNING'
   | 'REPLICATOR_STOPPED'
   | 'DDL_DRIFT'
