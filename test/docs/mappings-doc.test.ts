@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,17 +141,25 @@ describe('the table of problem codes', () => {
     code: match[1]!,
     level: match[2]!,
   }));
-  const checker = readFileSync(path.resolve('src/mapping/check-mapping.ts'), 'utf8');
+  // The loader, the resolver and the checker's rule files: every place a problem is reported.
+  const reporters = [
+    'src/mapping/load-mappings.ts',
+    'src/mapping/normalize-mapping.ts',
+    'src/mapping/resolve-mapping.ts',
+    ...readdirSync(path.resolve('src/mapping'))
+      .filter((file) => file.startsWith('check-'))
+      .map((file) => `src/mapping/${file}`),
+  ];
   const warnings = new Set(
-    [...checker.matchAll(/warn\(\s*'([A-Z_]+)'/g)].map((match) => match[1]!),
+    reporters.flatMap((file) =>
+      [...readFileSync(path.resolve(file), 'utf8').matchAll(/warn\(\s*'([A-Z_]+)'/g)].map(
+        (match) => match[1]!,
+      ),
+    ),
   );
 
   it('lists every code the loader and the checker report, at its level', () => {
-    const reported = new Set([
-      ...codesIn('src/mapping/load-mappings.ts'),
-      ...codesIn('src/mapping/normalize-mapping.ts'),
-      ...codesIn('src/mapping/check-mapping.ts'),
-    ]);
+    const reported = new Set(reporters.flatMap((file) => [...codesIn(file)]));
     // These two end the command before any mapping is read; the page names them apart.
     const commandCodes = ['MAPPINGS_DIR_MISSING', 'NO_MAPPINGS'];
     for (const code of commandCodes) {

@@ -244,7 +244,9 @@ describe('the replication stream', () => {
   it('reports a missing slot as a permanent crm error', async () => {
     const source = stream(`${slot}_missing`, () => undefined);
     const failure = await rejection(source.start());
-    expect(sqlState(failure)).toBe('42704');
+    // Explained where the stream starts: the slot's name and the fix, the server's error kept.
+    expect((failure as { code?: unknown }).code).toBe('SLOT_MISSING');
+    expect(sqlState((failure as { cause?: unknown }).cause)).toBe('42704');
     expect(classifyError(failure)).toBe('permanent');
     expect(errorSide(failure)).toBe('crm');
     await source.stop();
