@@ -1,8 +1,10 @@
+import type { MysqlConnection } from '../mysql/mysql-client.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import type { SourceFamily } from '../values/source-spec.js';
 import type { ChunkHasher } from './chunk-hash.js';
 import { type KeyStrategy, sourceKeyLiteral } from './key-plan.js';
 import type { ActualRow, ExpectedRow, FilteredRow, RowModel, SourceImage } from './row-model.js';
-import { lookupSource, readSourceChunks, type SourceQueryable } from './source-reader.js';
+import { lookupSource, readSourceChunks } from './source-reader.js';
 import type { KeyBounds } from './sql/key-bounds.js';
 import { selectTargetChunk } from './sql/target-keyset.js';
 import { isDifference, type MappingTally, type Verdict } from './tally.js';
@@ -12,7 +14,6 @@ import {
   queryRows,
   readTargetRange,
   startTargetRange,
-  type TargetQueryable,
 } from './target-reader.js';
 
 /** Called for every difference found, in scan order (a streaming repair hooks in here). */
@@ -24,8 +25,8 @@ export type DifferenceHandler = (
 ) => Promise<void> | void;
 
 interface ComparePassOptions {
-  readonly source: SourceQueryable;
-  readonly target: TargetQueryable;
+  readonly source: PgClient;
+  readonly target: MysqlConnection;
   readonly model: RowModel;
   readonly tally: MappingTally;
   readonly strategy: KeyStrategy;

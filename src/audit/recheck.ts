@@ -1,12 +1,14 @@
 import type { Logger } from '../log/logger.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import type { SourceFamily } from '../values/source-spec.js';
 import { sourceLiterals } from './compare-mapping.js';
 import { type ActualRow, imageSignature, type RowModel, type SourceImage } from './row-model.js';
 import type { ReplicationProbe, SettleResult } from './settle.js';
 import { waitForPosition } from './settle.js';
-import { lookupSource, type SourceQueryable } from './source-reader.js';
+import { lookupSource } from './source-reader.js';
 import { type Candidate, isDifference, type MappingTally, type Observation } from './tally.js';
-import { lookupTarget, type TargetQueryable } from './target-reader.js';
+import { lookupTarget } from './target-reader.js';
 
 /** A mapping's tally with what lookups by key need. */
 interface RecheckEntry {
@@ -16,8 +18,8 @@ interface RecheckEntry {
 }
 
 interface RecheckOptions {
-  readonly source: SourceQueryable;
-  readonly target: TargetQueryable;
+  readonly source: PgClient;
+  readonly target: MysqlConnection;
   readonly logger: Logger;
   /** Wait for the replicator between reads (a replicator is active); otherwise one plain re-read. */
   readonly probe?: ReplicationProbe;
@@ -39,7 +41,7 @@ export interface RecheckSummary {
 
 /** The source images of some candidates, read now, by canonical key. */
 async function readSourceImages(
-  source: SourceQueryable,
+  source: PgClient,
   entry: RecheckEntry,
   candidates: readonly Candidate[],
 ): Promise<Map<string, SourceImage>> {
@@ -69,7 +71,7 @@ async function readSourceImages(
 
 /** The live target rows of some candidates of `model`, read now, by canonical key. */
 async function readTargetRows(
-  target: TargetQueryable,
+  target: MysqlConnection,
   model: RowModel,
   candidates: readonly Candidate[],
 ): Promise<Map<string, ActualRow>> {
@@ -90,7 +92,7 @@ async function readTargetRows(
 
 /** Both sides of some candidates, read now (the source first), by the candidates' keys. */
 export async function readObservations(
-  sides: { readonly source: SourceQueryable; readonly target: TargetQueryable },
+  sides: { readonly source: PgClient; readonly target: MysqlConnection },
   entry: RecheckEntry,
   candidates: readonly Candidate[],
 ): Promise<Map<string, Observation>> {
@@ -235,7 +237,7 @@ async function settleRounds(
 async function reviseSettled(
   open: readonly Pending[],
   images: ReadonlyMap<RecheckEntry, Map<string, SourceImage>>,
-  target: TargetQueryable,
+  target: MysqlConnection,
   summary: RecheckSummary,
 ): Promise<Pending[]> {
   const next: Pending[] = [];

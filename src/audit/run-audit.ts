@@ -14,10 +14,8 @@ import { type PreparedMapping, prepareMappings } from './prepare-mappings.js';
 import { type RecheckSummary, readObservations, recheck } from './recheck.js';
 import { Repairer, type RepairSummary } from './repair.js';
 import { createReplicationProbe, type ReplicationProbe } from './settle.js';
-import type { SourceQueryable } from './source-reader.js';
 import { insertAuditRun } from './sql/insert-audit-run.js';
 import { MappingTally } from './tally.js';
-import type { TargetQueryable } from './target-reader.js';
 
 interface AuditOptions {
   readonly sourceUrl: string;
@@ -119,8 +117,8 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
 /** What the stages after the main passes share. */
 interface AuditRun {
   readonly options: AuditOptions;
-  readonly source: SourceQueryable;
-  readonly target: TargetQueryable;
+  readonly source: PgClient;
+  readonly target: MysqlConnection;
   readonly probe: ReplicationProbe;
   readonly prepared: readonly PreparedMapping[];
   readonly repairer: Repairer | undefined;
@@ -136,14 +134,11 @@ async function audit(
   writerConnection: MysqlConnection,
 ): Promise<AuditOutcome> {
   const { logger } = options;
-  // The drivers' overloaded signatures do not match the structural slices the audit reads through.
-  const source = pgClient as unknown as SourceQueryable;
-  const reader = target as unknown as TargetQueryable;
   const started = new Date();
   const startedMs = performance.now();
   const prepared = await prepareMappings(options, pgClient, target);
 
-  const probe = createReplicationProbe({ source, target: reader, slot: options.slot, logger });
+  const probe = createReplicationProbe({ source: pgClient, target, slot: options.slot, logger });
   const replicatorActive = await probe.replicatorActive();
   const readLsn = formatLsn(await probe.readPosition());
   logger.info(
@@ -160,12 +155,12 @@ async function audit(
   const throughput = { sourceRows: 0, targetRows: 0 };
   const run: AuditRun = {
     options,
-    source,
-    target: reader,
+    source: pgClient,
+    target,
     probe,
     prepared,
     repairer,
-    pass: createPass(options, source, reader, throughput),
+    pass: createPass(options, pgClient, target, throughput),
   };
   // Without a replicator nothing else writes the keys: repair as the scan finds them, so any
   // number of differences is repaired in bounded memory. With one, only settled differences.
@@ -225,8 +220,8 @@ function createRepairer(options: AuditOptions, writerConnection: MysqlConnection
 /** One full comparison of a mapping, counted into `throughput` and logged. */
 function createPass(
   options: AuditOptions,
-  source: SourceQueryable,
-  target: TargetQueryable,
+  source: PgClient,
+  target: MysqlConnection,
   throughput: { sourceRows: number; targetRows: number },
 ): ComparePass {
   const chunkSize = options.chunkSize ?? 5_000;

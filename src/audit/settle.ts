@@ -1,13 +1,15 @@
 import type { Logger } from '../log/logger.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { readCheckpoint } from '../mysql/sql/checkpoint.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
-import { querySource, type SourceQueryable } from './source-reader.js';
+import { querySource } from './source-reader.js';
 import type { PgStatement } from './sql/pg-statement.js';
 import { selectReadPosition } from './sql/read-position.js';
 import { selectSlotActivity } from './sql/slot-activity.js';
 import { emitWakeMessage } from './sql/wake-message.js';
-import { queryRows, type TargetQueryable } from './target-reader.js';
+import { queryRows } from './target-reader.js';
 
 /**
  * Where replication stands, for the lag-aware re-check (DESIGN.md "Audit report"): the CRM's
@@ -28,8 +30,8 @@ export interface ReplicationProbe {
 }
 
 export function createReplicationProbe(options: {
-  readonly source: SourceQueryable;
-  readonly target: TargetQueryable;
+  readonly source: PgClient;
+  readonly target: MysqlConnection;
   readonly slot: string;
   readonly logger: Logger;
 }): ReplicationProbe {

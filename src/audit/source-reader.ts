@@ -1,25 +1,13 @@
 import { isRowDataError } from '../errors/classify-error.js';
-import {
-  type KeysetQueryable,
-  planKeysetRead,
-  readKeysetChunks,
-} from '../postgres/keyset-reader.js';
+import { planKeysetRead, readKeysetChunks } from '../postgres/keyset-reader.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import { readInBatches } from './read-in-batches.js';
 import type { RowModel } from './row-model.js';
 import type { PgStatement } from './sql/pg-statement.js';
 import { selectSourceByKeys } from './sql/source-by-keys.js';
 
-/**
- * The slice of a `pg` client the audit reads the CRM with: array rows, values in text form
- * (pgClientConfig's type parsers).
- */
-export type SourceQueryable = KeysetQueryable;
-
 /** Runs one statement on the CRM; rows in array form. */
-export async function querySource(
-  client: SourceQueryable,
-  statement: PgStatement,
-): Promise<unknown[][]> {
+export async function querySource(client: PgClient, statement: PgStatement): Promise<unknown[][]> {
   const result = await client.query({
     text: statement.text,
     values: [...statement.values],
@@ -35,7 +23,7 @@ export async function querySource(
  * holding back vacuum.
  */
 export function readSourceChunks(
-  client: SourceQueryable,
+  client: PgClient,
   model: RowModel,
   chunkSize: number,
 ): AsyncGenerator<unknown[][]> {
@@ -51,7 +39,7 @@ export function readSourceChunks(
  * alone and left out, since no source row has them.
  */
 export function lookupSource(
-  client: SourceQueryable,
+  client: PgClient,
   model: RowModel,
   keyTypes: readonly string[],
   keys: readonly (readonly string[])[],

@@ -1,3 +1,4 @@
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { Statement } from '../mysql/sql/quote.js';
 import type { ChunkHasher } from './chunk-hash.js';
 import { readInBatches } from './read-in-batches.js';
@@ -7,20 +8,8 @@ import { selectTargetByKeys } from './sql/target-by-keys.js';
 import { selectTargetRange } from './sql/target-range.js';
 import { hashTargetRange } from './sql/target-range-hash.js';
 
-/**
- * The slice of a mysql2 promise connection the audit reads the MES with (structural, so tests
- * and the bench can hand in any connection). Values come back as parseTargetUrl() asks: strings
- * for DECIMAL, BIGINT and times, JSON as text, Buffers for bytes.
- */
-export interface TargetQueryable {
-  query(
-    options: { sql: string; rowsAsArray: true },
-    values?: unknown[],
-  ): Promise<[unknown, unknown]>;
-}
-
 export async function queryRows(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   statement: Statement,
 ): Promise<unknown[][]> {
   const [rows] = await connection.query({ sql: statement.sql, rowsAsArray: true }, [
@@ -35,7 +24,7 @@ export async function queryRows(
  * `first` is a query already sent for the first sub-chunk, if any.
  */
 export async function* readTargetRange(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   model: RowModel,
   bounds: KeyBounds,
   limit: number,
@@ -75,7 +64,7 @@ export async function* readTargetRange(
 
 /** Starts the first sub-chunk query of a range (so it runs while the caller works). */
 export function startTargetRange(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   model: RowModel,
   bounds: KeyBounds,
   limit: number,
@@ -90,7 +79,7 @@ export function startTargetRange(
 
 /** Count and digest of a range's live rows, computed by the server. */
 export async function hashTargetRangeRows(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   model: RowModel,
   hasher: ChunkHasher,
   bounds: KeyBounds,
@@ -105,7 +94,7 @@ export async function hashTargetRangeRows(
 
 /** Target rows (`model.targetSelect`) with these keys, in batches. */
 export function lookupTarget(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   model: RowModel,
   keys: readonly (readonly unknown[])[],
 ): Promise<unknown[][]> {

@@ -1,6 +1,6 @@
 import { RuntimeFailure } from '../errors/millrace-error.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { lockName } from '../mysql/replicator-lock.js';
-import type { ControlConnection } from './backfill-store.js';
 
 /** GET_LOCK names are limited to 64 characters. */
 function backfillLockName(database: string, slot: string): string {
@@ -16,7 +16,7 @@ function backfillLockName(database: string, slot: string): string {
 type BackfillRole = 'offline' | 'online';
 
 async function lockFlags(
-  connection: ControlConnection,
+  connection: MysqlConnection,
   sql: string,
   values: unknown[],
 ): Promise<Record<string, unknown>> {
@@ -30,7 +30,7 @@ async function lockFlags(
  * of the same slot runs.
  */
 export async function claimBackfillRole(
-  connection: ControlConnection,
+  connection: MysqlConnection,
   database: string,
   slot: string,
 ): Promise<BackfillRole> {
@@ -57,7 +57,7 @@ export async function claimBackfillRole(
 
 /** Whether a replicator (or an offline backfill) holds the slot's replicator lock. */
 export async function replicatorActive(
-  connection: ControlConnection,
+  connection: MysqlConnection,
   database: string,
   slot: string,
 ): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { Statement } from '../mysql/sql/quote.js';
 import type { TargetValue } from '../values/column-types.js';
 import {
@@ -62,11 +63,6 @@ export function countersOf(state: BackfillState): BackfillCounters {
   };
 }
 
-/** The structural slice of a mysql2 connection the store needs. */
-export interface ControlConnection {
-  query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
-}
-
 interface BackfillRow {
   mapping_name: string;
   status: string;
@@ -119,7 +115,7 @@ function toState(row: BackfillRow): BackfillState {
 
 /** The backfill rows of these mappings, by mapping name (absent: never backfilled). */
 export async function readBackfills(
-  connection: ControlConnection,
+  connection: MysqlConnection,
   mappings: readonly string[],
 ): Promise<ReadonlyMap<string, BackfillState>> {
   const states = new Map<string, BackfillState>();
@@ -134,7 +130,7 @@ export async function readBackfills(
 
 /** Backfills waiting for a replicator, or being performed in-stream (to resume after a restart). */
 export async function readOnlineWork(
-  connection: ControlConnection,
+  connection: MysqlConnection,
   mappings: readonly string[],
 ): Promise<readonly BackfillState[]> {
   if (mappings.length === 0) return [];
@@ -275,10 +271,7 @@ export function failStatement(mapping: string, runId: string, error: string): St
 }
 
 /** Runs one statement outside any writer transaction; returns the rows it affected. */
-export async function execute(
-  connection: ControlConnection,
-  statement: Statement,
-): Promise<number> {
-  const [result] = await connection.query(statement.sql, statement.values);
+export async function execute(connection: MysqlConnection, statement: Statement): Promise<number> {
+  const [result] = await connection.query(statement.sql, [...statement.values]);
   return Number((result as { affectedRows?: unknown }).affectedRows ?? 0);
 }

@@ -1,5 +1,7 @@
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { TargetWriter } from '../mysql/writer.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import type { TargetValue } from '../values/column-types.js';
 import { TargetBatch } from '../writes/target-batch.js';
 import type { WriteChunk } from '../writes/write-chunk.js';
@@ -13,14 +15,8 @@ import {
   type ProgressUpdate,
   progressStatement,
 } from './backfill-store.js';
-import { keyOfRow, readChunk, type SourceQueryable, type SourceReadPlan } from './source-reader.js';
-import {
-  addRemovals,
-  findStaleRows,
-  type PrunePlan,
-  readTargetKeys,
-  type TargetQueryable,
-} from './stale-rows.js';
+import { keyOfRow, readChunk, type SourceReadPlan } from './source-reader.js';
+import { addRemovals, findStaleRows, type PrunePlan, readTargetKeys } from './stale-rows.js';
 
 /** Where one mapping's backfill stands, for progress bars and log lines. */
 export interface BackfillProgress {
@@ -39,9 +35,9 @@ export interface MappingPlan {
 
 interface OfflineBackfillOptions {
   /** Reads the source chunks and looks stale keys up. */
-  readonly source: SourceQueryable;
+  readonly source: PgClient;
   /** Reads target keys for the prune phase (the writer's connection, between its commits). */
-  readonly target: TargetQueryable;
+  readonly target: MysqlConnection;
   readonly writer: TargetWriter;
   readonly plan: MappingPlan;
   /** The run to perform: fresh, or resumed from its last committed chunk. */

@@ -2,6 +2,8 @@ import { classifyError, isOutage } from '../errors/classify-error.js';
 import { describeError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import type { Lsn } from '../util/lsn.js';
 import { sleep } from '../util/sleep.js';
 import type { TargetValue } from '../values/column-types.js';
@@ -10,7 +12,6 @@ import { batchSink, mapSourceRows } from './add-source-rows.js';
 import {
   type BackfillCounters,
   type BackfillState,
-  type ControlConnection,
   claimStatement,
   countersOf,
   execute,
@@ -22,14 +23,8 @@ import {
 } from './backfill-store.js';
 import type { MappingPlan } from './offline-backfill.js';
 import { planMapping } from './plan-mapping.js';
-import {
-  currentWalLsn,
-  estimateRows,
-  keyOfRow,
-  readChunk,
-  type SourceQueryable,
-} from './source-reader.js';
-import { addRemovals, findStaleRows, readTargetKeys, type TargetQueryable } from './stale-rows.js';
+import { currentWalLsn, estimateRows, keyOfRow, readChunk } from './source-reader.js';
+import { addRemovals, findStaleRows, readTargetKeys } from './stale-rows.js';
 import {
   type WatchedTable,
   WatermarkInterceptor,
@@ -40,9 +35,9 @@ import {
 
 interface OnlineBackfillsOptions {
   /** Reads chunks and emits watermarks (a normal session on the CRM, not the walsender). */
-  readonly catalog: SourceQueryable;
+  readonly catalog: PgClient;
   /** Reads requests and target keys, writes progress: never the writer's connection. */
-  readonly control: ControlConnection & TargetQueryable;
+  readonly control: MysqlConnection & MysqlConnection;
   /** The replicator's mappings: only their backfills are performed here. */
   readonly mappings: readonly CompiledMapping[];
   /** The commit end LSN durable on the target (Pipeline.committedLsn). */

@@ -1,7 +1,8 @@
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { introspectSource } from '../postgres/introspect.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import type { MappingPlan } from './offline-backfill.js';
-import { keysetColumns, planSourceRead, type SourceQueryable } from './source-reader.js';
+import { keysetColumns, planSourceRead } from './source-reader.js';
 import { planPrune, readKeyTypes, type SourceLookup } from './stale-rows.js';
 
 /**
@@ -11,7 +12,7 @@ import { planPrune, readKeyTypes, type SourceLookup } from './stale-rows.js';
  * produces is stale.
  */
 export async function planMapping(
-  client: SourceQueryable,
+  client: PgClient,
   mapping: CompiledMapping,
   all: readonly CompiledMapping[],
 ): Promise<MappingPlan> {

@@ -16,7 +16,6 @@ import { claimBackfillRole, replicatorActive } from './backfill-lock.js';
 import type { BackfillSummary, ProgressView } from './backfill-progress.js';
 import {
   type BackfillState,
-  type ControlConnection,
   countersOf,
   execute,
   type NewRun,
@@ -112,7 +111,7 @@ async function connectTargetSession(
   return releasers.hold(connection, (held) => held.end());
 }
 
-async function checkControlTables(connection: ControlConnection): Promise<void> {
+async function checkControlTables(connection: MysqlConnection): Promise<void> {
   const [rows] = await connection.query(
     `SELECT COUNT(*) AS n FROM information_schema.columns
       WHERE table_schema = DATABASE() AND table_name = 'millrace_backfills' AND column_name = 'run_id'`,
@@ -126,7 +125,7 @@ async function checkControlTables(connection: ControlConnection): Promise<void> 
 }
 
 /** Whether the target table holds any row: only then can a backfill leave stale rows to remove. */
-async function targetHasRows(connection: ControlConnection, table: string): Promise<boolean> {
+async function targetHasRows(connection: MysqlConnection, table: string): Promise<boolean> {
   const [rows] = await connection.query(
     `SELECT 1 AS present FROM ${quoteMysqlIdent(table)} LIMIT 1`,
   );
@@ -142,7 +141,7 @@ function progressOf(state: BackfillState): BackfillProgress {
   };
 }
 
-async function stateOf(connection: ControlConnection, mapping: string): Promise<BackfillState> {
+async function stateOf(connection: MysqlConnection, mapping: string): Promise<BackfillState> {
   const state = (await readBackfills(connection, [mapping])).get(mapping);
   if (!state)
     throw new RuntimeFailure('BACKFILL_STATE', `the backfill row of mapping ${mapping} vanished`);
@@ -151,7 +150,7 @@ async function stateOf(connection: ControlConnection, mapping: string): Promise<
 
 /** Records a fresh run of `mapping`, replacing any earlier one. */
 async function recordNewRun(
-  control: ControlConnection,
+  control: MysqlConnection,
   mapping: CompiledMapping,
   run: Omit<NewRun, 'mapping' | 'runId' | 'prune'>,
 ): Promise<void> {

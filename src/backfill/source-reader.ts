@@ -1,21 +1,8 @@
 import type { CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import type { SourceTable } from '../mapping/tables.js';
-import {
-  type KeysetPlan,
-  type KeysetQueryable,
-  planKeysetRead,
-  readKeysetChunk,
-} from '../postgres/keyset-reader.js';
+import { type KeysetPlan, planKeysetRead, readKeysetChunk } from '../postgres/keyset-reader.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import { quotePgTable } from '../postgres/pg-client.js';
-
-/**
- * The slice of a `pg` client the reads need: plain queries with object rows, and the keyset
- * reader's array rows (text-form values: see src/postgres/pg-client.ts).
- */
-export interface SourceQueryable extends KeysetQueryable {
-  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-  query(config: Parameters<KeysetQueryable['query']>[0]): Promise<{ rows: unknown[][] }>;
-}
 
 /** How one mapping's source rows are read in chunks (see KeysetPlan). */
 export type SourceReadPlan = KeysetPlan;
@@ -44,7 +31,7 @@ export function planSourceRead(
 
 /** The `limit` rows after `after` (from the start when null), as PostgreSQL text forms. */
 export async function readChunk(
-  client: SourceQueryable,
+  client: PgClient,
   plan: SourceReadPlan,
   after: readonly string[] | null,
   limit: number,
@@ -68,7 +55,7 @@ export function keyOfRow(plan: SourceReadPlan, row: SourceRow): readonly string[
  * ANALYZE and autovacuum); null when it was never analyzed.
  */
 export async function estimateRows(
-  client: SourceQueryable,
+  client: PgClient,
   mapping: CompiledMapping,
 ): Promise<number | null> {
   const { rows } = await client.query<{ estimate: string | null }>(
@@ -85,7 +72,7 @@ export async function estimateRows(
 }
 
 /** The source's current WAL position, recorded with a run for people reading the progress row. */
-export async function currentWalLsn(client: SourceQueryable): Promise<string> {
+export async function currentWalLsn(client: PgClient): Promise<string> {
   const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
   return rows[0]!.lsn;
 }

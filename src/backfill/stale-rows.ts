@@ -1,13 +1,14 @@
 import { isRowDataError } from '../errors/classify-error.js';
 import { ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { quoteIdent } from '../mysql/sql/quote.js';
+import type { PgClient } from '../postgres/pg-client.js';
 import { quotePgIdent, quotePgTable } from '../postgres/pg-client.js';
 import type { TargetValue } from '../values/column-types.js';
 import { rowKeyIdentity, targetValueAsText } from '../values/key-text.js';
 import type { TargetBatch } from '../writes/target-batch.js';
 import type { Origin } from '../writes/write-chunk.js';
-import type { SourceQueryable } from './source-reader.js';
 
 /**
  * The prune phase of a re-backfill: target rows whose key no source row produces any more (the
@@ -16,11 +17,6 @@ import type { SourceQueryable } from './source-reader.js';
  * up in the source by key equality, compared as PostgreSQL compares the typed values, so no
  * collation or number formatting of either side can make a live row look stale.
  */
-
-/** The structural slice of a mysql2 connection the target reads need. */
-export interface TargetQueryable {
-  query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
-}
 
 /** A mapping writing the pruned table, with how its source is looked up by target key. */
 export interface SourceLookup {
@@ -59,7 +55,7 @@ interface StaleRow {
 
 /** The source columns' declared types, to cast target key text back into them. */
 export async function readKeyTypes(
-  client: SourceQueryable,
+  client: PgClient,
   mapping: CompiledMapping,
 ): Promise<readonly string[]> {
   const { rows } = await client.query<{ name: string; type: string }>(
@@ -88,7 +84,7 @@ export function planPrune(mapping: CompiledMapping, lookups: readonly SourceLook
 
 /** The next `limit` target keys after `after` (from the first when null), in key order. */
 export async function readTargetKeys(
-  connection: TargetQueryable,
+  connection: MysqlConnection,
   plan: PrunePlan,
   after: readonly TargetValue[] | null,
   limit: number,
@@ -156,7 +152,7 @@ function lookupSql(lookup: SourceLookup): string {
 
 /** Looks the candidates up in one mapping's source, one answer per candidate, in order. */
 async function lookupCandidates(
-  client: SourceQueryable,
+  client: PgClient,
   lookup: SourceLookup,
   candidates: readonly TargetKeyRow[],
 ): Promise<Found[]> {
@@ -208,7 +204,7 @@ async function lookupCandidates(
 
 /** Which candidates no mapping of the table produces, and why (deleted, or filtered out). */
 export async function findStaleRows(
-  client: SourceQueryable,
+  client: PgClient,
   plan: PrunePlan,
   candidates: readonly TargetKeyRow[],
 ): Promise<StaleRow[]> {

@@ -22,6 +22,9 @@ const codeClasses: Partial<Record<ErrorCode, ErrorClass>> = {
   STREAM_ENDED: 'lost-connection',
   // The replicator's fence: a new session takes the lock again.
   LOCK_LOST: 'lost-connection',
+  // After a restart, the server may not have noticed yet that our old walsender is gone: wait.
+  // (Before the first start, `run` exits 3 on it: another replicator owns the slot.)
+  SLOT_IN_USE: 'transient',
 };
 
 /** Node socket codes, and the one mysql2 gives a connection the server closed. */

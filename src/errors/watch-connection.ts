@@ -26,17 +26,16 @@ export function watchConnection<C extends WatchedConnection>(
   connection.on('end', () => {
     lost = true;
   });
-  const target = connection as unknown as Record<string, unknown>;
   for (const name of methods) {
-    const method = target[name];
+    const method: unknown = Reflect.get(connection, name);
     if (typeof method !== 'function') continue;
-    target[name] = (...args: unknown[]): unknown => {
+    Reflect.set(connection, name, (...args: unknown[]): unknown => {
       const result: unknown = method.apply(connection, args);
       if (!isPromise(result)) return result;
       return result.catch((error: unknown) => {
         throw markError(error, side, lost);
       });
-    };
+    });
   }
   return connection;
 }

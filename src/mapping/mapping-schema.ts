@@ -170,7 +170,7 @@ const filter: z.ZodType<RawFilter> = z.lazy(() =>
     )
     .catchall(condition)
     .refine((value) => Object.keys(value).length > 0, 'expected at least one condition'),
-) as unknown as z.ZodType<RawFilter>;
+);
 
 const mappingName = z
   .string({ error: 'expected a name' })

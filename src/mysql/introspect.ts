@@ -1,10 +1,6 @@
 import type { TargetTable } from '../mapping/tables.js';
 import type { TargetColumn } from '../values/column-types.js';
-
-/** The slice of a mysql2 promise connection introspection needs. */
-interface MysqlQueryable {
-  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
-}
+import type { MysqlConnection } from './mysql-client.js';
 
 interface ColumnRow {
   table_name: string;
@@ -157,7 +153,7 @@ function describeTable(
 }
 
 async function readChecks(
-  connection: MysqlQueryable,
+  connection: MysqlConnection,
   tables: readonly string[],
 ): Promise<CheckRow[]> {
   try {
@@ -175,7 +171,7 @@ async function readChecks(
  * must set and the generated ones. Tables that do not exist are absent from the result.
  */
 export async function introspectTarget(
-  connection: MysqlQueryable,
+  connection: MysqlConnection,
   tables: readonly string[],
 ): Promise<ReadonlyMap<string, TargetTable>> {
   if (tables.length === 0) return new Map();

@@ -3,7 +3,26 @@ import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
 import { connectWithRetry } from '../util/connect-with-retry.js';
 
-export type MysqlConnection = mysql.Connection;
+/**
+ * The slice of a mysql2 promise Connection millrace uses, as a structural type: every module
+ * that talks to the MES takes this rather than the driver's class, so tests hand in fakes
+ * without casts and only this file knows the driver.
+ */
+export interface MysqlConnection {
+  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
+  /** Array rows (`rowsAsArray`), for large reads. */
+  query(
+    options: { readonly sql: string; readonly rowsAsArray: true },
+    values?: unknown[],
+  ): Promise<[unknown, unknown]>;
+  /** The statement as the driver would send it: for measuring a row against max_allowed_packet. */
+  format(sql: string, values: unknown[]): string;
+  /** The server's id of this session (CONNECTION_ID()): who holds a lock. */
+  readonly threadId: number;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  end(): Promise<void>;
+}
 
 export interface TargetUrlParts {
   readonly database: string;

@@ -234,7 +234,9 @@ export class TargetWriter implements Sink {
       const fits = (kind: 'update' | 'upsert') => (write: RowWrite) => {
         if (rowBytes(write.row) <= this.budget) return true;
         const statement = singleWriteStatement(table, kind, write);
-        const bytes = Buffer.byteLength(this.connection.format(statement.sql, statement.values));
+        const bytes = Buffer.byteLength(
+          this.connection.format(statement.sql, [...statement.values]),
+        );
         if (bytes <= this.maxPacket - packetMargin) return true;
         const key = targetKeyRecord(table.keyColumns, write.key);
         const error = new RuntimeFailure(

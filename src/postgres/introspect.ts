@@ -1,11 +1,7 @@
 import type { SourceColumn, SourceTable } from '../mapping/tables.js';
 import type { SourceType } from '../values/column-types.js';
+import type { PgClient } from './pg-client.js';
 import type { TableName } from './table-name.js';
-
-/** The slice of a `pg` client introspection needs: one parameterised query. */
-interface PgQueryable {
-  query<R extends object>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
 
 interface TableRow {
   oid: string;
@@ -88,10 +84,7 @@ const leavesSql = `
 select t.relid::oid::text as leaf from pg_partition_tree($1::oid) t where t.isleaf`;
 
 /** Resolves types through domains (to the base type, keeping the domain's typmod) and fetches array elements. */
-async function loadTypes(
-  client: PgQueryable,
-  oids: Iterable<string>,
-): Promise<Map<string, TypeRow>> {
+async function loadTypes(client: PgClient, oids: Iterable<string>): Promise<Map<string, TypeRow>> {
   const types = new Map<string, TypeRow>();
   let wanted = new Set(oids);
   while (wanted.size > 0) {
@@ -167,7 +160,7 @@ type ReplicaIdentity = TableRow['relreplident'];
 
 /** A partitioned table's leaves decide its effective replica identity. */
 async function readLeaves(
-  client: PgQueryable,
+  client: PgClient,
   found: readonly TableRow[],
 ): Promise<Pick<Catalog, 'leavesByRoot' | 'leafIdentity'>> {
   const leavesByRoot = new Map<string, string[]>();
@@ -190,7 +183,7 @@ async function readLeaves(
   return { leavesByRoot, leafIdentity };
 }
 
-async function readCatalog(client: PgQueryable, found: readonly TableRow[]): Promise<Catalog> {
+async function readCatalog(client: PgClient, found: readonly TableRow[]): Promise<Catalog> {
   const leaves = await readLeaves(client, found);
   const relids = [...found.map((row) => row.oid), ...[...leaves.leavesByRoot.values()].flat()];
   const { rows: columnRows } = await client.query<ColumnRow>(columnsSql, [relids]);
@@ -293,7 +286,7 @@ function describeTable(catalog: Catalog, table: TableRow): SourceTable {
  * partition). Tables that do not exist are absent from the result; `mappings check` says so.
  */
 export async function introspectSource(
-  client: PgQueryable,
+  client: PgClient,
   tables: readonly TableName[],
 ): Promise<ReadonlyMap<string, SourceTable>> {
   if (tables.length === 0) return new Map();

@@ -1,16 +1,5 @@
+import type { PgClient } from './pg-client.js';
 import { quotePgIdent, quotePgTable } from './pg-client.js';
-
-/**
- * The slice of a `pg` client keyset reads go through: array rows, values in PostgreSQL's text
- * form (pgClientConfig's type parsers), so every reader sees the text the stream decodes.
- */
-export interface KeysetQueryable {
-  query(config: {
-    readonly text: string;
-    readonly values: unknown[];
-    readonly rowMode: 'array';
-  }): Promise<{ rows: unknown[][] }>;
-}
 
 /**
  * How one table is read in key order, in chunks: keyset pagination on a unique key, so each
@@ -54,7 +43,7 @@ export function planKeysetRead(
 
 /** The `limit` rows after the key `after` (from the start when null), in `plan.columns` order. */
 export async function readKeysetChunk(
-  client: KeysetQueryable,
+  client: PgClient,
   plan: KeysetPlan,
   after: readonly unknown[] | null,
   limit: number,
@@ -77,7 +66,7 @@ function keyOfKeysetRow(plan: KeysetPlan, row: readonly unknown[]): unknown[] {
  * soon as one arrives, so PostgreSQL produces it while the caller works on the current one.
  */
 export async function* readKeysetChunks(
-  client: KeysetQueryable,
+  client: PgClient,
   plan: KeysetPlan,
   chunkSize: number,
 ): AsyncGenerator<unknown[][]> {

@@ -3,7 +3,24 @@ import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
 import { connectWithRetry } from '../util/connect-with-retry.js';
 
-export type PgClient = pg.Client;
+/**
+ * The slice of a `pg` Client millrace uses, as a structural type: every module that reads the
+ * CRM takes this rather than pg's class, so tests hand in fakes without casts and only this file
+ * knows the driver. Values are always text (see `textTypes`); `rowMode: 'array'` reads keep
+ * large scans cheap.
+ */
+export interface PgClient {
+  query<R extends object = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<{ rows: R[]; rowCount?: number | null }>;
+  query(config: {
+    readonly text: string;
+    readonly values?: readonly unknown[];
+    readonly rowMode: 'array';
+  }): Promise<{ rows: unknown[][] }>;
+  end(): Promise<void>;
+}
 
 /**
  * Every value arrives in PostgreSQL's text form. `pg`'s parsers would turn timestamptz into a

@@ -1,5 +1,6 @@
 import type { Pgoutput } from 'pg-logical-replication';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import { sqlState } from '../errors/classify-error.js';
 import { markError } from '../errors/error-origin.js';
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
@@ -26,8 +27,12 @@ export interface ReplicationSourceOptions {
  * `_connection` is also how a lost stream is told apart: it is set once the client connected and
  * cleared when the service stops, and the service reports its connect failures after stopping.
  */
-interface ServiceInternals {
-  _connection?: { stream?: { pause?: () => void; resume?: () => void } } | null;
+/**
+ * The library's private connection, whose socket is paused for backpressure (the library has no
+ * flow control that keeps a pipeline's own bounded queue in charge).
+ */
+interface ServiceConnection {
+  stream?: { pause?: () => void; resume?: () => void };
 }
 
 const identity = (value: string) => value;
@@ -122,8 +127,8 @@ export class ReplicationSource implements ChangeSource {
   }
 
   private explainStartFailure(error: unknown): unknown {
-    const code = (error as { code?: unknown } | null)?.code;
-    const { slot, publication } = this.options;
+    const code = sqlState(error);
+    const { slot } = this.options;
     if (code === '42704') {
       return new RuntimeFailure(
         'SLOT_MISSING',
@@ -180,8 +185,12 @@ export class ReplicationSource implements ChangeSource {
     this.handler.fail(markError(error, 'crm', lost));
   }
 
-  private connection(): NonNullable<ServiceInternals['_connection']> | undefined {
-    return (this.service as unknown as ServiceInternals)._connection ?? undefined;
+  private connection(): ServiceConnection | undefined {
+    const connection: ServiceConnection | null | undefined = Reflect.get(
+      this.service,
+      '_connection',
+    );
+    return connection ?? undefined;
   }
 
   private isIdle(): boolean {
@@ -288,7 +297,8 @@ export class ReplicationSource implements ChangeSource {
         this.handler.event({
           kind: 'commit',
           endLsn,
-          commitTimeMs: Number((message.commitTime as unknown as bigint) / 1000n),
+          // Declared a number, decoded as a BigInt of microseconds: String() reads either.
+          commitTimeMs: Number(BigInt(String(message.commitTime)) / 1000n),
         });
         return;
       }

@@ -1,4 +1,5 @@
-import { pgBool, type SqlClient } from './sql-client.js';
+import type { PgClient } from './pg-client.js';
+import { pgBool } from './sql-client.js';
 
 /** A replication slot as pg_replication_slots shows it. */
 export interface SlotFacts {
@@ -49,7 +50,7 @@ export function toSlotFacts(name: string, row: SlotRow): SlotFacts {
 }
 
 /** The slot as pg_replication_slots shows it, or undefined when there is none of that name. */
-export async function readSlot(client: SqlClient, slot: string): Promise<SlotFacts | undefined> {
+export async function readSlot(client: PgClient, slot: string): Promise<SlotFacts | undefined> {
   const result = await client.query(
     `SELECT ${slotColumns} FROM pg_replication_slots s WHERE s.slot_name = $1`,
     [slot],

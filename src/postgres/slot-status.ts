@@ -1,5 +1,6 @@
+import type { PgClient } from './pg-client.js';
 import { type SlotFacts, type SlotRow, slotColumns, toSlotFacts } from './slot-facts.js';
-import { pgBool, type SqlClient } from './sql-client.js';
+import { pgBool } from './sql-client.js';
 
 /**
  * The CRM half of `status`: where the slot stands and how much WAL it holds back. Read-only, and
@@ -42,7 +43,7 @@ function bytes(value: string | number | null): number | null {
 const currentLsnSql =
   'CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END';
 
-async function readCurrentLsn(client: SqlClient): Promise<string> {
+async function readCurrentLsn(client: PgClient): Promise<string> {
   const result = await client.query(`SELECT (${currentLsnSql})::text AS lsn`);
   const row = result.rows[0] as { lsn: string } | undefined;
   return row?.lsn ?? '0/0';
@@ -50,7 +51,7 @@ async function readCurrentLsn(client: SqlClient): Promise<string> {
 
 /** The slot's positions and retained WAL, or undefined when there is no such slot. */
 export async function readSlotStatus(
-  client: SqlClient,
+  client: PgClient,
   slot: string,
 ): Promise<SlotStatus | undefined> {
   const result = await client.query(
@@ -80,7 +81,7 @@ export async function readSlotStatus(
 
 /** The publication's published tables, or undefined when it does not exist in this database. */
 async function readPublicationStatus(
-  client: SqlClient,
+  client: PgClient,
   publication: string,
 ): Promise<PublicationStatus | undefined> {
   const found = await client.query(
@@ -104,7 +105,7 @@ async function readPublicationStatus(
 
 /** Everything `status` shows about the CRM side. */
 export async function readSourceStatus(
-  client: SqlClient,
+  client: PgClient,
   names: { readonly slot: string; readonly publication: string },
 ): Promise<SourceStatus> {
   return {

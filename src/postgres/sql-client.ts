@@ -1,14 +1,7 @@
-/**
- * The slice of `pg.Client` that setup, teardown and status use: structural, so tests can hand in
- * a fake that answers catalog queries (the wal_level check cannot be exercised on a shared server).
- */
-export interface SqlClient {
-  query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }>;
-}
-
+import type { PgClient } from './pg-client.js';
 /** The rows of one query, typed as the caller's SELECT list spells them. */
 export async function rowsOf<T>(
-  client: SqlClient,
+  client: PgClient,
   text: string,
   values?: readonly unknown[],
 ): Promise<T[]> {

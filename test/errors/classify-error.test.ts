@@ -181,7 +181,7 @@ describe('MySQL errors (the MES)', () => {
     const after = await rejection(connection.query('select 1'));
     expect(classifyError(after)).toBe('lost-connection');
     expect(errorSide(after)).toBe('mes');
-    connection.destroy();
+    await connection.end().catch(() => undefined);
   });
 
   it('classifies a query on an idle killed session as lost-connection', async () => {
@@ -193,7 +193,7 @@ describe('MySQL errors (the MES)', () => {
     const after = await rejection(connection.query('select 1'));
     expect(classifyError(after)).toBe('lost-connection');
     expect(errorSide(after)).toBe('mes');
-    connection.destroy();
+    await connection.end().catch(() => undefined);
   });
 
   it('marks an unreachable server transient and mes, bad credentials permanent', async () => {

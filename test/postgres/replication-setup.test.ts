@@ -8,6 +8,7 @@ import {
   type MillraceError,
   RuntimeFailure,
 } from '../../src/errors/millrace-error.js';
+import type { PgClient } from '../../src/postgres/pg-client.js';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { ensureSlot } from '../../src/postgres/setup/ensure-slot.js';
 import { checkPrivileges } from '../../src/postgres/setup/privileges.js';
@@ -26,7 +27,6 @@ import {
 } from '../../src/postgres/setup/teardown-replication.js';
 import { checkWalLevel } from '../../src/postgres/setup/wal-level.js';
 import { readSlotStatus, readSourceStatus } from '../../src/postgres/slot-status.js';
-import type { SqlClient } from '../../src/postgres/sql-client.js';
 import type { TableName } from '../../src/postgres/table-name.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
@@ -48,16 +48,15 @@ async function failureOf(promise: Promise<unknown>): Promise<MillraceError> {
 }
 
 /** A structural client that answers the wal_level query and nothing else. */
-function fakeClient(walLevel: string): SqlClient & { readonly queries: string[] } {
+function fakeClient(walLevel: string): PgClient & { readonly queries: string[] } {
   const queries: string[] = [];
-  return {
-    queries,
-    async query(text: string) {
-      queries.push(text);
-      if (/wal_level/.test(text)) return { rows: [{ wal_level: walLevel }] };
-      throw new Error(`unexpected query: ${text}`);
-    },
+  const query = async (text: string) => {
+    queries.push(text);
+    if (/wal_level/.test(text)) return { rows: [{ wal_level: walLevel }] };
+    throw new Error(`unexpected query: ${text}`);
   };
+  // Only the text form of query is ever called here.
+  return { queries, query: query as PgClient['query'], end: async () => undefined };
 }
 
 describe('checkWalLevel', () => {

@@ -1,5 +1,5 @@
+import type { PgClient } from '../pg-client.js';
 import { quotePgIdent, quotePgTable } from '../pg-client.js';
-import type { SqlClient } from '../sql-client.js';
 import { type TableName, tableLabel } from '../table-name.js';
 import { wrapPrivilegeError } from './privilege-error.js';
 import { type PublicationPlan, planPublication } from './publication-plan.js';
@@ -45,7 +45,7 @@ function lockKey(publication: string): string {
  * under a lock, so a concurrent `setup` cannot make it fail half-way.
  */
 export async function ensurePublication(
-  client: SqlClient,
+  client: PgClient,
   name: string,
   relations: readonly SourceRelation[],
 ): Promise<PublicationResult> {
@@ -73,7 +73,7 @@ export async function ensurePublication(
 }
 
 /** The DDL of a plan, inside the caller's transaction. */
-async function applyPlan(client: SqlClient, ident: string, plan: PublicationPlan): Promise<void> {
+async function applyPlan(client: PgClient, ident: string, plan: PublicationPlan): Promise<void> {
   if (plan.create) {
     const tables = plan.add.length > 0 ? ` FOR TABLE ${tableList(plan.add)}` : '';
     await client.query(`CREATE PUBLICATION ${ident}${tables} WITH (${publicationOptions})`);

@@ -1,6 +1,7 @@
 import { describeError, RuntimeFailure } from '../../errors/millrace-error.js';
+import type { PgClient } from '../pg-client.js';
 import { readSlot, type SlotFacts } from '../slot-facts.js';
-import { rowsOf, type SqlClient, sqlState } from '../sql-client.js';
+import { rowsOf, sqlState } from '../sql-client.js';
 import { wrapPrivilegeError } from './privilege-error.js';
 
 export interface SlotResult {
@@ -49,7 +50,7 @@ function keptSlot(existing: SlotFacts): SlotResult {
 }
 
 /** Creates the pgoutput slot when missing; an existing one is checked and kept. */
-export async function ensureSlot(client: SqlClient, slot: string): Promise<SlotResult> {
+export async function ensureSlot(client: PgClient, slot: string): Promise<SlotResult> {
   const existing = await readSlot(client, slot);
   if (existing !== undefined) return keptSlot(existing);
   try {

@@ -1,6 +1,7 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
+import type { PgClient } from '../pg-client.js';
 import { quotePgIdent, quotePgTable } from '../pg-client.js';
-import { pgBool, rowsOf, type SqlClient } from '../sql-client.js';
+import { pgBool, rowsOf } from '../sql-client.js';
 import { tableLabel } from '../table-name.js';
 import type { PublicationPlan } from './publication-plan.js';
 import type { SourceRelation } from './source-relations.js';
@@ -13,7 +14,7 @@ export interface RoleFacts {
   readonly canCreateInDatabase: boolean;
 }
 
-async function readRole(client: SqlClient): Promise<RoleFacts> {
+async function readRole(client: PgClient): Promise<RoleFacts> {
   const [row] = await rowsOf<{
     role: string;
     rolsuper: unknown;
@@ -47,7 +48,7 @@ interface TableRights {
  * and what the pending publication changes need (CREATE on the database, table ownership).
  */
 export async function checkPrivileges(
-  client: SqlClient,
+  client: PgClient,
   relations: readonly SourceRelation[],
   plan?: PublicationPlan,
   publication?: string,

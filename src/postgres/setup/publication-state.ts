@@ -1,4 +1,5 @@
-import { pgBool, rowsOf, type SqlClient } from '../sql-client.js';
+import type { PgClient } from '../pg-client.js';
+import { pgBool, rowsOf } from '../sql-client.js';
 import type { TableName } from '../table-name.js';
 
 interface PublicationMember extends TableName {
@@ -19,7 +20,7 @@ export interface PublicationState {
   readonly members: readonly PublicationMember[];
 }
 
-async function serverVersion(client: SqlClient): Promise<number> {
+async function serverVersion(client: PgClient): Promise<number> {
   const [row] = await rowsOf<{ version: string }>(
     client,
     "SELECT current_setting('server_version_num') AS version",
@@ -29,7 +30,7 @@ async function serverVersion(client: SqlClient): Promise<number> {
 
 /** The publication as it is now, or undefined when it does not exist in this database. */
 export async function readPublication(
-  client: SqlClient,
+  client: PgClient,
   name: string,
 ): Promise<PublicationState | undefined> {
   const [publication] = await rowsOf<{
@@ -59,7 +60,7 @@ export async function readPublication(
 
 /** The tables listed in the publication, each with whether a row filter or column list restricts it. */
 async function readMembers(
-  client: SqlClient,
+  client: PgClient,
   publication: number | string,
 ): Promise<readonly PublicationMember[]> {
   // Row filters and column lists appeared in PostgreSQL 15.

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../errors/millrace-error.js';
+import type { PgClient } from '../pg-client.js';
 import { readSlot } from '../slot-facts.js';
-import type { SqlClient } from '../sql-client.js';
 import type { TableName } from '../table-name.js';
 import { ensurePublication, type PublicationResult } from './ensure-publication.js';
 import { checkUsableSlot, ensureSlot, type SlotResult } from './ensure-slot.js';
@@ -17,7 +17,7 @@ import { checkWalLevel } from './wal-level.js';
  */
 
 interface SetupOptions {
-  readonly client: SqlClient;
+  readonly client: PgClient;
   readonly publication: string;
   readonly slot: string;
   /** The source tables of every mapping (duplicates allowed). */

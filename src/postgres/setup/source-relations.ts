@@ -1,5 +1,6 @@
 import { ConfigError } from '../../errors/millrace-error.js';
-import { pgBool, rowsOf, type SqlClient } from '../sql-client.js';
+import type { PgClient } from '../pg-client.js';
+import { pgBool, rowsOf } from '../sql-client.js';
 import { distinctTables, type TableName, tableLabel } from '../table-name.js';
 
 /** pg_class.relreplident: d default (primary key), n nothing, f full, i index. */
@@ -48,7 +49,7 @@ const identityColumns = `
  * does not exist, or cannot be published (a view, a foreign table), is a configuration error.
  */
 export async function describeSourceTables(
-  client: SqlClient,
+  client: PgClient,
   tables: readonly TableName[],
 ): Promise<readonly SourceRelation[]> {
   const wanted = distinctTables(tables);
@@ -62,7 +63,7 @@ export async function describeSourceTables(
 
 /** The catalog row of each wanted table, by its index in `wanted`; fails naming any missing. */
 async function findRelations(
-  client: SqlClient,
+  client: PgClient,
   wanted: readonly TableName[],
 ): Promise<ReadonlyMap<number, RelationRow>> {
   const rows = await rowsOf<RelationRow & { ordinal: number }>(
@@ -88,7 +89,7 @@ async function findRelations(
 }
 
 async function describeRelation(
-  client: SqlClient,
+  client: PgClient,
   table: TableName,
   row: RelationRow,
 ): Promise<SourceRelation> {
@@ -123,7 +124,7 @@ function identityFacts(row: RelationRow): IdentityFacts {
 }
 
 async function describeLeaves(
-  client: SqlClient,
+  client: PgClient,
   root: number,
 ): Promise<readonly (IdentityFacts & TableName)[]> {
   const rows = await rowsOf<RelationRow>(
@@ -139,7 +140,7 @@ async function describeLeaves(
   return rows.map((row) => ({ ...identityFacts(row), schema: row.schema, table: row.table }));
 }
 
-async function describeAncestors(client: SqlClient, oid: number): Promise<readonly number[]> {
+async function describeAncestors(client: PgClient, oid: number): Promise<readonly number[]> {
   const rows = await rowsOf<{ oid: number | string }>(
     client,
     'SELECT relid::oid::int8 AS oid FROM pg_partition_ancestors($1::oid::regclass) WHERE relid <> $1::oid::regclass',

@@ -1,7 +1,8 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
+import type { PgClient } from '../pg-client.js';
 import { quotePgIdent } from '../pg-client.js';
 import { readSlot, type SlotFacts } from '../slot-facts.js';
-import { type SqlClient, sqlState } from '../sql-client.js';
+import { sqlState } from '../sql-client.js';
 import { wrapPrivilegeError } from './privilege-error.js';
 import { type PublicationState, readPublication } from './publication-state.js';
 
@@ -17,7 +18,7 @@ export interface TeardownPlan {
 
 /** What `teardown` would drop, read without changing anything. */
 export async function planTeardown(
-  client: SqlClient,
+  client: PgClient,
   names: { readonly slot: string; readonly publication: string },
 ): Promise<TeardownPlan> {
   return {
@@ -39,7 +40,7 @@ function slotInUse(slot: string, pid: number | null, cause?: unknown): RuntimeFa
  * Drops the slot; false when there was none. An active slot fails with SLOT_IN_USE naming the
  * walsender's PID. A slot of that name in another database is not ours and is refused.
  */
-export async function dropSlot(client: SqlClient, slot: string): Promise<boolean> {
+export async function dropSlot(client: PgClient, slot: string): Promise<boolean> {
   const existing = await readSlot(client, slot);
   if (existing === undefined) return false;
   if (!existing.inThisDatabase && existing.database !== null) {
@@ -66,7 +67,7 @@ export async function dropSlot(client: SqlClient, slot: string): Promise<boolean
 }
 
 /** Drops the publication; false when there was none. */
-export async function dropPublication(client: SqlClient, publication: string): Promise<boolean> {
+export async function dropPublication(client: PgClient, publication: string): Promise<boolean> {
   const existing = await readPublication(client, publication);
   if (existing === undefined) return false;
   try {
@@ -84,7 +85,7 @@ interface TeardownResult {
 
 /** Drops the slot first (it fails when in use, leaving the publication for the running replicator), then the publication. */
 export async function teardownReplication(
-  client: SqlClient,
+  client: PgClient,
   names: { readonly slot: string; readonly publication: string },
 ): Promise<TeardownResult> {
   const slotDropped = await dropSlot(client, names.slot);

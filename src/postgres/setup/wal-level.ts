@@ -1,8 +1,9 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
-import { rowsOf, type SqlClient } from '../sql-client.js';
+import type { PgClient } from '../pg-client.js';
+import { rowsOf } from '../sql-client.js';
 
 /** Fails (exit 3) unless the server writes logical WAL: without it no slot can decode anything. */
-export async function checkWalLevel(client: SqlClient): Promise<void> {
+export async function checkWalLevel(client: PgClient): Promise<void> {
   const [row] = await rowsOf<{ wal_level: string }>(
     client,
     "SELECT current_setting('wal_level') AS wal_level",
