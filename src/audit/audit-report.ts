@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The JSON report of DESIGN.md "Audit report", as a zod schema: what `--format json` prints and
+ * The audit's JSON report, as a zod schema: what `--format json` prints and
  * what `millrace_audit_runs.report` stores. Strict objects, so a field added by mistake fails the
  * tests instead of silently changing a contract scripts parse. Everything the other formats show
  * beyond this shape (read position, settling, onDelete: ignore history, repairs) lives in

@@ -7,7 +7,7 @@ import type { AuditOutcome } from './run-audit.js';
 export const reportFormats = ['text', 'json', 'markdown', 'html'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
-/** The report in the asked-for form; json is exactly DESIGN.md's object. */
+/** The report in the asked-for form; json is exactly AuditReport's object. */
 export function formatReport(outcome: AuditOutcome, format: ReportFormat): string {
   switch (format) {
     case 'json':

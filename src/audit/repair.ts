@@ -39,8 +39,8 @@ const batchLimit = 2_000;
 const loggedSteps = 100;
 
 /**
- * Applies the source's truth for differing keys through the one writer (DESIGN.md "One
- * writer"): missing and different keys are upserted with the mapping's full projection, extra
+ * Applies the source's truth for differing keys through the one writer (docs/architecture.md):
+ * missing and different keys are upserted with the mapping's full projection, extra
  * keys deleted or soft-deleted as the stream would (onDelete: delete and ignore delete a row
  * that left the filter; soft flags it; a row kept by onDelete: ignore is never an extra). With
  * `dryRun` nothing is written: the steps make the plan.

@@ -55,7 +55,7 @@ export interface MappingOutcome {
 }
 
 export interface AuditOutcome {
-  /** DESIGN.md's JSON report. */
+  /** The JSON report (audit-report.ts). */
   readonly report: AuditReport;
   readonly mappings: readonly MappingOutcome[];
   /** The CRM position when the audit started reading. */

@@ -12,7 +12,7 @@ import { emitWakeMessage } from './sql/wake-message.js';
 import { queryRows } from './target-reader.js';
 
 /**
- * Where replication stands, for the lag-aware re-check (DESIGN.md "Audit report"): the CRM's
+ * Where replication stands, for the lag-aware re-check (docs/architecture.md): the CRM's
  * read position, whether a replicator is attached to the slot, and how far the MES has applied
  * the stream. Both the checkpoint row (written in the same MySQL transaction as the rows) and
  * the slot's confirmed_flush_lsn (moved only after such a commit, or by a keepalive when

@@ -159,7 +159,7 @@ export class MappingTally {
     return this.candidates.filter((candidate) => isDifference(candidate.verdict));
   }
 
-  /** DESIGN.md's per-mapping object, with at most `samples` keys per kind. */
+  /** The JSON report's per-mapping object, with at most `samples` keys per kind. */
   report(samples: number): MappingReport {
     const missing: KeyRecord[] = [];
     const extra: KeyRecord[] = [];

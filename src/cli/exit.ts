@@ -3,8 +3,8 @@ import { redactText } from '../config/redact.js';
 import { describeError, ExitCode, isMillraceError } from '../errors/millrace-error.js';
 
 /**
- * The one place that turns a failure into one line on stderr and an exit status (DESIGN.md
- * "Exit codes"). Stack traces only when the user asked for debug logs.
+ * The one place that turns a failure into one line on stderr and an exit status (README "Exit
+ * codes"). Stack traces only when the user asked for debug logs.
  */
 export function reportFailure(
   error: unknown,

@@ -1,5 +1,5 @@
 /**
- * The common options of DESIGN.md "Command line": the flag, its environment variable and its
+ * The common options (README "Configuration"): the flag, its environment variable and its
  * default, in one table, so `--help`, the README and the resolver cannot drift apart. Their
  * checks live in option-schemas.ts: `--help` builds from this table without loading zod.
  */

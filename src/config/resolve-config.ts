@@ -64,7 +64,7 @@ function resolveDefaulted<K extends OptionKey>(
   return resolveOption(key, flags, env) as OptionValue<K>;
 }
 
-/** Flags win over environment variables, which win over the defaults of DESIGN.md. */
+/** Flags win over environment variables, which win over the defaults of options.ts. */
 export function resolveConfig(flags: Flags, env: Environment = process.env): ResolvedConfig {
   const connectTimeoutSeconds = resolveDefaulted('connectTimeout', flags, env);
   return Object.freeze({

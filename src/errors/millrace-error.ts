@@ -6,7 +6,7 @@ import type { ErrorCode } from './error-codes.js';
  * `src/cli/exit.ts` is the one place that turns these into a line on stderr and an exit status.
  */
 
-/** Exit statuses of DESIGN.md "Command line". */
+/** Exit statuses (README "Exit codes"). */
 export const ExitCode = Object.freeze({
   ok: 0,
   differences: 1,

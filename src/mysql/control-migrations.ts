@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * millrace's own control tables (DESIGN.md "Control tables"). They ship in the package, run
+ * millrace's own control tables (README, `millrace migrate`). They ship in the package, run
  * before the user's staging migrations, and are tracked in their own migrations table so the
  * two histories never mix.
  */

@@ -74,7 +74,7 @@ async function runMigrations(
 }
 
 /**
- * DESIGN.md `migrate`: the database if missing, millrace's control tables, then the user's
+ * `millrace migrate`: the database if missing, millrace's control tables, then the user's
  * staging tables. Each step is idempotent; the result lists what this run applied.
  */
 export async function migrateTarget(options: MigrateOptions): Promise<MigrateResult> {

@@ -68,7 +68,7 @@ export interface ConnectTargetOptions {
   readonly withoutDatabase?: boolean;
 }
 
-/** One connection to the MES, retried for the connect timeout (DESIGN.md). */
+/** One connection to the MES, retried for the connect timeout. */
 export function connectTarget(options: ConnectTargetOptions): Promise<MysqlConnection> {
   const { database, options: connection } = parseTargetUrl(options.url);
   return connectWithRetry({

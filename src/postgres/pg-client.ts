@@ -24,7 +24,8 @@ export interface PgClient {
 
 /**
  * Every value arrives in PostgreSQL's text form. `pg`'s parsers would turn timestamptz into a
- * JS Date (losing microseconds) and numeric/int8 into floats; DESIGN.md "Values" forbids that.
+ * JS Date (losing microseconds) and numeric/int8 into floats; stream, backfill and audit must
+ * convert the same text to the same target value (docs/mappings.md, "Conversion table").
  */
 const textTypes = Object.freeze({ getTypeParser: () => (value: string) => value });
 
@@ -57,7 +58,7 @@ export interface ConnectSourceOptions extends PgConnectOptions {
   readonly logger: Logger;
 }
 
-/** A connected client on the CRM, retried for the connect timeout (DESIGN.md). */
+/** A connected client on the CRM, retried for the connect timeout. */
 export function connectSource(options: ConnectSourceOptions): Promise<PgClient> {
   return connectWithRetry({
     what: 'CRM PostgreSQL',

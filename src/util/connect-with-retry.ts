@@ -22,7 +22,7 @@ export interface ConnectAttempt<T> {
 }
 
 /**
- * DESIGN.md: a database unreachable when a command starts is retried for the connect timeout,
+ * A database unreachable when a command starts is retried for the connect timeout,
  * then the command fails with one line naming the database (password redacted) and why.
  */
 export async function connectWithRetry<T>(attempt: ConnectAttempt<T>): Promise<T> {

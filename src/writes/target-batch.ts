@@ -38,7 +38,7 @@ interface TableState {
 }
 
 /**
- * Coalesces target writes per key (DESIGN.md: the last change wins, insert-then-delete becomes
+ * Coalesces target writes per key (docs/architecture.md: the last change wins, insert-then-delete becomes
  * a delete, partial rows merge) and hands them to the writer as one chunk.
  */
 export class TargetBatch {

@@ -22,7 +22,7 @@ import {
 import { auditJson, mappingOf } from './support.js';
 
 /**
- * DESIGN.md "Audit report": with a replicator applying a steady workload, rows are always in
+ * With a replicator applying a steady workload, rows are always in
  * flight between the CRM and the MES; the audit must wait for them (settle) instead of
  * reporting them, and still report a difference the replicator will never fix.
  */

@@ -56,7 +56,7 @@ describe('millrace audit on the reference example', () => {
 
   let baseline: Record<string, ReturnType<typeof countsOf>>;
 
-  it('exits 0 on a consistent pair, prints DESIGN.md JSON and records the run', async () => {
+  it('exits 0 on a consistent pair, prints JSON and records the run', async () => {
     const { report } = await auditJson(env, 0);
     expect(report.consistent).toBe(true);
     expect(report.mappings.map((mapping) => mapping.name)).toEqual([
@@ -79,7 +79,7 @@ describe('millrace audit on the reference example', () => {
         samples: { missing: [], extra: [], different: [] },
       });
     }
-    // DESIGN.md's example object, field for field.
+    // The report's whole object, field for field.
     expect(Object.keys(report)).toEqual(['consistent', 'startedAt', 'finishedAt', 'mappings']);
     expect(Object.keys(report.mappings[0]!)).toEqual([
       'name',

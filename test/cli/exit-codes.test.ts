@@ -7,7 +7,7 @@ import { type CliResult, cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /**
- * DESIGN.md "Exit codes", through the built CLI as users run it: every failure is one line on
+ * The exit codes (README "Exit codes"), through the built CLI as users run it: every failure is one line on
  * stderr naming the cause and the fix, with no password and no stack trace unless asked for.
  */
 

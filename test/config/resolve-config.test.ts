@@ -3,9 +3,9 @@ import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve-con
 import { ConfigError, ExitCode } from '../../src/errors/millrace-error.js';
 
 /**
- * One row per option of DESIGN.md "Command line" (plus `migrate --migrations`): the flag key
- * commander produces, its variable, the config field it fills, and the default DESIGN promises.
- * The defaults are written out here, not read from src/config, so a drift from the contract fails.
+ * One row per option of the README's "Configuration" (plus `migrate --migrations`): the flag key
+ * commander produces, its variable, the config field it fills, and the default the README documents.
+ * The defaults are written out here, not read from src/config, so a drift from the documented defaults fails.
  */
 interface Row {
   readonly key: string;

@@ -58,7 +58,7 @@ describe('readMappings: the reference mappings', () => {
     );
   });
 
-  it('uses every rule of DESIGN.md at least once', () => {
+  it('uses every rule at least once', () => {
     const specs = [...byName.values()];
     const rules = specs.flatMap((spec) => spec.columns.map((column) => column.rule));
     expect(rules.some((rule) => rule.kind === 'copy' && rule.default === undefined)).toBe(true);
@@ -241,7 +241,7 @@ describe('readMappings: every loader error names file, mapping and field', () =>
     ]);
   });
 
-  it('a wrong type, in the example of DESIGN.md', () => {
+  it('a wrong type, in the example', () => {
     expect(
       problemsOf({
         'orders.yaml': `name: production_orders\n${base}columns:\n  state:\n    from: state\n    map: sale\n`,

@@ -23,7 +23,7 @@ const controlTables = [
 /** name, type (integer display widths dropped: MariaDB shows them, MySQL 8 does not), nullable. */
 type ColumnShape = readonly [name: string, type: string, nullable: boolean];
 
-/** DESIGN.md "Control tables", as columns. */
+/** The control tables of the README (`millrace migrate`), as columns. */
 const expectedColumns: Record<(typeof controlTables)[number], readonly ColumnShape[]> = {
   millrace_checkpoints: [
     ['slot_name', 'varchar(64)', false],
@@ -259,7 +259,7 @@ describe('migrateTarget', () => {
     });
   });
 
-  it('creates the four control tables with the columns DESIGN lists', async () => {
+  it('creates the four control tables with their columns', async () => {
     const columns = await columnsOf(db.mysql, db.mesName, controlTables);
     for (const table of controlTables) {
       const actual = columns

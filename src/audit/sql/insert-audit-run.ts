@@ -5,7 +5,7 @@ function datetime(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
 }
 
-/** Records one audit run with its JSON report (DESIGN.md "Control tables"). */
+/** Records one audit run with its JSON report in millrace_audit_runs. */
 export function insertAuditRun(run: {
   readonly startedAt: string;
   readonly finishedAt: string;

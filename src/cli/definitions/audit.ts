@@ -38,7 +38,7 @@ export function registerAudit(program: Command): void {
     .addOption(
       new Option(
         '--format <format>',
-        'report form: a text summary, JSON (DESIGN.md shape), markdown for CI comments, a self-contained HTML page',
+        'report form: a text summary, JSON for scripts, markdown for CI comments, a self-contained HTML page',
       )
         .choices(reportFormats)
         .default('text'),
@@ -61,7 +61,7 @@ export function registerAudit(program: Command): void {
 Examples:
   millrace audit                                     # text summary; exit 1 when anything differs
   millrace audit --table production_orders --samples 5
-  millrace audit --format json > audit.json          # for scripts (DESIGN.md shape)
+  millrace audit --format json > audit.json          # one object, for scripts
   millrace audit --format markdown --out audit.md    # for a CI comment
   millrace audit --format html --out audit.html      # one page, opens offline
   millrace audit --repair --dry-run                  # what a repair would write
