@@ -4,7 +4,7 @@ import { formatRepairText } from './format-repair.js';
 import { formatText } from './format-text.js';
 import type { AuditOutcome } from './run-audit.js';
 
-export const reportFormats = ['text', 'json', 'markdown', 'html'] as const;
+const reportFormats = ['text', 'json', 'markdown', 'html'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
 /** The report in the asked-for form; json is exactly AuditReport's object. */

@@ -21,7 +21,7 @@ export interface ResolvedConfig {
 }
 
 export type Flags = Readonly<Record<string, unknown>>;
-export type Environment = Readonly<Record<string, string | undefined>>;
+type Environment = Readonly<Record<string, string | undefined>>;
 
 type OptionKey = keyof typeof optionSchemas;
 type OptionValue<K extends OptionKey> = z.output<(typeof optionSchemas)[K]>;

@@ -15,7 +15,7 @@ export const ExitCode = Object.freeze({
 });
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export type ErrorContext = Readonly<Record<string, unknown>>;
+type ErrorContext = Readonly<Record<string, unknown>>;
 
 export abstract class MillraceError extends Error {
   abstract readonly exitCode: ExitCode;

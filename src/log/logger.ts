@@ -6,7 +6,7 @@ import { redactText } from '../config/redact.js';
 
 export type { Logger } from 'pino';
 
-export interface LoggerOptions {
+interface LoggerOptions {
   readonly level: LogLevel;
   /** Human-readable lines instead of JSON (a terminal, not a log collector). */
   readonly pretty: boolean;

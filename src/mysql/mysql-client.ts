@@ -24,7 +24,7 @@ export interface MysqlConnection {
   end(): Promise<void>;
 }
 
-export interface TargetUrlParts {
+interface TargetUrlParts {
   readonly database: string;
   readonly options: mysql.ConnectionOptions;
 }
@@ -60,7 +60,7 @@ export function parseTargetUrl(url: string): TargetUrlParts {
   return { database, options };
 }
 
-export interface ConnectTargetOptions {
+interface ConnectTargetOptions {
   readonly url: string;
   readonly timeoutMs: number;
   readonly logger: Logger;

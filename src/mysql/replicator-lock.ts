@@ -32,7 +32,7 @@ export async function acquireReplicatorLock(
   );
 }
 
-export interface LockWatchOptions {
+interface LockWatchOptions {
   /** A session other than the holder's, to ask the server who holds the lock. */
   readonly observer: MysqlConnection;
   readonly database: string;

@@ -37,7 +37,7 @@ const packetMargin = 4 * 1024;
 
 export type OnBadRow = 'deadletter' | 'stop';
 
-export interface WriterOptions {
+interface WriterOptions {
   readonly connection: MysqlConnection;
   readonly logger: Logger;
   /** What to do with a row the target refuses: record it and go on, or stop. */

@@ -10,7 +10,7 @@ import type { ChangeEvent, TruncateEvent } from './source-event.js';
 /** Why a target row goes away: the source deleted it, its key changed, or it left the filter. */
 type Removal = 'delete' | 'rekey' | 'filter';
 
-export interface ChangeMapperOptions {
+interface ChangeMapperOptions {
   /** Mappings by source table (`schema.table`); several per table is fan-out. */
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   /** A value that cannot be converted: record a dead letter, or stop. */

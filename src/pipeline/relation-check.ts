@@ -5,7 +5,7 @@ import type { RelationEvent } from './source-event.js';
 /** Column name → type OID of one table. */
 export type TableTypes = ReadonlyMap<string, number>;
 
-export interface RelationCheckOptions {
+interface RelationCheckOptions {
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   /** The source columns' types the mappings were compiled against, per `schema.table`. */
   readonly compiledTypes: ReadonlyMap<string, TableTypes>;

@@ -29,7 +29,7 @@ export interface PgClient {
  */
 const textTypes = Object.freeze({ getTypeParser: () => (value: string) => value });
 
-export interface PgConnectOptions {
+interface PgConnectOptions {
   readonly url: string;
   readonly applicationName?: string;
   /** Open a walsender connection (`replication=database`) instead of a normal session. */
@@ -53,7 +53,7 @@ export function pgClientConfig(options: PgConnectOptions): pg.ClientConfig {
   } as pg.ClientConfig;
 }
 
-export interface ConnectSourceOptions extends PgConnectOptions {
+interface ConnectSourceOptions extends PgConnectOptions {
   readonly timeoutMs: number;
   readonly logger: Logger;
 }

@@ -9,7 +9,7 @@ import type { ChangeHandler, ChangeSource } from '../pipeline/change-source.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { pgClientConfig } from './pg-client.js';
 
-export interface ReplicationSourceOptions {
+interface ReplicationSourceOptions {
   readonly url: string;
   readonly slot: string;
   readonly publication: string;

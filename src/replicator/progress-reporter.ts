@@ -4,7 +4,7 @@ import { readCurrentWalLsn } from '../postgres/declared-types.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 
-export interface ProgressReporterOptions {
+interface ProgressReporterOptions {
   /** A normal session on the CRM, for the current WAL position. */
   readonly catalog: PgClient;
   /** What the pipeline holds: the commit end LSN durable on the target, and events queued. */

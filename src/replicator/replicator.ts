@@ -13,7 +13,7 @@ import { withReleasers } from '../util/releasers.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
 import { runSession, type SessionOptions } from './session.js';
 
-export interface ReplicatorOptions {
+interface ReplicatorOptions {
   readonly sourceUrl: string;
   readonly targetUrl: string;
   readonly slot: string;
@@ -33,7 +33,7 @@ export interface ReplicatorOptions {
   readonly progressIntervalMs?: number;
 }
 
-export type ReplicatorState =
+type ReplicatorState =
   | 'starting'
   | 'replicating'
   | 'source down'

@@ -36,7 +36,7 @@ export interface SessionOptions {
   readonly progressIntervalMs: number;
 }
 
-export interface SessionContext {
+interface SessionContext {
   readonly signal: AbortSignal;
   /** A restart after an outage: the server may still hold the lock for our old session. */
   readonly restarting: boolean;

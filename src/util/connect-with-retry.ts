@@ -6,7 +6,7 @@ import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import { backoffDelay, sleep } from './sleep.js';
 
-export interface ConnectAttempt<T> {
+interface ConnectAttempt<T> {
   /** Which database, as users call it: "CRM PostgreSQL" or "MES MySQL". */
   readonly what: string;
   /** Which database, as the outage logs name it. */

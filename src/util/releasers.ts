@@ -1,5 +1,5 @@
 /** Something to undo: close a connection, stop a timer, roll back. */
-export type Release = () => Promise<unknown> | unknown;
+type Release = () => Promise<unknown> | unknown;
 
 /**
  * Resources taken in order and given back in reverse (LIFO), each release attempted even when

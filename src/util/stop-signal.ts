@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js';
 
-export interface StopSignalOptions {
+interface StopSignalOptions {
   readonly logger: Logger;
   /** Logged when the first signal arrives: what the command does before it exits. */
   readonly stopping: string;

@@ -1,5 +1,6 @@
 import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
+
 import { targetKeyIdentity } from '../values/key-text.js';
 import { rowBytes } from './row-bytes.js';
 import type {
@@ -12,6 +13,9 @@ import type {
   TableWrites,
   WriteChunk,
 } from './write-chunk.js';
+
+/** A target key's values, in the table's key column order. */
+type TargetKey = readonly TargetValue[];
 
 /**
  * The state of one target key after the changes seen so far in this batch. The writer applies
@@ -61,19 +65,14 @@ export class TargetBatch {
     return this.rowBytes;
   }
 
-  upsert(
-    mapping: CompiledMapping,
-    key: readonly TargetValue[],
-    row: TargetRow,
-    origin: Origin,
-  ): void {
+  upsert(mapping: CompiledMapping, key: TargetKey, row: TargetRow, origin: Origin): void {
     const state = this.stateFor(mapping, key, origin);
     state.row = state.row === undefined ? row : { ...state.row, ...row };
     state.origin = origin;
     this.rowBytes += rowBytes(row);
   }
 
-  delete(mapping: CompiledMapping, key: readonly TargetValue[], origin: Origin): void {
+  delete(mapping: CompiledMapping, key: TargetKey, origin: Origin): void {
     const state = this.stateFor(mapping, key, origin);
     state.deleted = true;
     state.update = undefined;
@@ -82,12 +81,7 @@ export class TargetBatch {
   }
 
   /** Sets columns on the row if it exists (soft delete); never creates it. */
-  update(
-    mapping: CompiledMapping,
-    key: readonly TargetValue[],
-    row: TargetRow,
-    origin: Origin,
-  ): void {
+  update(mapping: CompiledMapping, key: TargetKey, row: TargetRow, origin: Origin): void {
     const state = this.stateFor(mapping, key, origin);
     if (state.row !== undefined) state.row = { ...state.row, ...row };
     else if (!state.deleted)

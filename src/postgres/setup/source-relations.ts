@@ -4,7 +4,7 @@ import { pgBool, rowsOf } from '../sql-client.js';
 import { distinctTables, type TableName, tableLabel } from '../table-name.js';
 
 /** pg_class.relreplident: d default (primary key), n nothing, f full, i index. */
-export type ReplicaIdentity = 'd' | 'n' | 'f' | 'i';
+type ReplicaIdentity = 'd' | 'n' | 'f' | 'i';
 
 /** Whether UPDATE and DELETE on a relation can be published (and so are allowed at all). */
 export interface IdentityFacts {
