@@ -1,6 +1,5 @@
 import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
-
 import { targetKeyIdentity } from '../values/key-text.js';
 import { rowBytes } from './row-bytes.js';
 import type {
