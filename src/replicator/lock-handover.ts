@@ -1,3 +1,4 @@
+import type { Logger } from '../log/logger.js';
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { acquireReplicatorLock, waitForReplicatorLock } from '../mysql/replicator-lock.js';
 import type { PgClient } from '../postgres/pg-client.js';
@@ -53,8 +54,12 @@ export async function takeReplicatorLock(
   }
 }
 
-/** How long a previous holder's walsender is given to leave the slot, in milliseconds. */
-const slotReleaseMs = 30_000;
+/**
+ * How long a previous holder's walsender is given to leave the slot, in milliseconds: past
+ * PostgreSQL's default wal_sender_timeout (60 s), after which the server drops a stream whose
+ * client vanished without closing its connection.
+ */
+const slotReleaseMs = 90_000;
 
 /**
  * After a takeover or a restart the lock is ours, but the previous session's walsender may not
@@ -66,11 +71,19 @@ export async function waitForSlotRelease(
   catalog: PgClient,
   slot: string,
   signal: AbortSignal,
+  logger: Logger,
 ): Promise<void> {
   const deadline = Date.now() + slotReleaseMs;
-  while (!signal.aborted && Date.now() < deadline) {
+  for (let polls = 0; !signal.aborted && Date.now() < deadline; polls++) {
     const status = await readSlotStatus(catalog, slot);
     if (!status?.active) return;
+    // Said once, and only when it lasts: usually the old stream is gone within a poll or two.
+    if (polls === 5) {
+      logger.info(
+        { slot, pid: status.activePid },
+        'waiting for the previous stream to leave the slot',
+      );
+    }
     await sleep(200, signal);
   }
 }

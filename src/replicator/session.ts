@@ -182,7 +182,7 @@ async function connect(
     (held) => held.end(),
   );
   if (lock === 'waited' || context.restarting) {
-    await waitForSlotRelease(catalog, options.slot, context.signal);
+    await waitForSlotRelease(catalog, options.slot, context.signal, options.logger);
   }
   const control = releasers.hold(
     await connectTarget({ url: options.targetUrl, ...common }),
