@@ -11,7 +11,10 @@ interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `/metrics` (Prometheus text format) and `/healthz` (200 up, 503 while a database is away). */
+/**
+ * Serves `/metrics` (Prometheus text format) and `/healthz` (200 up; 503 while a database is away,
+ * and on a standby, whose detail is then "standby").
+ */
 export async function startMetricsServer(options: {
   readonly port: number;
   readonly registry: Registry;

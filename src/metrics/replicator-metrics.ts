@@ -18,6 +18,7 @@ export class ReplicatorMetrics implements PipelineObserver {
   private readonly checkpointTime: Gauge;
   private readonly checkpointLsn: Gauge;
   private readonly up: Gauge;
+  private readonly standby: Gauge;
   private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   private lastSourceCommitMs = 0;
   private totalChanges = 0;
@@ -85,6 +86,12 @@ export class ReplicatorMetrics implements PipelineObserver {
       help: '1 while replicating, 0 while a database is away',
       registers: [registry],
     });
+    this.standby = new Gauge({
+      name: 'millrace_standby',
+      help: '1 while this instance waits for the active one to release the lock (run --standby)',
+      registers: [registry],
+    });
+    this.standby.set(0);
   }
 
   committed(info: Parameters<PipelineObserver['committed']>[0]): void {
@@ -122,6 +129,10 @@ export class ReplicatorMetrics implements PipelineObserver {
 
   setUp(up: boolean): void {
     this.up.set(up ? 1 : 0);
+  }
+
+  setStandby(standby: boolean): void {
+    this.standby.set(standby ? 1 : 0);
   }
 
   /** Totals for the periodic progress line. */

@@ -12,24 +12,77 @@ export function lockName(database: string, slot: string): string {
   return `millrace:${database}:${slot}`.slice(0, 64);
 }
 
+interface LockAttempt {
+  readonly acquired: boolean;
+  /** The server's connection id of the session holding the lock, when another one does. */
+  readonly holder: string | null;
+}
+
+/** One GET_LOCK, waiting at most `seconds` on the server for the holder to let go. */
+async function tryReplicatorLock(
+  connection: MysqlConnection,
+  name: string,
+  seconds: number,
+): Promise<LockAttempt> {
+  const [rows] = await connection.query(
+    'SELECT GET_LOCK(?, ?) AS acquired, IS_USED_LOCK(?) AS holder',
+    [name, seconds, name],
+  );
+  const row = (rows as { acquired: number | string | null; holder: number | string | null }[])[0];
+  // NULL (the wait was interrupted, e.g. KILL QUERY) counts as not acquired.
+  return {
+    acquired: Number(row?.acquired) === 1,
+    holder: row?.holder === null || row?.holder === undefined ? null : String(row.holder),
+  };
+}
+
 /** Takes the lock without waiting; fails with exit 3 when another session holds it. */
 export async function acquireReplicatorLock(
   connection: MysqlConnection,
   database: string,
   slot: string,
 ): Promise<void> {
-  const name = lockName(database, slot);
-  const [rows] = await connection.query(
-    'SELECT GET_LOCK(?, 0) AS acquired, IS_USED_LOCK(?) AS holder',
-    [name, name],
-  );
-  const row = (rows as { acquired: number | string | null; holder: number | string | null }[])[0];
-  if (Number(row?.acquired) === 1) return;
+  const attempt = await tryReplicatorLock(connection, lockName(database, slot), 0);
+  if (attempt.acquired) return;
   throw new RuntimeFailure(
     'REPLICATOR_RUNNING',
-    `another millrace run already replicates slot '${slot}' into ${database} (MySQL connection ${row?.holder ?? '?'}); stop it first, or give this one its own --slot`,
+    `another millrace run already replicates slot '${slot}' into ${database} (MySQL connection ${attempt.holder ?? '?'}); stop it first, or give this one its own --slot`,
     { context: { slot, database } },
   );
+}
+
+interface LockWaitOptions {
+  readonly database: string;
+  readonly slot: string;
+  /** Stops the wait; the lock is then not taken. */
+  readonly signal: AbortSignal;
+  /** Called when the lock is found taken, with the holder's connection id, before waiting. */
+  readonly onWaiting: (holder: string | null) => void;
+  /** The longest single GET_LOCK wait, in seconds. */
+  readonly waitSeconds?: number;
+}
+
+/**
+ * `run --standby`: waits on `connection` until the lock is free and takes it there, so the
+ * session that waited is the one that holds it and writes. The server hands the lock over the
+ * moment its holder's session ends. Each GET_LOCK waits a bounded time, so a stop is honoured
+ * within that time, and the waiting session sends a statement every few seconds: it never looks
+ * idle to `wait_timeout` or to a proxy's idle timeout. Resolves true once held, false when
+ * stopped first.
+ */
+export async function waitForReplicatorLock(
+  connection: MysqlConnection,
+  options: LockWaitOptions,
+): Promise<boolean> {
+  const name = lockName(options.database, options.slot);
+  const first = await tryReplicatorLock(connection, name, 0);
+  if (first.acquired) return true;
+  options.onWaiting(first.holder);
+  while (!options.signal.aborted) {
+    const attempt = await tryReplicatorLock(connection, name, options.waitSeconds ?? 2);
+    if (attempt.acquired) return true;
+  }
+  return false;
 }
 
 interface LockWatchOptions {

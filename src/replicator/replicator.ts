@@ -31,10 +31,13 @@ interface ReplicatorOptions {
   readonly maxBatchDelayMs?: number;
   /** How often a progress line is logged, in milliseconds. */
   readonly progressIntervalMs?: number;
+  /** `run --standby`: wait for the active instance's lock instead of exiting 3. */
+  readonly standby?: boolean;
 }
 
 type ReplicatorState =
   | 'starting'
+  | 'standby'
   | 'replicating'
   | 'source down'
   | 'target down'
@@ -71,6 +74,7 @@ export class Replicator {
       connectTimeoutMs: options.connectTimeoutMs,
       logger: options.logger,
       progressIntervalMs: options.progressIntervalMs ?? 10_000,
+      standby: options.standby === true,
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
       ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
@@ -91,12 +95,13 @@ export class Replicator {
     this.state = state;
     this.stateDetail = detail;
     this.options.metrics?.setUp(state === 'replicating');
+    this.options.metrics?.setStandby(state === 'standby');
     const log =
       state === 'source down' || state === 'target down' ? this.logger.warn : this.logger.info;
     log.call(
       this.logger,
       { state, ...fields, ...(detail ? { detail } : {}) },
-      `replicator ${state}`,
+      state === 'standby' ? 'replicator standing by' : `replicator ${state}`,
     );
   }
 
@@ -104,12 +109,23 @@ export class Replicator {
   async run(signal: AbortSignal): Promise<void> {
     let attempt = 0;
     let started = false;
+    // A standby that waited once is past the start-up checks: losing the MES while it waits is
+    // an outage like any other, waited out, and then it waits for the lock again.
+    let stoodBy = false;
     for (;;) {
       try {
-        await this.session(signal, started, () => {
-          started = true;
-          attempt = 0;
-        });
+        await this.session(
+          signal,
+          started,
+          () => {
+            started = true;
+            attempt = 0;
+          },
+          () => {
+            stoodBy = true;
+            attempt = 0;
+          },
+        );
         this.setState('stopped');
         return;
       } catch (error) {
@@ -118,7 +134,7 @@ export class Replicator {
           return;
         }
         // Before the first successful start, the start-up rules apply: fail fast with exit 3.
-        if (!started || !isOutage(error)) throw error;
+        if (!(started || stoodBy) || !isOutage(error)) throw error;
         const side = errorSide(error) === 'mes' ? 'target' : 'source';
         this.options.metrics?.reconnected(side);
         this.setState(
@@ -139,6 +155,7 @@ export class Replicator {
     signal: AbortSignal,
     restarting: boolean,
     onReplicating: () => void,
+    onStandby: () => void,
   ): Promise<void> {
     const options: SessionOptions = {
       ...this.sessionOptions,
@@ -163,6 +180,11 @@ export class Replicator {
         },
         onStopping: (checkpoint) =>
           this.setState('stopping', '', { checkpoint: formatLsn(checkpoint) }),
+        onStandby: (holder) => {
+          // Logged once per wait; /healthz answers 503 "standby" meanwhile.
+          this.setState('standby', '', { slot: options.slot, holder });
+          onStandby();
+        },
       }),
     );
   }

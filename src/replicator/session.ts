@@ -4,7 +4,7 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import { loadCheckpoint } from '../mysql/checkpoint-store.js';
 import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
-import { acquireReplicatorLock, watchReplicatorLock } from '../mysql/replicator-lock.js';
+import { watchReplicatorLock } from '../mysql/replicator-lock.js';
 import { type OnBadRow, TargetWriter } from '../mysql/writer.js';
 import { ChangeMapper } from '../pipeline/change-mapper.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -13,7 +13,7 @@ import { readDeclaredTypes } from '../postgres/declared-types.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { ReplicationSource } from '../postgres/replication-source.js';
 import type { Releasers } from '../util/releasers.js';
-import { sleep } from '../util/sleep.js';
+import { takeReplicatorLock, waitForSlotRelease } from './lock-handover.js';
 import { startProgressReporter } from './progress-reporter.js';
 
 export interface SessionOptions {
@@ -34,6 +34,8 @@ export interface SessionOptions {
   readonly maxBatchDelayMs?: number;
   /** Time between two progress lines, in milliseconds. */
   readonly progressIntervalMs: number;
+  /** `run --standby`: wait for the lock instead of failing when another replicator holds it. */
+  readonly standby: boolean;
 }
 
 interface SessionContext {
@@ -53,6 +55,8 @@ interface SessionContext {
   ) => ReadonlyMap<string, TableTypes>;
   /** The stream stopped cleanly with everything up to `checkpoint` committed. */
   readonly onStopping: (checkpoint: bigint) => void;
+  /** A standby waits for the lock that MySQL connection `holder` holds. */
+  readonly onStandby: (holder: string | null) => void;
 }
 
 /** The session's connections: each with one job, so no statement waits behind another's. */
@@ -74,7 +78,8 @@ interface Connections {
 export async function runSession(options: SessionOptions, context: SessionContext): Promise<void> {
   const { releasers } = context;
   const connections = await connect(options, context);
-  await acquireLock(options, context, connections.target);
+  // A standby stopped while it waited: it never held the lock and wrote nothing.
+  if (connections === undefined) return;
   const checkpoint = await loadCheckpoint(connections.target, options.slot);
   const compiledTypes = context.compiledTypes(
     await readDeclaredTypes(connections.catalog, [...options.mappingsByTable.keys()]),
@@ -149,17 +154,36 @@ export async function runSession(options: SessionOptions, context: SessionContex
   context.onStopping(running.committedLsn());
 }
 
-async function connect(options: SessionOptions, context: SessionContext): Promise<Connections> {
+/**
+ * The writer's session first, and the lock on it: a standby waits there holding nothing else
+ * (no idle connection to go stale while it waits). Undefined when stopped before the lock.
+ */
+async function connect(
+  options: SessionOptions,
+  context: SessionContext,
+): Promise<Connections | undefined> {
   const { releasers } = context;
   const common = { timeoutMs: options.connectTimeoutMs, logger: options.logger };
   const target = releasers.hold(
     await connectTarget({ url: options.targetUrl, ...common }),
     (held) => held.end(),
   );
+  const lock = await takeReplicatorLock(target, {
+    database: parseTargetUrl(options.targetUrl).database,
+    slot: options.slot,
+    standby: options.standby,
+    restarting: context.restarting,
+    signal: context.signal,
+    onStandby: context.onStandby,
+  });
+  if (lock === 'stopped') return undefined;
   const catalog = releasers.hold(
     await connectSource({ url: options.sourceUrl, ...common }),
     (held) => held.end(),
   );
+  if (lock === 'waited' || context.restarting) {
+    await waitForSlotRelease(catalog, options.slot, context.signal, options.logger);
+  }
   const control = releasers.hold(
     await connectTarget({ url: options.targetUrl, ...common }),
     (held) => held.end(),
@@ -190,21 +214,4 @@ function watchConnections(
       onLost: fail,
     }),
   );
-}
-
-async function acquireLock(
-  options: SessionOptions,
-  context: SessionContext,
-  connection: MysqlConnection,
-): Promise<void> {
-  const database = parseTargetUrl(options.targetUrl).database;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await acquireReplicatorLock(connection, database, options.slot);
-    } catch (error) {
-      // After an outage the server may not have noticed yet that our old session is gone.
-      if (!context.restarting || attempt >= 30 || context.signal.aborted) throw error;
-      await sleep(1_000, context.signal);
-    }
-  }
 }

@@ -14,7 +14,12 @@ const shutdownDeadlineMs = 10_000;
 
 /** `millrace run`: the long-running service, until SIGTERM/SIGINT or a failure. */
 export async function executeRun(
-  options: { onError: 'deadletter' | 'stop'; heartbeat: string; backfill?: boolean },
+  options: {
+    onError: 'deadletter' | 'stop';
+    heartbeat: string;
+    backfill?: boolean;
+    standby?: boolean;
+  },
   command: Command,
 ): Promise<void> {
   const heartbeatSeconds = parsePositiveSeconds('--heartbeat', options.heartbeat);
@@ -42,6 +47,7 @@ export async function executeRun(
     connectTimeoutMs: config.connectTimeoutMs,
     logger,
     metrics,
+    standby: options.standby === true,
   });
   const server =
     config.metricsPort === undefined

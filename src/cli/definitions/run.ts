@@ -29,6 +29,10 @@ export function registerRun(program: Command): void {
       '--backfill',
       'initial load in the same process: every mapping not yet backfilled is copied in-stream while replicating (see backfill)',
     )
+    .option(
+      '--standby',
+      'when another run holds this slot, wait for its lock (a standby; /healthz 503 "standby") and take over within 10 s of its death, instead of exiting 3',
+    )
     .addHelpText(
       'after',
       `
@@ -36,6 +40,7 @@ Examples:
   millrace setup && millrace run
   millrace setup && millrace run --backfill
   millrace run --on-error stop --metrics-port 9187
+  millrace run --standby --metrics-port 9187      # on a second host: takes over when the active one dies
   CRM_DATABASE_URL=postgres://millrace:…@crm:5432/crm MES_DATABASE_URL=mysql://millrace:…@mes:3306/mes millrace run`,
     )
     .action(lazyAction(async () => (await import('../commands/run.js')).executeRun));
