@@ -4,7 +4,7 @@ import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 /**
  * The replicator's Prometheus metrics. Names follow Prometheus conventions (base units,
- * `_total` for counters) so the alert rules in the README work as written.
+ * `_total` for counters) so the alert rules in ops/prometheus work as written.
  */
 export class ReplicatorMetrics implements PipelineObserver {
   readonly registry: Registry;
@@ -18,6 +18,8 @@ export class ReplicatorMetrics implements PipelineObserver {
   private readonly checkpointTime: Gauge;
   private readonly checkpointLsn: Gauge;
   private readonly up: Gauge;
+  private readonly slotRetainedWal: Gauge<'slot'>;
+  private readonly slotSafeWal: Gauge<'slot'>;
   private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   private lastSourceCommitMs = 0;
   private totalChanges = 0;
@@ -64,6 +66,11 @@ export class ReplicatorMetrics implements PipelineObserver {
       labelNames: ['mapping'],
       registers: [registry],
     });
+    // Every mapping's series from the start: increase() cannot see a counter's first sample, so
+    // a first dead letter would otherwise never reach the alert.
+    for (const mappings of mappingsByTable.values()) {
+      for (const { name } of mappings) this.deadLetters.inc({ mapping: name }, 0);
+    }
     this.reconnects = new Counter({
       name: 'millrace_reconnects_total',
       help: 'Reconnections after a database outage, by database (source, target)',
@@ -83,6 +90,20 @@ export class ReplicatorMetrics implements PipelineObserver {
     this.up = new Gauge({
       name: 'millrace_up',
       help: '1 while replicating, 0 while a database is away',
+      registers: [registry],
+    });
+    // Labelled by slot so that neither appears before the first reading: a default 0 would
+    // read as "no WAL left before invalidation".
+    this.slotRetainedWal = new Gauge({
+      name: 'millrace_slot_retained_wal_bytes',
+      help: 'WAL the CRM keeps for the slot (current position - restart_lsn), in bytes',
+      labelNames: ['slot'],
+      registers: [registry],
+    });
+    this.slotSafeWal = new Gauge({
+      name: 'millrace_slot_safe_wal_bytes',
+      help: 'WAL the CRM may still write before it invalidates the slot (absent: max_slot_wal_keep_size unlimited)',
+      labelNames: ['slot'],
       registers: [registry],
     });
   }
@@ -118,6 +139,16 @@ export class ReplicatorMetrics implements PipelineObserver {
   observeLag(bytes: bigint): void {
     this.lagBytes.set(Number(bytes < 0n ? 0n : bytes));
     if (bytes <= 0n) this.lagSeconds.set(0);
+  }
+
+  /** The slot's WAL figures as `status` reads them; null figures leave their gauge unset. */
+  observeSlot(
+    slot: string,
+    wal: { readonly retainedWalBytes: number | null; readonly safeWalSizeBytes: number | null },
+  ): void {
+    if (wal.retainedWalBytes !== null) this.slotRetainedWal.set({ slot }, wal.retainedWalBytes);
+    if (wal.safeWalSizeBytes === null) this.slotSafeWal.remove({ slot });
+    else this.slotSafeWal.set({ slot }, wal.safeWalSizeBytes);
   }
 
   setUp(up: boolean): void {
