@@ -3,6 +3,19 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 /**
+ * Every mapping's series from the start: increase() cannot see a counter's first sample, so a
+ * first dead letter would otherwise never reach the alert.
+ */
+function startAtZero(
+  counter: Counter<'mapping'>,
+  mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>,
+): void {
+  for (const mappings of mappingsByTable.values()) {
+    for (const { name } of mappings) counter.inc({ mapping: name }, 0);
+  }
+}
+
+/**
  * The replicator's Prometheus metrics. Names follow Prometheus conventions (base units,
  * `_total` for counters) so the alert rules in ops/prometheus work as written.
  */
@@ -66,11 +79,7 @@ export class ReplicatorMetrics implements PipelineObserver {
       labelNames: ['mapping'],
       registers: [registry],
     });
-    // Every mapping's series from the start: increase() cannot see a counter's first sample, so
-    // a first dead letter would otherwise never reach the alert.
-    for (const mappings of mappingsByTable.values()) {
-      for (const { name } of mappings) this.deadLetters.inc({ mapping: name }, 0);
-    }
+    startAtZero(this.deadLetters, mappingsByTable);
     this.reconnects = new Counter({
       name: 'millrace_reconnects_total',
       help: 'Reconnections after a database outage, by database (source, target)',
