@@ -24,6 +24,24 @@ if [[ ! -x /usr/bin/chromium ]] && command -v apt-get >/dev/null 2>&1 && [[ $(id
     { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 fi
 
+# The alert rules are checked with promtool and scraped by a real Prometheus (test/ops): Debian's
+# `prometheus` package, without its recommends. Its service is not started: policy-rc.d refuses it.
+if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+  echo "test: installing prometheus (promtool) for the alert rule tests" >&2
+  created_policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  install_prometheus() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null
+  }
+  status=0
+  install_prometheus || { apt-get update -q >/dev/null && install_prometheus; } || status=$?
+  if [[ -n $created_policy ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  if ((status != 0)); then exit "$status"; fi
+fi
+
 if [[ ! -d node_modules ]]; then npm ci --no-audit --no-fund; fi
 npm run --silent build
 npm run --silent typecheck

@@ -3,8 +3,21 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 
 /**
+ * Every mapping's series from the start: increase() cannot see a counter's first sample, so a
+ * first dead letter would otherwise never reach the alert.
+ */
+function startAtZero(
+  counter: Counter<'mapping'>,
+  mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>,
+): void {
+  for (const mappings of mappingsByTable.values()) {
+    for (const { name } of mappings) counter.inc({ mapping: name }, 0);
+  }
+}
+
+/**
  * The replicator's Prometheus metrics. Names follow Prometheus conventions (base units,
- * `_total` for counters) so the alert rules in the README work as written.
+ * `_total` for counters) so the alert rules in ops/prometheus work as written.
  */
 export class ReplicatorMetrics implements PipelineObserver {
   readonly registry: Registry;
@@ -19,6 +32,8 @@ export class ReplicatorMetrics implements PipelineObserver {
   private readonly checkpointLsn: Gauge;
   private readonly up: Gauge;
   private readonly standby: Gauge;
+  private readonly slotRetainedWal: Gauge<'slot'>;
+  private readonly slotSafeWal: Gauge<'slot'>;
   private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   private lastSourceCommitMs = 0;
   private totalChanges = 0;
@@ -65,6 +80,7 @@ export class ReplicatorMetrics implements PipelineObserver {
       labelNames: ['mapping'],
       registers: [registry],
     });
+    startAtZero(this.deadLetters, mappingsByTable);
     this.reconnects = new Counter({
       name: 'millrace_reconnects_total',
       help: 'Reconnections after a database outage, by database (source, target)',
@@ -92,6 +108,20 @@ export class ReplicatorMetrics implements PipelineObserver {
       registers: [registry],
     });
     this.standby.set(0);
+    // Labelled by slot so that neither appears before the first reading: a default 0 would
+    // read as "no WAL left before invalidation".
+    this.slotRetainedWal = new Gauge({
+      name: 'millrace_slot_retained_wal_bytes',
+      help: 'WAL the CRM keeps for the slot (current position - restart_lsn), in bytes',
+      labelNames: ['slot'],
+      registers: [registry],
+    });
+    this.slotSafeWal = new Gauge({
+      name: 'millrace_slot_safe_wal_bytes',
+      help: 'WAL the CRM may still write before it invalidates the slot (absent: max_slot_wal_keep_size unlimited)',
+      labelNames: ['slot'],
+      registers: [registry],
+    });
   }
 
   committed(info: Parameters<PipelineObserver['committed']>[0]): void {
@@ -125,6 +155,16 @@ export class ReplicatorMetrics implements PipelineObserver {
   observeLag(bytes: bigint): void {
     this.lagBytes.set(Number(bytes < 0n ? 0n : bytes));
     if (bytes <= 0n) this.lagSeconds.set(0);
+  }
+
+  /** The slot's WAL figures as `status` reads them; null figures leave their gauge unset. */
+  observeSlot(
+    slot: string,
+    wal: { readonly retainedWalBytes: number | null; readonly safeWalSizeBytes: number | null },
+  ): void {
+    if (wal.retainedWalBytes !== null) this.slotRetainedWal.set({ slot }, wal.retainedWalBytes);
+    if (wal.safeWalSizeBytes === null) this.slotSafeWal.remove({ slot });
+    else this.slotSafeWal.set({ slot }, wal.safeWalSizeBytes);
   }
 
   setUp(up: boolean): void {

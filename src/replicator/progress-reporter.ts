@@ -2,11 +2,14 @@ import type { Logger } from '../log/logger.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import { readCurrentWalLsn } from '../postgres/declared-types.js';
 import type { PgClient } from '../postgres/pg-client.js';
+import { readSlotStatus } from '../postgres/slot-status.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 
 interface ProgressReporterOptions {
   /** A normal session on the CRM, for the current WAL position. */
   readonly catalog: PgClient;
+  /** The replication slot, whose retained WAL the metrics report. */
+  readonly slot: string;
   /** What the pipeline holds: the commit end LSN durable on the target, and events queued. */
   readonly committedLsn: () => Lsn;
   readonly queued: () => number;
@@ -17,7 +20,7 @@ interface ProgressReporterOptions {
 }
 
 /**
- * A progress line every interval (changes/s, lag) and the lag gauges. Returns the function that
+ * A progress line every interval (changes/s, lag), the lag gauges and the slot's WAL gauges. Returns the function that
  * stops it. A failed WAL read skips one line: the session's own failure handling sees outages.
  */
 export function startProgressReporter(options: ProgressReporterOptions): () => void {
@@ -27,6 +30,8 @@ export function startProgressReporter(options: ProgressReporterOptions): () => v
   const report = async () => {
     const lagBytes = parseLsn(await readCurrentWalLsn(options.catalog)) - options.committedLsn();
     metrics?.observeLag(lagBytes);
+    const slot = metrics ? await readSlotStatus(options.catalog, options.slot) : undefined;
+    if (slot) metrics?.observeSlot(options.slot, slot);
     const snapshot = metrics?.snapshot();
     const now = Date.now();
     const changes = snapshot?.changes ?? 0;

@@ -142,6 +142,7 @@ export async function runSession(options: SessionOptions, context: SessionContex
   releasers.add(
     startProgressReporter({
       catalog: connections.catalog,
+      slot: options.slot,
       committedLsn: () => running.committedLsn(),
       queued: () => running.queued(),
       logger: options.logger,
