@@ -4,6 +4,7 @@ import { addCommonOptions } from './common-options.js';
 import { registerAudit } from './definitions/audit.js';
 import { registerBackfill } from './definitions/backfill.js';
 import { registerMappingsCheck } from './definitions/mappings-check.js';
+import { registerMappingsScaffold } from './definitions/mappings-scaffold.js';
 import { registerMigrate } from './definitions/migrate.js';
 import { registerRun } from './definitions/run.js';
 import { registerSetup } from './definitions/setup.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerMigrate(program);
   registerMappingsCheck(program);
+  registerMappingsScaffold(program);
   registerRun(program);
   registerBackfill(program);
   registerAudit(program);
