@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { addCommonOptions } from './common-options.js';
 import { registerAudit } from './definitions/audit.js';
 import { registerBackfill } from './definitions/backfill.js';
+import { registerDeadLetters } from './definitions/dead-letters.js';
 import { registerMappingsCheck } from './definitions/mappings-check.js';
 import { registerMappingsScaffold } from './definitions/mappings-scaffold.js';
 import { registerMigrate } from './definitions/migrate.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerBackfill(program);
   registerAudit(program);
   registerStatus(program);
+  registerDeadLetters(program);
   registerTeardown(program);
   program.addHelpText(
     'after',

@@ -6,6 +6,7 @@ import { addConfigOption } from '../common-options.js';
 export function registerMappingsScaffold(program: Command): void {
   const mappings = program.commands.find((command) => command.name() === 'mappings');
   if (!mappings) throw new Error('register the mappings command first');
+  mappings.summary('validate mapping files, or scaffold them from the CRM schema');
   const scaffold = mappings
     .command('scaffold')
     .summary('write a mapping and a staging migration per CRM table, from the live schema')
