@@ -35,7 +35,7 @@ export interface PrunePlan {
 }
 
 /** A target key read for checking, in the backfilled mapping's keyColumns order. */
-interface TargetKeyRow {
+export interface TargetKeyRow {
   readonly key: readonly TargetValue[];
   readonly record: Readonly<Record<string, TargetValue>>;
   readonly flagged: boolean;
@@ -44,7 +44,7 @@ interface TargetKeyRow {
 type StaleReason = 'delete' | 'filter';
 
 /** A target row no source row produces, and the source key texts it has under each lookup. */
-interface StaleRow {
+export interface StaleRow {
   readonly key: readonly TargetValue[];
   readonly reason: StaleReason;
   /** Already soft-deleted on the target. */
@@ -150,8 +150,11 @@ function lookupSql(lookup: SourceLookup): string {
     left join ${quotePgTable(mapping.source.schema, mapping.source.table)} t on ${join}`;
 }
 
-/** Looks the candidates up in one mapping's source, one answer per candidate, in order. */
-async function lookupCandidates(
+/**
+ * Looks the candidates up in one mapping's source, one answer per candidate, in order (also how
+ * a dead letter's row is found again by its target key).
+ */
+export async function lookupCandidates(
   client: PgClient,
   lookup: SourceLookup,
   candidates: readonly TargetKeyRow[],

@@ -62,3 +62,33 @@ export function checkOutputFile(flag: string, file: string | undefined): void {
   if (!existsSync(directory) || !statSync(directory).isDirectory())
     throw new UsageError('USAGE', `invalid ${flag}: directory ${directory} does not exist`);
 }
+
+/** A CRM table named on the command line as `schema.table`, as mappings spell it. */
+export function parseSourceTable(text: string): { schema: string; table: string } {
+  const match = /^([^.\s"]+)\.([^.\s"]+)$/.exec(text);
+  if (!match) throw invalid('table', 'schema.table, like public.sale_order', text);
+  return { schema: match[1]!, table: match[2]! };
+}
+
+/** Whole positive numbers (`--id 7 --id 9`), e.g. row ids. */
+export function parseIds(flag: string, texts: readonly string[]): number[] {
+  return texts.map((text) => {
+    const id = Number(text);
+    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(id) || id < 1)
+      throw invalid(flag, 'a whole number from 1, like 42', text);
+    return id;
+  });
+}
+
+/** A moment: an ISO 8601 date or date-time (`2024-05-01`, `2024-05-01T12:00:00Z`), read as UTC when no offset is given. */
+export function parseMoment(flag: string, text: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+    text,
+  );
+  const withZone =
+    iso && !iso[4] ? `${text.replace(' ', 'T')}${iso[1] ? 'Z' : 'T00:00:00Z'}` : text;
+  const moment = new Date(withZone);
+  if (!iso || Number.isNaN(moment.getTime()))
+    throw invalid(flag, 'a date or date-time like 2024-05-01 or 2024-05-01T12:00:00Z', text);
+  return moment;
+}

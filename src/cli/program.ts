@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import { addCommonOptions } from './common-options.js';
 import { registerAudit } from './definitions/audit.js';
 import { registerBackfill } from './definitions/backfill.js';
+import { registerDeadLetters } from './definitions/dead-letters.js';
 import { registerMappingsCheck } from './definitions/mappings-check.js';
+import { registerMappingsScaffold } from './definitions/mappings-scaffold.js';
 import { registerMigrate } from './definitions/migrate.js';
 import { registerRun } from './definitions/run.js';
 import { registerSetup } from './definitions/setup.js';
@@ -37,10 +39,12 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerMigrate(program);
   registerMappingsCheck(program);
+  registerMappingsScaffold(program);
   registerRun(program);
   registerBackfill(program);
   registerAudit(program);
   registerStatus(program);
+  registerDeadLetters(program);
   registerTeardown(program);
   program.addHelpText(
     'after',

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'SOURCE_NOT_TABLE'
   | 'REPLICA_IDENTITY'
   | 'PARTITION_MAPPED'
+  | 'FILE_EXISTS'
   // Databases away or refusing (exit 3).
   | 'SOURCE_UNREACHABLE'
   | 'TARGET_UNREACHABLE'

@@ -5,7 +5,7 @@ import type { PgClient } from '../postgres/pg-client.js';
 import { readSlotStatus } from '../postgres/slot-status.js';
 import { sleep } from '../util/sleep.js';
 
-export interface LockTakeOptions {
+interface LockTakeOptions {
   readonly database: string;
   readonly slot: string;
   /** `run --standby`: wait for the holder to go instead of failing with REPLICATOR_RUNNING. */
@@ -21,7 +21,7 @@ export interface LockTakeOptions {
  * How the session came to hold the lock: at once, after waiting for another holder (a takeover:
  * that holder's stream may still be on its way out), or not at all because it was stopped.
  */
-export type LockOutcome = 'held' | 'waited' | 'stopped';
+type LockOutcome = 'held' | 'waited' | 'stopped';
 
 /** Takes the replicator lock on the writer's session, before anything is written. */
 export async function takeReplicatorLock(
