@@ -2,6 +2,39 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 
+/** A metric's labels and, for a histogram, its buckets. */
+interface MetricShape<L extends string> {
+  readonly labelNames?: readonly L[];
+  readonly buckets?: number[];
+}
+
+function counter<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  shape: MetricShape<L> = {},
+): Counter<L> {
+  return new Counter<L>({ name, help, labelNames: shape.labelNames ?? [], registers: [registry] });
+}
+
+function gauge<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  shape: MetricShape<L> = {},
+): Gauge<L> {
+  return new Gauge<L>({ name, help, labelNames: shape.labelNames ?? [], registers: [registry] });
+}
+
+function histogram(
+  registry: Registry,
+  name: string,
+  help: string,
+  shape: MetricShape<never>,
+): Histogram {
+  return new Histogram({ name, help, buckets: shape.buckets ?? [], registers: [registry] });
+}
+
 /**
  * Every mapping's series from the start: increase() cannot see a counter's first sample, so a
  * first dead letter would otherwise never reach the alert.
@@ -46,82 +79,78 @@ export class ReplicatorMetrics implements PipelineObserver {
     this.registry = registry;
     this.mappingsByTable = mappingsByTable;
     collectDefaultMetrics({ register: registry, prefix: 'millrace_' });
-    this.changes = new Counter({
-      name: 'millrace_changes_total',
-      help: 'Source row changes applied, by mapping and operation',
-      labelNames: ['mapping', 'operation'],
-      registers: [registry],
-    });
-    this.batchChanges = new Histogram({
-      name: 'millrace_batch_changes',
-      help: 'Source row changes per target transaction',
-      buckets: [1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000],
-      registers: [registry],
-    });
-    this.applySeconds = new Histogram({
-      name: 'millrace_batch_apply_seconds',
-      help: 'Time to write and commit one batch on the target',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
-    this.lagBytes = new Gauge({
-      name: 'millrace_lag_bytes',
-      help: 'WAL bytes between the server position and the last applied commit',
-      registers: [registry],
-    });
-    this.lagSeconds = new Gauge({
-      name: 'millrace_lag_seconds',
-      help: 'Seconds between the last applied source commit and its apply on the target (0 when caught up)',
-      registers: [registry],
-    });
-    this.deadLetters = new Counter({
-      name: 'millrace_dead_letters_total',
-      help: 'Rows sent to millrace_dead_letters, by mapping',
-      labelNames: ['mapping'],
-      registers: [registry],
-    });
+    this.changes = counter(
+      registry,
+      'millrace_changes_total',
+      'Source row changes applied, by mapping and operation',
+      { labelNames: ['mapping', 'operation'] },
+    );
+    this.batchChanges = histogram(
+      registry,
+      'millrace_batch_changes',
+      'Source row changes per target transaction',
+      { buckets: [1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000] },
+    );
+    this.applySeconds = histogram(
+      registry,
+      'millrace_batch_apply_seconds',
+      'Time to write and commit one batch on the target',
+      { buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    );
+    this.lagBytes = gauge(
+      registry,
+      'millrace_lag_bytes',
+      'WAL bytes between the server position and the last applied commit',
+    );
+    this.lagSeconds = gauge(
+      registry,
+      'millrace_lag_seconds',
+      'Seconds between the last applied source commit and its apply on the target (0 when caught up)',
+    );
+    this.deadLetters = counter(
+      registry,
+      'millrace_dead_letters_total',
+      'Rows sent to millrace_dead_letters, by mapping',
+      { labelNames: ['mapping'] },
+    );
     startAtZero(this.deadLetters, mappingsByTable);
-    this.reconnects = new Counter({
-      name: 'millrace_reconnects_total',
-      help: 'Reconnections after a database outage, by database (source, target)',
-      labelNames: ['database'],
-      registers: [registry],
-    });
-    this.checkpointTime = new Gauge({
-      name: 'millrace_last_checkpoint_timestamp_seconds',
-      help: 'Unix time of the last checkpoint committed on the target',
-      registers: [registry],
-    });
-    this.checkpointLsn = new Gauge({
-      name: 'millrace_checkpoint_lsn',
-      help: 'Last checkpointed commit end LSN, as a number',
-      registers: [registry],
-    });
-    this.up = new Gauge({
-      name: 'millrace_up',
-      help: '1 while replicating, 0 while a database is away',
-      registers: [registry],
-    });
-    this.standby = new Gauge({
-      name: 'millrace_standby',
-      help: '1 while this instance waits for the active one to release the lock (run --standby)',
-      registers: [registry],
-    });
+    this.reconnects = counter(
+      registry,
+      'millrace_reconnects_total',
+      'Reconnections after a database outage, by database (source, target)',
+      { labelNames: ['database'] },
+    );
+    this.checkpointTime = gauge(
+      registry,
+      'millrace_last_checkpoint_timestamp_seconds',
+      'Unix time of the last checkpoint committed on the target',
+    );
+    this.checkpointLsn = gauge(
+      registry,
+      'millrace_checkpoint_lsn',
+      'Last checkpointed commit end LSN, as a number',
+    );
+    this.up = gauge(registry, 'millrace_up', '1 while replicating, 0 while a database is away');
+    this.standby = gauge(
+      registry,
+      'millrace_standby',
+      '1 while this instance waits for the active one to release the lock (run --standby)',
+    );
     this.standby.set(0);
     // Labelled by slot so that neither appears before the first reading: a default 0 would
     // read as "no WAL left before invalidation".
-    this.slotRetainedWal = new Gauge({
-      name: 'millrace_slot_retained_wal_bytes',
-      help: 'WAL the CRM keeps for the slot (current position - restart_lsn), in bytes',
-      labelNames: ['slot'],
-      registers: [registry],
-    });
-    this.slotSafeWal = new Gauge({
-      name: 'millrace_slot_safe_wal_bytes',
-      help: 'WAL the CRM may still write before it invalidates the slot (absent: max_slot_wal_keep_size unlimited)',
-      labelNames: ['slot'],
-      registers: [registry],
-    });
+    this.slotRetainedWal = gauge(
+      registry,
+      'millrace_slot_retained_wal_bytes',
+      'WAL the CRM keeps for the slot (current position - restart_lsn), in bytes',
+      { labelNames: ['slot'] },
+    );
+    this.slotSafeWal = gauge(
+      registry,
+      'millrace_slot_safe_wal_bytes',
+      'WAL the CRM may still write before it invalidates the slot (absent: max_slot_wal_keep_size unlimited)',
+      { labelNames: ['slot'] },
+    );
   }
 
   committed(info: Parameters<PipelineObserver['committed']>[0]): void {
