@@ -355,7 +355,7 @@ describe('failures while a write is in flight', () => {
       MES_DATABASE_URL: throughProxy(dbs.mesUrl, proxy!),
     });
     run = startRun(['--heartbeat', '1'], env);
-    workload = new Workload(dbs.crmUrl, 2, Number(process.env.PACE ?? 25));
+    workload = new Workload(dbs.crmUrl, 2, 25);
     const plan = failurePlan();
     let caught = 0;
     const started = Date.now();

@@ -25,7 +25,7 @@ const crmSchema = `
 `;
 
 const mesSchema = [
-  'create table stg_item (item_id int primary key, name varchar(60), version int)',
+  'create table stg_item (item_id int primary key, name text, version int)',
   'create table stg_sync_marker (id int primary key, n int not null)',
 ];
 
