@@ -3,6 +3,7 @@ import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { acquireReplicatorLock, waitForReplicatorLock } from '../mysql/replicator-lock.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import { readSlotStatus } from '../postgres/slot-status.js';
+
 import { sleep } from '../util/sleep.js';
 
 interface LockTakeOptions {
@@ -13,7 +14,7 @@ interface LockTakeOptions {
   /** A restart after an outage: the server may still hold the lock for our old session. */
   readonly restarting: boolean;
   readonly signal: AbortSignal;
-  /** Another session holds the lock and this one waits for it (standby only). */
+  /** Another session holds the lock and this one waits for it (a standby, or a restart). */
   readonly onStandby: (holder: string | null) => void;
 }
 
@@ -28,7 +29,10 @@ export async function takeReplicatorLock(
   connection: MysqlConnection,
   options: LockTakeOptions,
 ): Promise<LockOutcome> {
-  if (options.standby) {
+  // A standby waits for the holder; so does a restart, whose lock the server may still keep for
+  // the old session, or an offline backfill may have taken in the gap: it is ours again once
+  // that holder is gone, and nothing is written meanwhile.
+  if (options.standby || options.restarting) {
     let waited = false;
     const held = await waitForReplicatorLock(connection, {
       database: options.database,
@@ -42,16 +46,8 @@ export async function takeReplicatorLock(
     if (!held) return 'stopped';
     return waited ? 'waited' : 'held';
   }
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await acquireReplicatorLock(connection, options.database, options.slot);
-      return 'held';
-    } catch (error) {
-      // After an outage the server may not have noticed yet that our old session is gone.
-      if (!options.restarting || attempt >= 30 || options.signal.aborted) throw error;
-      await sleep(1_000, options.signal);
-    }
-  }
+  await acquireReplicatorLock(connection, options.database, options.slot);
+  return 'held';
 }
 
 /**
