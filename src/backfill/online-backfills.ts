@@ -266,19 +266,20 @@ export class OnlineBackfills {
       { table: mapping.sourceKey, keyColumns: mapping.sourceKeyColumns },
     ];
     const window = this.interceptor.open(watched, mapping.name);
-    await this.emit(window.low);
-    const rows = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
-    window.setPayload((batch, meta, changed) => {
-      const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
-        meta,
-        skip: (row) => {
-          const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
-          return identity !== undefined && changed(0, identity);
-        },
+    const rows = await this.withinWindow(window, async () => {
+      const chunk = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
+      window.setPayload((batch, meta, changed) => {
+        const counts = mapSourceRows(mapping, chunk, batchSink(mapping, batch), {
+          meta,
+          skip: (row) => {
+            const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
+            return identity !== undefined && changed(0, identity);
+          },
+        });
+        return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
       });
-      return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
+      return chunk;
     });
-    await this.emit(window.high);
     const last = rows.at(-1);
     return {
       window,
@@ -339,18 +340,18 @@ export class OnlineBackfills {
       const candidates = await readTargetKeys(this.options.control, plan.prune, after, chunkSize);
       if (candidates.length === 0) return counters;
       const window = this.interceptor.open(watched, plan.mapping.name);
-      await this.emit(window.low);
-      const stale = await findStaleRows(this.options.catalog, plan.prune, candidates);
-      window.setPayload((batch, meta, changed) => ({
-        copied: 0,
-        deadLetters: 0,
-        removed: addRemovals(plan.prune, stale, batch, meta, (row) =>
-          row.sourceIdentities.some(
-            (identity, index) => identity !== undefined && changed(index, identity),
+      await this.withinWindow(window, async () => {
+        const stale = await findStaleRows(this.options.catalog, plan.prune, candidates);
+        window.setPayload((batch, meta, changed) => ({
+          copied: 0,
+          deadLetters: 0,
+          removed: addRemovals(plan.prune, stale, batch, meta, (row) =>
+            row.sourceIdentities.some(
+              (identity, index) => identity !== undefined && changed(index, identity),
+            ),
           ),
-        ),
-      }));
-      await this.emit(window.high);
+        }));
+      });
       const result = await window.done;
       if (result.kind === 'retry') continue;
       if (!(await this.durable(result))) return undefined;
@@ -364,6 +365,24 @@ export class OnlineBackfills {
       if (candidates.length < chunkSize) return counters;
     }
     return undefined;
+  }
+
+  /**
+   * Emits the window's low watermark, runs `read` (which sets the payload), then the high one.
+   * Whatever fails in between (a statement or lock timeout, a lost connection) closes the window
+   * before the error goes on: an open window would collect every changed key of its tables for the
+   * rest of the session, and each retry would open another.
+   */
+  private async withinWindow<T>(window: WindowHandle, read: () => Promise<T>): Promise<T> {
+    try {
+      await this.emit(window.low);
+      const result = await read();
+      await this.emit(window.high);
+      return result;
+    } catch (error) {
+      this.interceptor.cancel(window.id);
+      throw error;
+    }
   }
 
   /** Records this run's progress, once durable; false when the run was replaced meanwhile. */
