@@ -135,16 +135,34 @@ async function audit(
   target: MysqlConnection,
   writerConnection: MysqlConnection,
 ): Promise<AuditOutcome> {
-  const { logger } = options;
   // The drivers' overloaded signatures do not match the structural slices the audit reads through.
   const source = pgClient as unknown as SourceQueryable;
   const reader = target as unknown as TargetQueryable;
+  const prepared = await prepareMappings(options, pgClient, target);
+  try {
+    return await auditPrepared(options, { source, reader, writerConnection }, prepared);
+  } finally {
+    for (const entry of prepared) entry.tally.dispose();
+  }
+}
+
+async function auditPrepared(
+  options: AuditOptions,
+  sides: {
+    readonly source: SourceQueryable;
+    readonly reader: TargetQueryable;
+    readonly writerConnection: MysqlConnection;
+  },
+  prepared: readonly PreparedMapping[],
+): Promise<AuditOutcome> {
+  const { logger } = options;
+  const { source, reader, writerConnection } = sides;
   const started = new Date();
   const startedMs = performance.now();
-  const prepared = await prepareMappings(options, pgClient, target);
-
   const probe = createReplicationProbe({ source, target: reader, slot: options.slot, logger });
   const replicatorActive = await probe.replicatorActive();
+  // A replicator moves rows while the audit reads: every difference must be re-checked.
+  for (const entry of prepared) entry.tally.spillOverflow = replicatorActive;
   const readLsn = formatLsn(await probe.readPosition());
   logger.info(
     {
