@@ -22,6 +22,7 @@ import {
 } from './backfill-store.js';
 import type { MappingPlan } from './offline-backfill.js';
 import { planMapping } from './plan-mapping.js';
+import { type RepairRequest, readRepairWork, settleRepairStatement } from './repair-requests.js';
 import {
   currentWalLsn,
   estimateRows,
@@ -29,7 +30,14 @@ import {
   readChunk,
   type SourceQueryable,
 } from './source-reader.js';
-import { addRemovals, findStaleRows, readTargetKeys, type TargetQueryable } from './stale-rows.js';
+import {
+  addRemovals,
+  findStaleRows,
+  lookupCandidates,
+  readTargetKeys,
+  type TargetKeyRow,
+  type TargetQueryable,
+} from './stale-rows.js';
 import {
   type WatchedTable,
   WatermarkInterceptor,
@@ -117,6 +125,10 @@ export class OnlineBackfills {
         for (const state of work) {
           if (this.signal.aborted) break;
           await this.perform(state);
+        }
+        for (const request of await readRepairWork(this.options.control, names)) {
+          if (this.signal.aborted) break;
+          await this.repair(request);
         }
         this.lastProblem = '';
       } catch (error) {
@@ -365,6 +377,78 @@ export class OnlineBackfills {
       if (candidates.length < chunkSize) return counters;
     }
     return undefined;
+  }
+
+  /**
+   * Repairs a set of target keys (`audit --repair` beside this replicator) in one window over
+   * every source table writing the target: at the high watermark each key gets the source's
+   * current row, or is removed as the mapping's onDelete says when no mapping produces it, but
+   * keys a streamed change in the window owns keep the stream's newer version.
+   */
+  private async repair(request: RepairRequest): Promise<void> {
+    const mapping = this.options.mappings.find((candidate) => candidate.name === request.mapping);
+    if (!mapping) return;
+    try {
+      const plan = await planMapping(this.options.catalog, mapping, this.options.mappings);
+      for (;;) {
+        const result = await this.repairWindow(plan, request);
+        if (this.signal.aborted) return;
+        if (result.kind === 'retry') continue;
+        if (!(await this.durable(result))) return;
+        const counts = { copied: result.copied, removed: result.removed };
+        await execute(
+          this.options.control,
+          settleRepairStatement(request.id, { ...counts, deadLetters: result.deadLetters }),
+        );
+        this.logger.info(
+          { mapping: mapping.name, keys: request.keys.length, ...counts },
+          'repaired in-stream',
+        );
+        return;
+      }
+    } catch (error) {
+      if (this.signal.aborted || isOutage(error)) throw error;
+      this.logger.error({ mapping: mapping.name, err: error }, 'in-stream repair failed');
+      const failed = settleRepairStatement(request.id, { error: describeError(error) });
+      await execute(this.options.control, failed);
+    }
+  }
+
+  private async repairWindow(plan: MappingPlan, request: RepairRequest): Promise<WindowResult> {
+    const { mapping, prune } = plan;
+    const own = prune.lookups.findIndex((lookup) => lookup.mapping.name === mapping.name);
+    const watched: WatchedTable[] = prune.lookups.map((lookup) => ({
+      table: lookup.mapping.sourceKey,
+      keyColumns: lookup.mapping.sourceKeyColumns,
+    }));
+    const candidates: TargetKeyRow[] = request.keys.map((key) => ({
+      key,
+      record: Object.fromEntries(mapping.keyColumns.map((column, index) => [column, key[index]!])),
+      flagged: false,
+    }));
+    const window = this.interceptor.open(watched, mapping.name);
+    await this.withinWindow(window, async () => {
+      const { catalog } = this.options;
+      const found = await lookupCandidates(catalog, prune.lookups[own]!, candidates);
+      const rows = found.flatMap((answer) => (answer.row === undefined ? [] : [answer.row]));
+      const stale = await findStaleRows(catalog, prune, candidates);
+      window.setPayload((batch, meta, changed) => {
+        const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
+          meta,
+          skip: (row) => {
+            const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
+            return identity !== undefined && changed(own, identity);
+          },
+        });
+        const removed = addRemovals(prune, stale, batch, meta, (row) =>
+          row.sourceIdentities.some(
+            (identity, index) => identity !== undefined && changed(index, identity),
+          ),
+        );
+        return { copied: counts.copied, removed, deadLetters: counts.deadLetters };
+      });
+    });
+    return window.done;
   }
 
   /**

@@ -39,7 +39,7 @@ export interface PrunePlan {
 }
 
 /** A target key read for checking, in the backfilled mapping's keyColumns order. */
-interface TargetKeyRow {
+export interface TargetKeyRow {
   readonly key: readonly TargetValue[];
   readonly record: Readonly<Record<string, TargetValue>>;
   readonly flagged: boolean;
@@ -155,7 +155,7 @@ function lookupSql(lookup: SourceLookup): string {
 }
 
 /** Looks the candidates up in one mapping's source, one answer per candidate, in order. */
-async function lookupCandidates(
+export async function lookupCandidates(
   client: SourceQueryable,
   lookup: SourceLookup,
   candidates: readonly TargetKeyRow[],
