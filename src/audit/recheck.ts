@@ -3,11 +3,24 @@ import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import type { SourceFamily } from '../values/source-spec.js';
 import { sourceLiterals } from './compare-mapping.js';
-import { type ActualRow, imageSignature, type RowModel, type SourceImage } from './row-model.js';
+import {
+  type ActualRow,
+  actualSignature,
+  imageSignature,
+  type RowModel,
+  type SourceImage,
+} from './row-model.js';
 import type { ReplicationProbe, SettleResult } from './settle.js';
 import { waitForPosition } from './settle.js';
 import { lookupSource } from './source-reader.js';
-import { type Candidate, isDifference, type MappingTally, type Observation } from './tally.js';
+import {
+  type Candidate,
+  candidateSourceKey,
+  candidateTargetKey,
+  isDifference,
+  type MappingTally,
+  type Observation,
+} from './tally.js';
 import { lookupTarget } from './target-reader.js';
 
 /** A mapping's tally with what lookups by key need. */
@@ -46,14 +59,12 @@ async function readSourceImages(
   candidates: readonly Candidate[],
 ): Promise<Map<string, SourceImage>> {
   const { model } = entry.tally;
-  const literals: string[][] = [];
+  const literals: (readonly string[])[] = [];
   const seen = new Set<string>();
   for (const candidate of candidates) {
-    const known = candidate.observation.source;
     const literal =
-      known === undefined
-        ? sourceLiterals(entry.keyFamilies, model.keyTargetColumns, candidate.keyParts)
-        : model.mapping.sourceKeyColumns.map((column) => String(known.row[column]));
+      candidateSourceKey(candidate, model.mapping.sourceKeyColumns) ??
+      sourceLiterals(entry.keyFamilies, model.keyTargetColumns, candidate.keyParts);
     if (literal === undefined) continue;
     const id = JSON.stringify(literal);
     if (seen.has(id)) continue;
@@ -77,8 +88,7 @@ async function readTargetRows(
 ): Promise<Map<string, ActualRow>> {
   const keys: (readonly unknown[])[] = [];
   for (const candidate of candidates) {
-    const values =
-      candidate.observation.target?.keyValues ?? candidate.observation.source?.keyValues;
+    const values = candidateTargetKey(candidate);
     if (values !== undefined) keys.push(values);
   }
   const rows = await lookupTarget(target, model, keys);
@@ -108,7 +118,7 @@ export async function readObservations(
 interface Pending {
   readonly entry: RecheckEntry;
   readonly candidate: Candidate;
-  /** Source signature at the last settled read that still showed a difference. */
+  /** Both sides' signatures at the last settled read that still showed a difference. */
   settledSignature?: string;
 }
 
@@ -123,24 +133,29 @@ function byEntry(items: readonly Pending[]): Map<RecheckEntry, Pending[]> {
 }
 
 /**
- * Re-checks the kept differences of every mapping.
+ * Re-checks every difference of every mapping: the kept ones first, then those spilled to disk
+ * (see MappingTally), in batches of bounded size.
  *
  * Without a probe (no replicator on the slot): one fresh read of both sides per key.
  *
  * With a probe, in rounds until nothing is left or the deadline passes:
  * 1. read the source rows of the pending keys, then the CRM position P (everything those reads
  *    saw committed at or below P);
- * 2. a key whose previous settled read still differed and whose source row has not changed
- *    since is confirmed: the target had caught up with that very source state and differs;
- * 3. wait until the target has applied P (checkpoint or slot confirmed position);
- * 4. read the target rows: keys that agree now were in flight and are resolved; the others
- *    wait for the next round's source read to be confirmed.
+ * 2. wait until the target has applied P (checkpoint or slot confirmed position);
+ * 3. read the target rows: keys that agree now were in flight and are resolved;
+ * 4. a key that differs with both sides exactly as at its previous settled round is confirmed:
+ *    the target had caught up with that very source state twice and neither side moved. A key
+ *    whose source flipped back (A, B, A) is read again on the target, which has caught up with
+ *    the flip by then, so it never counts from the source alone.
  * A live replicator therefore never makes a key count as different: only a difference that
- * outlives a caught-up target with an unchanged source does.
+ * outlives a caught-up target with both sides unchanged does.
+ *
+ * `afterBatch` runs after each batch is settled (a live repair hooks in here).
  */
 export async function recheck(
   entries: readonly RecheckEntry[],
   options: RecheckOptions,
+  afterBatch?: (batch: ReadonlyMap<RecheckEntry, Candidate[]>) => Promise<void>,
 ): Promise<RecheckSummary> {
   const summary: RecheckSummary = {
     resolved: 0,
@@ -149,25 +164,43 @@ export async function recheck(
     settle: options.probe === undefined ? undefined : 'not needed',
     rounds: 0,
   };
-  const pending: Pending[] = entries.flatMap((entry) =>
-    entry.tally.differences().map((candidate) => ({ entry, candidate })),
-  );
-  if (pending.length === 0) return summary;
-  if (options.probe === undefined) {
-    await rereadOnce(pending, options, summary);
-    return summary;
+  let batches = 0;
+  for await (const pending of pendingBatches(entries)) {
+    batches++;
+    if (options.probe === undefined) await rereadOnce(pending, options, summary);
+    else await settleRounds(pending, options, options.probe, summary);
+    if (afterBatch !== undefined) {
+      const groups = byEntry(pending);
+      await afterBatch(
+        new Map([...groups].map(([entry, items]) => [entry, items.map((item) => item.candidate)])),
+      );
+    }
   }
-  await settleRounds(pending, options, options.probe, summary);
+  if (options.probe === undefined || batches === 0) return summary;
   options.logger.info(
     {
       resolved: summary.resolved,
       confirmed: summary.confirmed,
       unsettled: summary.unsettled,
       rounds: summary.rounds,
+      batches,
     },
     're-checked differences',
   );
   return summary;
+}
+
+/** The kept differences of every mapping, then each mapping's spilled ones, batch by batch. */
+async function* pendingBatches(entries: readonly RecheckEntry[]): AsyncGenerator<Pending[]> {
+  const kept = entries.flatMap((entry) =>
+    entry.tally.differences().map((candidate) => ({ entry, candidate })),
+  );
+  if (kept.length > 0) yield kept;
+  for (const entry of entries) {
+    for await (const batch of entry.tally.spilledBatches()) {
+      yield batch.map((candidate) => ({ entry, candidate }));
+    }
+  }
 }
 
 /** No replicator: one fresh read of both sides settles every key. */
@@ -196,7 +229,7 @@ async function settleRounds(
   summary: RecheckSummary,
 ): Promise<void> {
   let pending = initial;
-  while (pending.length > 0) {
+  for (let round = 1; pending.length > 0; round++) {
     summary.rounds++;
     const images = new Map<RecheckEntry, Map<string, SourceImage>>();
     for (const [entry, items] of byEntry(pending)) {
@@ -204,25 +237,16 @@ async function settleRounds(
       images.set(entry, await readSourceImages(options.source, entry, candidates));
     }
     const position = await probe.readPosition();
-    const open: Pending[] = [];
-    for (const item of pending) {
-      const signature = imageSignature(images.get(item.entry)!.get(item.candidate.key));
-      if (item.settledSignature !== undefined && item.settledSignature === signature) {
-        summary.confirmed++;
-      } else {
-        open.push(item);
-      }
-    }
-    if (open.length === 0) return;
     const settled = await waitForPosition(probe, position, options.deadline, options.logger);
     if (settled !== 'reached') {
       summary.settle = settled;
-      summary.unsettled += open.length;
+      summary.unsettled += pending.length;
       return;
     }
     summary.settle = 'reached';
-    pending = await reviseSettled(open, images, options.target, summary);
-    if (pending.length > 0 && Date.now() >= options.deadline) {
+    pending = await reviseSettled(pending, images, options.target, summary);
+    // Past the deadline a batch still gets the two settled rounds a confirmation needs.
+    if (pending.length > 0 && round >= 2 && Date.now() >= options.deadline) {
       summary.settle = 'timeout';
       summary.unsettled += pending.length;
       return;
@@ -231,8 +255,8 @@ async function settleRounds(
 }
 
 /**
- * Step 4: reads the target rows of the open keys now that the target has caught up, and
- * revises them against this round's source images; returns the keys that still differ.
+ * Steps 3 and 4: reads the target rows of the open keys now that the target has caught up, and
+ * revises them against this round's source images; returns the keys still to be confirmed.
  */
 async function reviseSettled(
   open: readonly Pending[],
@@ -251,11 +275,16 @@ async function reviseSettled(
         source: image,
         target: actual.get(item.candidate.key),
       });
-      if (isDifference(item.candidate.verdict)) {
-        item.settledSignature = imageSignature(image);
-        next.push(item);
-      } else {
+      if (!isDifference(item.candidate.verdict)) {
         summary.resolved++;
+        continue;
+      }
+      const signature = `${imageSignature(image)}\u0000${actualSignature(actual.get(item.candidate.key))}`;
+      if (item.settledSignature === signature) {
+        summary.confirmed++;
+      } else {
+        item.settledSignature = signature;
+        next.push(item);
       }
     }
   }

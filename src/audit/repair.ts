@@ -7,6 +7,7 @@ import { TargetBatch } from '../writes/target-batch.js';
 import type { Origin } from '../writes/write-chunk.js';
 import type { KeyRecord } from './audit-report.js';
 import type { ActualRow, RowModel, SourceImage } from './row-model.js';
+import type { RepairChannel } from './stream-repair.js';
 import type { Verdict } from './tally.js';
 
 /** What repair does to one key: the source's truth, as the stream would have written it. */
@@ -43,7 +44,9 @@ const loggedSteps = 100;
  * missing and different keys are upserted with the mapping's full projection, extra
  * keys deleted or soft-deleted as the stream would (onDelete: delete and ignore delete a row
  * that left the filter; soft flags it; a row kept by onDelete: ignore is never an extra). With
- * `dryRun` nothing is written: the steps make the plan.
+ * `dryRun` nothing is written: the steps make the plan. With a `channel` (a replicator is
+ * running) the keys go to the replicator instead, which applies the same rules in-stream at a
+ * position of its own, from the source row current there.
  */
 export class Repairer {
   private readonly writer: TargetWriter | undefined;
@@ -54,21 +57,26 @@ export class Repairer {
   /** The mapping the queued writes belong to: one mapping per target transaction. */
   private batchMapping: string | undefined;
   private meta: ChangeMeta = { lsn: 0n, syncedAt: new Date() };
+  private readonly channel: RepairChannel | undefined;
+  /** The target keys queued for the channel. */
+  private keys: (readonly TargetValue[])[] = [];
 
   constructor(options: {
-    /** Undefined for a dry run. */
+    /** Undefined for a dry run, or when repairs go through `channel`. */
     readonly writer: TargetWriter | undefined;
+    readonly channel?: RepairChannel;
     readonly logger: Logger;
     /** Steps kept per mapping for the plan and report. */
     readonly samples: number;
   }) {
     this.writer = options.writer;
+    this.channel = options.channel;
     this.logger = options.logger;
     this.samples = options.samples;
   }
 
   get dryRun(): boolean {
-    return this.writer === undefined;
+    return this.writer === undefined && this.channel === undefined;
   }
 
   summaryOf(mapping: string): RepairSummary | undefined {
@@ -102,7 +110,7 @@ export class Repairer {
     };
     let step: RepairStep;
     if (reason === 'extra') {
-      const keyValues = (target?.keyValues ?? source?.keyValues ?? []) as readonly TargetValue[];
+      const keyValues = targetKeyOf(source, target);
       if (mapping.onDelete === 'soft') {
         this.batch.update(mapping, keyValues, mapping.softDeleteRow(this.meta), origin);
         summary.softDeleted++;
@@ -137,6 +145,7 @@ export class Repairer {
         step = { action: 'skip', reason, key, note: describeError(error) };
       }
     }
+    if (step.action !== 'skip') this.keys.push(targetKeyOf(source, target));
     if (summary.steps.length < this.samples) summary.steps.push(step);
     const touched =
       summary.upsertedMissing +
@@ -164,8 +173,15 @@ export class Repairer {
   async flush(): Promise<void> {
     if (this.batch.size === 0) return;
     const chunk = this.batch.take();
+    const keys = this.keys;
+    this.keys = [];
     const mapping = this.batchMapping;
     this.meta = { lsn: 0n, syncedAt: new Date() };
+    if (this.channel !== undefined && mapping !== undefined) {
+      const result = await this.channel(mapping, keys);
+      this.summaries.get(mapping)!.deadLetters += result.deadLetters;
+      return;
+    }
     if (this.writer === undefined) return;
     try {
       const stats = await this.writer.apply(chunk);
@@ -213,4 +229,12 @@ export class Repairer {
     }
     return summary;
   }
+}
+
+/** The key of the target row to repair, as written (from the source) or as read. */
+function targetKeyOf(
+  source: SourceImage | undefined,
+  target: ActualRow | undefined,
+): readonly TargetValue[] {
+  return (target?.keyValues ?? source?.keyValues ?? []) as readonly TargetValue[];
 }

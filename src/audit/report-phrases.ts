@@ -59,8 +59,12 @@ export function notes(outcome: AuditOutcome): string[] {
     const retained = retainedNote(mapping);
     if (retained) lines.push(retained);
     if (mapping.notKept > 0) {
+      // With a replicator every difference was re-checked, those beyond the kept ones from disk.
+      const how = outcome.replicatorActive
+        ? 'counted and re-checked, but not sampled'
+        : 'counted, but not re-checked, sampled or repaired one by one';
       lines.push(
-        `${mapping.report.name}: ${mapping.notKept} more differences than are kept (counted, but not re-checked, sampled or repaired one by one)`,
+        `${mapping.report.name}: ${mapping.notKept} more differences than are kept (${how})`,
       );
     }
   }

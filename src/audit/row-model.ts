@@ -339,3 +339,8 @@ export function imageSignature(image: SourceImage | undefined): string {
   if (image.error !== undefined) return `error:${image.error.column}:${image.error.message}`;
   return JSON.stringify(image.values);
 }
+
+/** The same for a target row: absent, or its compared values. */
+export function actualSignature(row: ActualRow | undefined): string {
+  return row === undefined ? 'absent' : JSON.stringify(row.values);
+}

@@ -1,8 +1,9 @@
+import { claimBackfillRole } from '../backfill/backfill-lock.js';
 import { isNoSuchTable } from '../errors/classify-error.js';
 import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { connectTarget, type MysqlConnection } from '../mysql/mysql-client.js';
+import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
 import { TargetWriter } from '../mysql/writer.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { formatLsn } from '../util/lsn.js';
@@ -15,6 +16,7 @@ import { type RecheckSummary, readObservations, recheck } from './recheck.js';
 import { Repairer, type RepairSummary } from './repair.js';
 import { createReplicationProbe, type ReplicationProbe } from './settle.js';
 import { insertAuditRun } from './sql/insert-audit-run.js';
+import { streamRepairChannel } from './stream-repair.js';
 import { MappingTally } from './tally.js';
 
 interface AuditOptions {
@@ -123,6 +125,8 @@ interface AuditRun {
   readonly prepared: readonly PreparedMapping[];
   readonly repairer: Repairer | undefined;
   readonly pass: ComparePass;
+  /** A replicator streams (or holds the lock): re-checks wait for it. */
+  readonly live: boolean;
 }
 
 type ComparePass = (entry: PreparedMapping, onDifference?: DifferenceHandler) => Promise<PassStats>;
@@ -133,46 +137,65 @@ async function audit(
   target: MysqlConnection,
   writerConnection: MysqlConnection,
 ): Promise<AuditOutcome> {
+  const prepared = await prepareMappings(options, pgClient, target);
+  try {
+    return await auditPrepared(
+      options,
+      { source: pgClient, reader: target, writerConnection },
+      prepared,
+    );
+  } finally {
+    for (const entry of prepared) entry.tally.dispose();
+  }
+}
+
+async function auditPrepared(
+  options: AuditOptions,
+  sides: {
+    readonly source: PgClient;
+    readonly reader: MysqlConnection;
+    readonly writerConnection: MysqlConnection;
+  },
+  prepared: readonly PreparedMapping[],
+): Promise<AuditOutcome> {
   const { logger } = options;
+  const { source, reader, writerConnection } = sides;
   const started = new Date();
   const startedMs = performance.now();
-  const prepared = await prepareMappings(options, pgClient, target);
-
-  const probe = createReplicationProbe({ source: pgClient, target, slot: options.slot, logger });
+  const probe = createReplicationProbe({ source, target: reader, slot: options.slot, logger });
   const replicatorActive = await probe.replicatorActive();
+  const repairRole = await claimRepairRole(options, writerConnection);
+  const live = replicatorActive || repairRole === 'online';
+  // A replicator moves rows while the audit reads: every difference must be re-checked.
+  for (const entry of prepared) entry.tally.spillOverflow = live;
   const readLsn = formatLsn(await probe.readPosition());
-  logger.info(
-    {
-      mappings: prepared.map((entry) => entry.model.mapping.name),
-      readLsn,
-      replicatorActive,
-      slot: options.slot,
-    },
-    'audit started',
-  );
-
-  const repairer = options.repair ? createRepairer(options, writerConnection) : undefined;
+  const names = prepared.map((entry) => entry.model.mapping.name);
+  logger.info({ mappings: names, readLsn, replicatorActive, slot: options.slot }, 'audit started');
+  const repairer = options.repair
+    ? createRepairer(options, writerConnection, repairRole === 'online')
+    : undefined;
   const throughput = { sourceRows: 0, targetRows: 0 };
   const run: AuditRun = {
     options,
-    source: pgClient,
-    target,
+    source,
+    target: reader,
     probe,
     prepared,
     repairer,
-    pass: createPass(options, pgClient, target, throughput),
+    pass: createPass(options, source, reader, throughput),
+    live,
   };
   // Without a replicator nothing else writes the keys: repair as the scan finds them, so any
   // number of differences is repaired in bounded memory. With one, only settled differences.
   const streamRepair: DifferenceHandler | undefined =
-    repairer !== undefined && !replicatorActive
+    repairer !== undefined && !live
       ? (model, verdict, image, actual) => repairer.add(model, verdict, image, actual)
       : undefined;
   for (const entry of prepared) await run.pass(entry, streamRepair);
   await repairer?.flush();
 
   let summary: RecheckSummary | undefined;
-  if (replicatorActive) summary = await recheckLive(run);
+  if (live) summary = await recheckLive(run);
   else if (repairer !== undefined && !options.dryRun) summary = await verifyRepair(run, repairer);
   repairer?.logTotals();
 
@@ -202,16 +225,43 @@ async function audit(
   };
 }
 
-function createRepairer(options: AuditOptions, writerConnection: MysqlConnection): Repairer {
+/**
+ * Who writes the repairs: a replicator holding the slot's lock applies them in-stream
+ * (`online`); otherwise the audit writes them itself, holding that lock until it ends so that
+ * no replicator starts writing beside it (`offline`). Undefined when nothing is written.
+ */
+async function claimRepairRole(
+  options: AuditOptions,
+  writerConnection: MysqlConnection,
+): Promise<'online' | 'offline' | undefined> {
+  if (!options.repair || options.dryRun) return undefined;
+  const database = parseTargetUrl(options.targetUrl).database;
+  return claimBackfillRole(writerConnection, database, options.slot);
+}
+
+function createRepairer(
+  options: AuditOptions,
+  writerConnection: MysqlConnection,
+  inStream: boolean,
+): Repairer {
   const { logger } = options;
+  const channel = inStream
+    ? streamRepairChannel({
+        connection: writerConnection,
+        slot: options.slot,
+        timeoutMs: Math.max(options.settleTimeoutMs, 60_000),
+      })
+    : undefined;
   return new Repairer({
-    writer: options.dryRun
-      ? undefined
-      : new TargetWriter({
-          connection: writerConnection,
-          logger: logger.child({ component: 'writer' }),
-          onBadRow: 'deadletter',
-        }),
+    writer:
+      options.dryRun || inStream
+        ? undefined
+        : new TargetWriter({
+            connection: writerConnection,
+            logger: logger.child({ component: 'writer' }),
+            onBadRow: 'deadletter',
+          }),
+    ...(channel ? { channel } : {}),
     logger: logger.child({ component: 'repair' }),
     samples: options.samples,
   });
@@ -260,8 +310,9 @@ function createPass(
 }
 
 /**
- * A replicator is active: differences are re-checked once it has caught up; with --repair, what
- * outlived the settling is repaired from a fresh read of both sides, then re-checked.
+ * A replicator is active: differences are re-checked once it has caught up. With --repair, what
+ * outlived the settling is handed to the replicator batch by batch (in-stream), then verified;
+ * with --dry-run it is planned from a fresh read of both sides.
  */
 async function recheckLive(run: AuditRun): Promise<RecheckSummary> {
   const { options, prepared, repairer } = run;
@@ -272,6 +323,18 @@ async function recheckLive(run: AuditRun): Promise<RecheckSummary> {
     probe: run.probe,
     deadline: Date.now() + options.settleTimeoutMs,
   });
+  if (repairer !== undefined && !repairer.dryRun) {
+    await recheck(prepared, recheckOptions(), async (batch) => {
+      for (const [entry, candidates] of batch) {
+        for (const candidate of candidates) {
+          const { source, target } = candidate.observation;
+          await repairer.add(entry.tally.model, candidate.verdict, source, target);
+        }
+      }
+      await repairer.flush();
+    });
+    return verifyRepair(run, repairer);
+  }
   const summary = await recheck(prepared, recheckOptions());
   if (repairer === undefined) return summary;
   for (const entry of prepared) {
@@ -285,28 +348,31 @@ async function recheckLive(run: AuditRun): Promise<RecheckSummary> {
     }
   }
   await repairer.flush();
-  return options.dryRun ? summary : await recheck(prepared, recheckOptions());
+  return summary;
 }
 
 /**
- * Verifies a repair made without a replicator: kept keys are read again; a mapping with more
- * differences than are kept is compared again in full.
+ * Verifies a repair: kept keys are read again (waiting for the replicator when one runs); a
+ * mapping with more differences than are kept is compared again in full.
  */
 async function verifyRepair(run: AuditRun, repairer: Repairer): Promise<RecheckSummary> {
   const verify: PreparedMapping[] = [];
   for (const entry of run.prepared) {
     if (repairer.summaryOf(entry.model.mapping.name) === undefined) continue;
     if (entry.tally.overflow > 0) {
+      const spill = entry.tally.spillOverflow;
+      entry.tally.dispose();
       entry.tally = new MappingTally(entry.model);
+      entry.tally.spillOverflow = spill;
       await run.pass(entry);
-    } else {
-      verify.push(entry);
     }
+    verify.push(entry);
   }
   return recheck(verify, {
     source: run.source,
     target: run.target,
     logger: run.options.logger,
+    ...(run.live ? { probe: run.probe } : {}),
     deadline: Date.now() + run.options.settleTimeoutMs,
   });
 }

@@ -1,5 +1,8 @@
+import type { TargetValue } from '../values/column-types.js';
+import { decodeTargetKey, encodeTargetKey } from '../values/key-text.js';
 import type { CellDifference, DifferentSample, KeyRecord, MappingReport } from './audit-report.js';
 import type { ActualRow, RowModel, SourceImage } from './row-model.js';
+import { SpillFile } from './spill-file.js';
 
 /**
  * What the audit concluded about one key:
@@ -56,10 +59,51 @@ export interface Candidate {
   verdict: Verdict;
   /** What the last main-pass or re-check read contributed to the counts (to move it on re-check). */
   counted: Counted;
+  /** How to look the key up again when the observation no longer carries it (read back from disk). */
+  readonly lookup?: KeyLookup;
+}
+
+/** A key as each side's lookups take it. */
+interface KeyLookup {
+  /** The source key columns' text forms; undefined: derive them from the canonical key. */
+  readonly sourceKey: readonly string[] | undefined;
+  /** The target key values (as written or as read). */
+  readonly targetKey: readonly unknown[] | undefined;
+}
+
+/** The source key of a candidate, as PostgreSQL text forms, when a side knows it. */
+export function candidateSourceKey(
+  candidate: Candidate,
+  sourceKeyColumns: readonly string[],
+): readonly string[] | undefined {
+  const known = candidate.observation.source;
+  if (known !== undefined) return sourceKeyColumns.map((column) => String(known.row[column]));
+  return candidate.lookup?.sourceKey;
+}
+
+/** The target key values of a candidate, when a side knows them. */
+export function candidateTargetKey(candidate: Candidate): readonly unknown[] | undefined {
+  const { observation } = candidate;
+  return (
+    observation.target?.keyValues ?? observation.source?.keyValues ?? candidate.lookup?.targetKey
+  );
 }
 
 /** A verdict with the sides it counts a row on. */
 type Counted = Verdict & { readonly inSource: boolean; readonly inTarget: boolean };
+
+/** A difference beyond the kept ones, as one line of the spill file. */
+interface SpilledDifference {
+  readonly key: string;
+  readonly keyParts: readonly string[];
+  readonly sourceKey: readonly string[] | null;
+  readonly targetKey: string | null;
+  readonly counted: {
+    readonly status: KeyStatus;
+    readonly inSource: boolean;
+    readonly inTarget: boolean;
+  };
+}
 
 function countedOf(verdict: Verdict, observation: Observation): Counted {
   return {
@@ -81,8 +125,9 @@ const candidateLimit = 20_000;
 
 /**
  * The counts and kept differences of one mapping. Counts always cover every key; candidates
- * (differences kept whole) stop at `candidateLimit`, which also caps what a live re-check can
- * confirm.
+ * (differences kept whole) stop at `candidateLimit`. With `spillOverflow` (a live replicator:
+ * every difference must be re-checked), the differences beyond it go to a file on disk and are
+ * read back in batches of at most `candidateLimit` (see `spilledBatches`).
  */
 export class MappingTally {
   readonly model: RowModel;
@@ -95,7 +140,10 @@ export class MappingTally {
   retained = 0;
   /** Differences not kept as candidates (beyond candidateLimit). */
   overflow = 0;
-  readonly candidates: Candidate[] = [];
+  candidates: Candidate[] = [];
+  /** Keep the differences beyond the kept ones on disk, for re-checking. */
+  spillOverflow = false;
+  private readonly spill = new SpillFile<SpilledDifference>();
 
   constructor(model: RowModel) {
     this.model = model;
@@ -123,6 +171,8 @@ export class MappingTally {
         this.candidates.push({ key, keyParts, observation, verdict, counted });
       } else {
         this.overflow++;
+        if (this.spillOverflow)
+          this.spill.push(spilled(this.model, key, keyParts, counted, observation));
       }
     }
     return verdict;
@@ -152,6 +202,45 @@ export class MappingTally {
     if (counted.inTarget) this.targetRows += sign;
     // Each counted status has a count of the same name.
     if (counted.status !== 'none') this[counted.status] += sign;
+  }
+
+  /** Differences on disk, not yet read back. */
+  get spilled(): number {
+    return this.spill.count;
+  }
+
+  /**
+   * The spilled differences as candidates, `candidateLimit` at a time. Once the caller has
+   * re-checked a batch (revising each candidate), the next read adopts what still differs as a
+   * kept candidate while there is room (for samples and repair); `overflow` then counts only
+   * the differences re-checked but not kept. The file is removed at the end.
+   */
+  async *spilledBatches(): AsyncGenerator<Candidate[]> {
+    if (this.spill.count === 0) return;
+    this.overflow = 0;
+    try {
+      for await (const lines of this.spill.batches(candidateLimit)) {
+        const batch = lines.map(restored);
+        yield batch;
+        this.adopt(batch);
+      }
+    } finally {
+      this.spill.dispose();
+    }
+  }
+
+  /** Removes the spill file, if any. */
+  dispose(): void {
+    this.spill.dispose();
+  }
+
+  private adopt(batch: readonly Candidate[]): void {
+    this.candidates = this.candidates.filter((candidate) => isDifference(candidate.verdict));
+    for (const candidate of batch) {
+      if (!isDifference(candidate.verdict)) continue;
+      if (this.candidates.length < candidateLimit) this.candidates.push(candidate);
+      else this.overflow++;
+    }
   }
 
   /** Kept differences that still differ, in the order found (key order per pass). */
@@ -187,4 +276,41 @@ export class MappingTally {
       samples: { missing, extra, different },
     };
   }
+}
+
+function spilled(
+  model: RowModel,
+  key: string,
+  keyParts: readonly string[],
+  counted: Counted,
+  observation: Observation,
+): SpilledDifference {
+  const { source, target } = observation;
+  const targetKey = target?.keyValues ?? source?.keyValues;
+  return {
+    key,
+    keyParts,
+    sourceKey:
+      source === undefined
+        ? null
+        : model.mapping.sourceKeyColumns.map((column) => String(source.row[column])),
+    targetKey: targetKey === undefined ? null : encodeTargetKey(targetKey as TargetValue[]),
+    counted: { status: counted.status, inSource: counted.inSource, inTarget: counted.inTarget },
+  };
+}
+
+/** A spilled difference as a candidate whose sides are to be read again. */
+function restored(line: SpilledDifference): Candidate {
+  const verdict: Verdict = { status: line.counted.status };
+  return {
+    key: line.key,
+    keyParts: line.keyParts,
+    observation: { source: undefined, target: undefined },
+    verdict,
+    counted: { ...line.counted },
+    lookup: {
+      sourceKey: line.sourceKey ?? undefined,
+      targetKey: line.targetKey === null ? undefined : decodeTargetKey(line.targetKey),
+    },
+  };
 }

@@ -23,8 +23,15 @@ import {
 } from './backfill-store.js';
 import type { MappingPlan } from './offline-backfill.js';
 import { planMapping } from './plan-mapping.js';
+import { type RepairRequest, readRepairWork, settleRepairStatement } from './repair-requests.js';
 import { currentWalLsn, estimateRows, keyOfRow, readChunk } from './source-reader.js';
-import { addRemovals, findStaleRows, readTargetKeys } from './stale-rows.js';
+import {
+  addRemovals,
+  findStaleRows,
+  lookupCandidates,
+  readTargetKeys,
+  type TargetKeyRow,
+} from './stale-rows.js';
 import {
   type WatchedTable,
   WatermarkInterceptor,
@@ -112,6 +119,10 @@ export class OnlineBackfills {
         for (const state of work) {
           if (this.signal.aborted) break;
           await this.perform(state);
+        }
+        for (const request of await readRepairWork(this.options.control, names)) {
+          if (this.signal.aborted) break;
+          await this.repair(request);
         }
         this.lastProblem = '';
       } catch (error) {
@@ -261,19 +272,20 @@ export class OnlineBackfills {
       { table: mapping.sourceKey, keyColumns: mapping.sourceKeyColumns },
     ];
     const window = this.interceptor.open(watched, mapping.name);
-    await this.emit(window.low);
-    const rows = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
-    window.setPayload((batch, meta, changed) => {
-      const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
-        meta,
-        skip: (row) => {
-          const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
-          return identity !== undefined && changed(0, identity);
-        },
+    const rows = await this.withinWindow(window, async () => {
+      const chunk = await readChunk(this.options.catalog, plan.read, readFrom, chunkSize);
+      window.setPayload((batch, meta, changed) => {
+        const counts = mapSourceRows(mapping, chunk, batchSink(mapping, batch), {
+          meta,
+          skip: (row) => {
+            const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
+            return identity !== undefined && changed(0, identity);
+          },
+        });
+        return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
       });
-      return { copied: counts.copied, removed: 0, deadLetters: counts.deadLetters };
+      return chunk;
     });
-    await this.emit(window.high);
     const last = rows.at(-1);
     return {
       window,
@@ -334,18 +346,18 @@ export class OnlineBackfills {
       const candidates = await readTargetKeys(this.options.control, plan.prune, after, chunkSize);
       if (candidates.length === 0) return counters;
       const window = this.interceptor.open(watched, plan.mapping.name);
-      await this.emit(window.low);
-      const stale = await findStaleRows(this.options.catalog, plan.prune, candidates);
-      window.setPayload((batch, meta, changed) => ({
-        copied: 0,
-        deadLetters: 0,
-        removed: addRemovals(plan.prune, stale, batch, meta, (row) =>
-          row.sourceIdentities.some(
-            (identity, index) => identity !== undefined && changed(index, identity),
+      await this.withinWindow(window, async () => {
+        const stale = await findStaleRows(this.options.catalog, plan.prune, candidates);
+        window.setPayload((batch, meta, changed) => ({
+          copied: 0,
+          deadLetters: 0,
+          removed: addRemovals(plan.prune, stale, batch, meta, (row) =>
+            row.sourceIdentities.some(
+              (identity, index) => identity !== undefined && changed(index, identity),
+            ),
           ),
-        ),
-      }));
-      await this.emit(window.high);
+        }));
+      });
       const result = await window.done;
       if (result.kind === 'retry') continue;
       if (!(await this.durable(result))) return undefined;
@@ -359,6 +371,96 @@ export class OnlineBackfills {
       if (candidates.length < chunkSize) return counters;
     }
     return undefined;
+  }
+
+  /**
+   * Repairs a set of target keys (`audit --repair` beside this replicator) in one window over
+   * every source table writing the target: at the high watermark each key gets the source's
+   * current row, or is removed as the mapping's onDelete says when no mapping produces it, but
+   * keys a streamed change in the window owns keep the stream's newer version.
+   */
+  private async repair(request: RepairRequest): Promise<void> {
+    const mapping = this.options.mappings.find((candidate) => candidate.name === request.mapping);
+    if (!mapping) return;
+    try {
+      const plan = await planMapping(this.options.catalog, mapping, this.options.mappings);
+      for (;;) {
+        const result = await this.repairWindow(plan, request);
+        if (this.signal.aborted) return;
+        if (result.kind === 'retry') continue;
+        if (!(await this.durable(result))) return;
+        const counts = { copied: result.copied, removed: result.removed };
+        await execute(
+          this.options.control,
+          settleRepairStatement(request.id, { ...counts, deadLetters: result.deadLetters }),
+        );
+        this.logger.info(
+          { mapping: mapping.name, keys: request.keys.length, ...counts },
+          'repaired in-stream',
+        );
+        return;
+      }
+    } catch (error) {
+      if (this.signal.aborted || isOutage(error)) throw error;
+      this.logger.error({ mapping: mapping.name, err: error }, 'in-stream repair failed');
+      const failed = settleRepairStatement(request.id, { error: describeError(error) });
+      await execute(this.options.control, failed);
+    }
+  }
+
+  private async repairWindow(plan: MappingPlan, request: RepairRequest): Promise<WindowResult> {
+    const { mapping, prune } = plan;
+    const own = prune.lookups.findIndex((lookup) => lookup.mapping.name === mapping.name);
+    const watched: WatchedTable[] = prune.lookups.map((lookup) => ({
+      table: lookup.mapping.sourceKey,
+      keyColumns: lookup.mapping.sourceKeyColumns,
+    }));
+    const candidates: TargetKeyRow[] = request.keys.map((key) => ({
+      key,
+      record: Object.fromEntries(mapping.keyColumns.map((column, index) => [column, key[index]!])),
+      flagged: false,
+    }));
+    const window = this.interceptor.open(watched, mapping.name);
+    await this.withinWindow(window, async () => {
+      const { catalog } = this.options;
+      const found = await lookupCandidates(catalog, prune.lookups[own]!, candidates);
+      const rows = found.flatMap((answer) => (answer.row === undefined ? [] : [answer.row]));
+      const stale = await findStaleRows(catalog, prune, candidates);
+      window.setPayload((batch, meta, changed) => {
+        const counts = mapSourceRows(mapping, rows, batchSink(mapping, batch), {
+          meta,
+          skip: (row) => {
+            const identity = rowKeyIdentity(row, mapping.sourceKeyColumns);
+            return identity !== undefined && changed(own, identity);
+          },
+        });
+        const removed = addRemovals(prune, stale, batch, meta, (row) =>
+          row.sourceIdentities.some(
+            (identity, index) => identity !== undefined && changed(index, identity),
+          ),
+        );
+        return { copied: counts.copied, removed, deadLetters: counts.deadLetters };
+      });
+    });
+    return window.done;
+  }
+
+  /**
+   * Emits the window's low watermark, runs `read` (which sets the payload), then the high one.
+   * Whatever fails in between (a statement or lock timeout, a lost connection) closes the window
+   * before the error goes on: an open window would collect every changed key of its tables for the
+   * rest of the session, and each retry would open another.
+   */
+  private async withinWindow<T>(window: WindowHandle, read: () => Promise<T>): Promise<T> {
+    try {
+      await this.emit(window.low);
+      const result = await read();
+      await this.emit(window.high);
+      return result;
+    } catch (error) {
+      this.interceptor.cancel(window.id);
+      throw error;
+    }
   }
 
   /** Records this run's progress, once durable; false when the run was replaced meanwhile. */

@@ -112,6 +112,11 @@ export class WatermarkInterceptor implements StreamInterceptor {
     };
   }
 
+  /** Windows opened and not yet settled (each one records the changed keys of its tables). */
+  get openWindows(): number {
+    return this.windows.size;
+  }
+
   /** Gives up one window: its high watermark then writes nothing. */
   cancel(id: string): void {
     this.windows.get(id)?.settle({ kind: 'retry', reason: 'cancelled' });

@@ -93,6 +93,31 @@ const controlMigrations: readonly ControlMigration[] = [
       }
     },
   },
+  {
+    name: '0002_repair_requests',
+    async up(knex) {
+      // `audit --repair` beside a running replicator: the keys to repair, performed in-stream.
+      await knex.schema.createTable('millrace_repairs', (table) => {
+        utf8mb4(table);
+        table.bigIncrements('id').primary();
+        table.string('mapping_name', 191).notNullable();
+        // 'requested', then 'done' or 'failed' (see error).
+        table.string('status', 16).notNullable();
+        // Target keys, one JSON array per line (the prune_key spelling).
+        table.text('target_keys', 'longtext').notNullable();
+        table.bigInteger('rows_copied').unsigned().notNullable().defaultTo(0);
+        table.bigInteger('rows_removed').unsigned().notNullable().defaultTo(0);
+        table.bigInteger('dead_letters').unsigned().notNullable().defaultTo(0);
+        table.text('error').nullable();
+        table.datetime('created_at', { precision: 6 }).notNullable();
+        table.datetime('updated_at', { precision: 6 }).notNullable();
+        table.index(['status', 'mapping_name'], 'millrace_repairs_status');
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('millrace_repairs');
+    },
+  },
 ];
 
 /** Knex migration source over the list above: no files to find at run time. */

@@ -18,6 +18,7 @@ const controlTables = [
   'millrace_backfills',
   'millrace_checkpoints',
   'millrace_dead_letters',
+  'millrace_repairs',
 ] as const;
 
 /** name, type (integer display widths dropped: MariaDB shows them, MySQL 8 does not), nullable. */
@@ -71,6 +72,18 @@ const expectedColumns: Record<(typeof controlTables)[number], readonly ColumnSha
     ['read_lsn', 'varchar(24)', true],
     ['report', 'longtext', false],
   ],
+  millrace_repairs: [
+    ['id', 'bigint unsigned', false],
+    ['mapping_name', 'varchar(191)', false],
+    ['status', 'varchar(16)', false],
+    ['target_keys', 'longtext', false],
+    ['rows_copied', 'bigint unsigned', false],
+    ['rows_removed', 'bigint unsigned', false],
+    ['dead_letters', 'bigint unsigned', false],
+    ['error', 'text', true],
+    ['created_at', 'datetime(6)', false],
+    ['updated_at', 'datetime(6)', false],
+  ],
 };
 
 const expectedPrimaryKeys: Record<(typeof controlTables)[number], readonly string[]> = {
@@ -78,6 +91,7 @@ const expectedPrimaryKeys: Record<(typeof controlTables)[number], readonly strin
   millrace_backfills: ['mapping_name'],
   millrace_dead_letters: ['id'],
   millrace_audit_runs: ['id'],
+  millrace_repairs: ['id'],
 };
 
 function normalizeType(type: string): string {
@@ -253,7 +267,7 @@ describe('migrateTarget', () => {
     expect(first).toEqual({
       database: db.mesName,
       databaseCreated: false,
-      control: ['0001_control_tables'],
+      control: ['0001_control_tables', '0002_repair_requests'],
       staging: [],
       stagingDirFound: false,
     });
@@ -310,7 +324,7 @@ describe('migrateTarget', () => {
       `SELECT name FROM ${controlMigrationsTable} ORDER BY id`,
       [],
     );
-    expect(names.map((row) => row.name)).toEqual(['0001_control_tables']);
+    expect(names.map((row) => row.name)).toEqual(['0001_control_tables', '0002_repair_requests']);
   });
 
   it('applies nothing the second time', async () => {
@@ -355,7 +369,7 @@ describe('migrateTarget', () => {
     expect(created).toMatchObject({
       database: name,
       databaseCreated: true,
-      control: ['0001_control_tables'],
+      control: ['0001_control_tables', '0002_repair_requests'],
     });
     const [schema] = await rowsOf<{ charset: string }>(
       db.mysql,
@@ -388,17 +402,17 @@ describe('migrateTarget', () => {
 
   it('migrates control tables up, down and up again to the same schema', async () => {
     const before = await schemaSnapshot(db.mysql, db.mesName);
-    expect(before.tables).toHaveLength(4);
+    expect(before.tables).toHaveLength(5);
     const knex = createTargetKnex(db.mesUrl);
     const config = { migrationSource: controlMigrationSource, tableName: controlMigrationsTable };
     try {
       const [, rolledBack] = await knex.migrate.rollback(config, true);
-      expect(rolledBack).toEqual(['0001_control_tables']);
+      expect(rolledBack).toEqual(['0002_repair_requests', '0001_control_tables']);
       const afterDown = await schemaSnapshot(db.mysql, db.mesName);
       expect(afterDown).toEqual({ tables: [], columns: [], indexes: [] });
 
       const [, applied] = await knex.migrate.latest(config);
-      expect(applied).toEqual(['0001_control_tables']);
+      expect(applied).toEqual(['0001_control_tables', '0002_repair_requests']);
     } finally {
       await knex.destroy();
     }
