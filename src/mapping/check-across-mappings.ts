@@ -1,9 +1,11 @@
+import { checkSharedTargets } from './check-shared-target.js';
 import { type MappingProblem, problemAt } from './mapping-problem.js';
 import type { MappingSpec } from './mapping-spec.js';
 
 /**
- * Checks that need every mapping: unique names, and one key per target table (several mappings
- * may write one table, but rows must meet on the same key). Returns the mappings that pass.
+ * Checks that need every mapping: unique names, one key per target table (several mappings may
+ * write one table, but rows must meet on the same key), and who owns a shared table's rows.
+ * Returns the mappings that pass.
  */
 export function checkAcrossMappings(
   specs: readonly MappingSpec[],
@@ -42,5 +44,5 @@ export function checkAcrossMappings(
     if (!sameTarget) byTarget.set(spec.target, spec);
     accepted.push(spec);
   }
-  return accepted;
+  return checkSharedTargets(accepted, problems);
 }

@@ -1,11 +1,9 @@
 import type { CheckReport } from './check-report.js';
+import { mayBeToasted } from './check-toast-filter.js';
 import { describeSourceType } from './describe-type.js';
 import type { ResolvedCondition, ResolvedMapping } from './resolve-mapping.js';
 import type { SourceColumn } from './tables.js';
 import { valueOrder } from './value-order.js';
-
-/** Types PostgreSQL may store out of line when introspection did not say. */
-const toastableTypes = new Set(['text', 'varchar', 'bpchar', 'json', 'jsonb', 'bytea', 'numeric']);
 
 function checkLiterals(
   report: CheckReport,
@@ -37,14 +35,16 @@ export function checkFilter(report: CheckReport, { spec, source, filter }: Resol
     const { condition, column } = resolved;
     if (!column || !source) continue;
     checkLiterals(report, resolved, column);
-    const toastable =
-      column.toastable ?? (column.type.category === 'A' || toastableTypes.has(column.type.name));
-    if (toastable && source.replicaIdentity !== 'f' && !toastWarned.has(condition.column)) {
+    if (
+      mayBeToasted(column) &&
+      source.replicaIdentity !== 'f' &&
+      !toastWarned.has(condition.column)
+    ) {
       toastWarned.add(condition.column);
       report.warn(
         'FILTER_TOAST',
         resolved.columnField,
-        `the filter reads ${condition.column} (${describeSourceType(column.type)}), which PostgreSQL may store out of line (TOAST); an UPDATE that does not change it does not carry it, so the filter cannot be decided for that row; run ALTER TABLE ${spec.sourceKey} REPLICA IDENTITY FULL`,
+        `the filter reads ${condition.column} (${describeSourceType(column.type)}), which PostgreSQL may store out of line (TOAST); an UPDATE that does not change it does not carry it, so the filter cannot be decided for that row; \`millrace setup\` sets REPLICA IDENTITY FULL on ${spec.sourceKey} (or run ALTER TABLE ${spec.sourceKey} REPLICA IDENTITY FULL)`,
       );
     }
   }

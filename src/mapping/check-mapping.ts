@@ -4,6 +4,7 @@ import { checkColumns } from './check-columns.js';
 import { checkFilter } from './check-filter.js';
 import { checkKey } from './check-key.js';
 import { type CheckReport, createCheckReport } from './check-report.js';
+import { checkToastFilter } from './check-toast-filter.js';
 import { checkWritten } from './check-written.js';
 import { compileMapping } from './compile-mapping.js';
 import type { MappingProblem } from './mapping-problem.js';
@@ -30,7 +31,8 @@ function checkCompiles(report: CheckReport, source: SourceTable, target: TargetT
  * Proves one loaded mapping against both live schemas and lists every problem: missing tables
  * and columns, a key that is not unique on the target or not carried by the source's replica
  * identity, unsuitable soft-delete and metadata columns, type (in)compatibility, NULLs into NOT
- * NULL columns, other unique keys a row could collide on, and filters that TOAST can blind.
+ * NULL columns, other unique keys a row could collide on, filters that TOAST can blind, and
+ * TOASTed columns a row entering the filter would lack.
  * When nothing is an error it also compiles the mapping, so `check` passes exactly what `run`
  * accepts.
  */
@@ -46,6 +48,7 @@ export function checkMapping(spec: MappingSpec, schemas: Schemas): MappingProble
   checkColumns(report, resolved);
   checkBookkeeping(report, resolved);
   checkFilter(report, resolved);
+  checkToastFilter(report, resolved);
   checkWritten(report, resolved);
   const { source, target } = resolved;
   if (source && target && !report.problems.some((problem) => problem.level === 'error'))

@@ -102,6 +102,7 @@ function outline(
     sourceColumns: Object.freeze([...sourceColumns]),
     targetColumns: Object.freeze(targetColumns),
     onDelete: spec.onDelete,
+    ...(spec.owner ? { owner: spec.owner } : {}),
     ...(flag
       ? { softDelete: Object.freeze({ flag, ...(deletedAt ? { at: deletedAt } : {}) }) }
       : {}),

@@ -36,6 +36,17 @@ export interface MappingOutline {
   /** Columns a soft delete sets; present exactly when onDelete is `soft`. */
   readonly softDelete?: { readonly flag: string; readonly at?: string };
   readonly metadata?: { readonly lsn?: string; readonly syncedAt?: string };
+  /**
+   * For a mapping that shares its target table with mappings of other source tables: the
+   * `const` column and value that mark its rows. Its removals and resets touch only those.
+   */
+  readonly owner?: RowOwner;
+}
+
+/** A target column and the value that marks the rows one mapping owns in a shared table. */
+export interface RowOwner {
+  readonly column: string;
+  readonly value: string;
 }
 
 /**

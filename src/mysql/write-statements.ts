@@ -71,6 +71,7 @@ function* deleteStatements(table: TableWrites, budget: number): Generator<Statem
       table.table,
       table.keyColumns,
       part.map((write) => write.key),
+      table.owner,
     );
   }
 }
@@ -112,13 +113,13 @@ function* updateStatements(table: TableWrites, budget: number): Generator<Statem
   for (const { set, keys } of groups.values()) {
     const perStatement = rowsPerStatement(table.keyColumns.length);
     for (const part of slices(keys, perStatement, budget - rowBytes(set), keyBytes)) {
-      yield updateKeys(table.table, table.keyColumns, set, part);
+      yield updateKeys(table.table, table.keyColumns, set, part, table.owner);
     }
   }
 }
 
 export function copyStatement(table: TableWrites, copy: KeyCopy): Statement {
-  return copyRow(table.table, table.keyColumns, copy.columns, copy.from, copy.to);
+  return copyRow(table.table, table.keyColumns, copy.columns, copy.from, copy.to, table.owner);
 }
 
 /** The statement that applies one write alone (row-by-row retry, oversize checks). */
@@ -127,8 +128,9 @@ export function singleWriteStatement(
   kind: 'delete' | 'update' | 'upsert',
   write: KeyedWrite | RowWrite,
 ): Statement {
-  if (kind === 'delete') return deleteKeys(table.table, table.keyColumns, [write.key]);
+  if (kind === 'delete') return deleteKeys(table.table, table.keyColumns, [write.key], table.owner);
   const row = (write as RowWrite).row;
-  if (kind === 'update') return updateKeys(table.table, table.keyColumns, row, [write.key]);
+  if (kind === 'update')
+    return updateKeys(table.table, table.keyColumns, row, [write.key], table.owner);
   return upsertRows(table.table, Object.keys(row), table.keyColumns, [row]);
 }

@@ -175,7 +175,8 @@ export class TargetWriter implements Sink {
   }
 
   private async executeChunk(chunk: WriteChunk): Promise<void> {
-    for (const reset of chunk.resets) await this.run(resetTable(reset.table, reset.set));
+    for (const reset of chunk.resets)
+      await this.run(resetTable(reset.table, reset.set, reset.owner));
     for (const table of chunk.tables) {
       for (const statement of tableStatements(table, this.budget)) await this.run(statement);
     }
@@ -199,7 +200,7 @@ export class TargetWriter implements Sink {
       }
     };
     for (const reset of chunk.resets) {
-      await attempt(resetTable(reset.table, reset.set), reset.origin, {});
+      await attempt(resetTable(reset.table, reset.set, reset.owner), reset.origin, {});
     }
     for (const table of chunk.tables) {
       for (const copy of table.copies ?? []) {

@@ -69,6 +69,7 @@ export class ChangeMapper {
         batch.reset({
           table: mapping.target,
           ...(mapping.onDelete === 'soft' ? { set: mapping.softDeleteRow(meta) } : {}),
+          ...(mapping.owner ? { owner: mapping.owner } : {}),
           origin,
         });
       }

@@ -1,4 +1,4 @@
-import type { CompiledMapping, TargetRow } from '../mapping/compiled-mapping.js';
+import type { CompiledMapping, RowOwner, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
 import { targetKeyIdentity } from '../values/key-text.js';
 import { rowBytes } from './row-bytes.js';
@@ -35,6 +35,8 @@ interface KeyState {
 }
 
 interface TableState {
+  readonly table: string;
+  readonly owner: RowOwner | undefined;
   readonly keyColumns: readonly string[];
   readonly keys: Map<string, KeyState>;
   readonly copies: KeyCopy[];
@@ -110,7 +112,7 @@ export class TargetBatch {
   /** The coalesced writes, and an empty batch for what comes next. */
   take(): WriteChunk {
     const tables: TableWrites[] = [];
-    for (const [table, state] of this.tables) {
+    for (const state of this.tables.values()) {
       const deletes: KeyedWrite[] = [];
       const upserts: RowWrite[] = [];
       const updates: RowWrite[] = [];
@@ -123,12 +125,13 @@ export class TargetBatch {
           upserts.push({ key: entry.key, row: entry.row, origin: entry.origin });
       }
       tables.push({
-        table,
+        table: state.table,
         keyColumns: state.keyColumns,
         deletes,
         upserts,
         updates,
         ...(state.copies.length > 0 ? { copies: state.copies } : {}),
+        ...(state.owner ? { owner: state.owner } : {}),
       });
     }
     const chunk: WriteChunk = { resets: this.resets, tables, deadLetters: this.deadLetters };
@@ -140,11 +143,22 @@ export class TargetBatch {
     return chunk;
   }
 
+  /**
+   * The writes of one target table, apart for each owner of a shared table: a removal by one
+   * mapping must neither cancel another's upsert of the key nor reach its row.
+   */
   private tableFor(mapping: CompiledMapping): TableState {
-    let table = this.tables.get(mapping.target);
+    const id = `${mapping.target}\u0000${mapping.owner?.value ?? ''}`;
+    let table = this.tables.get(id);
     if (!table) {
-      table = { keyColumns: mapping.keyColumns, keys: new Map(), copies: [] };
-      this.tables.set(mapping.target, table);
+      table = {
+        table: mapping.target,
+        owner: mapping.owner,
+        keyColumns: mapping.keyColumns,
+        keys: new Map(),
+        copies: [],
+      };
+      this.tables.set(id, table);
     }
     return table;
   }

@@ -1,4 +1,4 @@
-import type { TargetRow } from '../mapping/compiled-mapping.js';
+import type { RowOwner, TargetRow } from '../mapping/compiled-mapping.js';
 import type { TargetValue } from '../values/column-types.js';
 
 /** Where a target operation came from: what a dead letter needs to replay it. */
@@ -47,6 +47,11 @@ export interface TableWrites {
   readonly updates: readonly RowWrite[];
   /** Applied before everything else of the table. */
   readonly copies?: readonly KeyCopy[];
+  /**
+   * In a table several source tables write: the rows these writes may remove, update or copy
+   * from are only those whose owner column holds this value (upserts take the row over).
+   */
+  readonly owner?: RowOwner;
 }
 
 /** A whole-table operation (a source TRUNCATE): delete every row, or set columns on every row. */
@@ -54,6 +59,8 @@ export interface TableReset {
   readonly table: string;
   /** Columns to set on every row (soft delete); undefined deletes the rows. */
   readonly set?: TargetRow;
+  /** Only the rows whose owner column holds this value (a table several source tables write). */
+  readonly owner?: RowOwner;
   readonly origin: Origin;
 }
 

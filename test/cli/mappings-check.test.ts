@@ -171,16 +171,20 @@ describe('millrace mappings check', () => {
   });
 
   it('prints warnings and exits 0; --strict makes them fail', async () => {
+    // A table of its own: a second source into a reference table would need an owner column.
+    await dbs.mysql.query(
+      'create table stg_note (crm_contact_id int primary key, contact_name varchar(64), phone varchar(32))',
+    );
     const dir = project((mappings) =>
       writeFileSync(
         path.join(mappings, 'notes.yaml'),
-        'source: public.sale_order\ntarget: stg_customer_contact\nkey: { crm_contact_id: id }\ncolumns: { contact_name: name, phone: note }\n',
+        'source: public.sale_order\ntarget: stg_note\nkey: { crm_contact_id: id }\ncolumns: { contact_name: name, phone: note }\n',
       ),
     );
     const result = await millrace(dir, ['mappings', 'check']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
-      '✓ notes: public.sale_order → stg_customer_contact, 3 columns (1 warning)\n',
+      '✓ notes: public.sale_order → stg_note, 3 columns (1 warning)\n',
     );
     expect(result.stdout).toContain(
       '    warning: mappings/notes.yaml: notes: columns.phone: text into varchar(32): values longer than 32 characters are rejected (line 4)\n',
@@ -188,7 +192,7 @@ describe('millrace mappings check', () => {
     const strict = await millrace(dir, ['mappings', 'check', '--strict']);
     expect(strict.code).toBe(2);
     expect(strict.stdout).toContain(
-      '✗ notes: public.sale_order → stg_customer_contact, 3 columns (1 warning)\n',
+      '✗ notes: public.sale_order → stg_note, 3 columns (1 warning)\n',
     );
     expect(strict.stderr).toBe(
       'millrace: mappings check failed: 1 warning (--strict); fix the mappings or the schemas listed above\n',

@@ -36,6 +36,8 @@ beforeAll(async () => {
     create table full_no_pk (id integer not null, name text);
     alter table full_no_pk replica identity full;
     create view v_orders as select * from sale_order;
+    create table plain_partner (id integer primary key, order_id integer not null, name varchar(128) not null,
+      email varchar(254), is_company boolean, state varchar(16), qty integer);
   `);
   await dbs.mysql.query(`
     create table chk_target (
@@ -192,9 +194,8 @@ metadata: { lsn: lsn_nope, syncedAt: synced_nope }
       check(
         `source: ${source}\ntarget: chk_target\nkey: { id: ${from} }\ncolumns: { code: name, must_set: ${from} }\n`,
       );
-    expect(await onto('public.sale_order_line', 'order_id')).toEqual([
-      'error: m.yaml: m: key.id: source key (order_id) is not in the replica identity of public.sale_order_line (REPLICA IDENTITY DEFAULT, the primary key (id)): deletes and key changes would not carry it; map the key from (id) or run ALTER TABLE public.sale_order_line REPLICA IDENTITY FULL (line 3)',
-      'warning: m.yaml: m: columns.code: text into varchar(200): values longer than 200 characters are rejected (line 4)',
+    expect(await onto('public.plain_partner', 'order_id')).toEqual([
+      'error: m.yaml: m: key.id: source key (order_id) is not in the replica identity of public.plain_partner (REPLICA IDENTITY DEFAULT, the primary key (id)): deletes and key changes would not carry it; map the key from (id) or run ALTER TABLE public.plain_partner REPLICA IDENTITY FULL (line 3)',
     ]);
     expect((await onto('public.no_pk', 'id'))[0]).toBe(
       'error: m.yaml: m: key.id: source key (id) is not in the replica identity of public.no_pk (REPLICA IDENTITY DEFAULT and no primary key): deletes and key changes would not carry it; map the key from the primary key or run ALTER TABLE public.no_pk REPLICA IDENTITY FULL (line 3)',
@@ -340,7 +341,7 @@ describe('checkMapping warnings', () => {
   });
 
   it('a filter on a column TOAST can leave out, without REPLICA IDENTITY FULL', async () => {
-    const problems = await check(`source: public.res_partner
+    const problems = await check(`source: public.plain_partner
 target: stg_customer_contact
 key: { crm_contact_id: id }
 columns: { contact_name: name }
@@ -351,7 +352,8 @@ filter:
     - is_company: { eq: true }
 `);
     expect(problems).toEqual([
-      'warning: m.yaml: m: filter.email: the filter reads email (varchar(254)), which PostgreSQL may store out of line (TOAST); an UPDATE that does not change it does not carry it, so the filter cannot be decided for that row; run ALTER TABLE public.res_partner REPLICA IDENTITY FULL (line 6)',
+      'warning: m.yaml: m: filter.email: the filter reads email (varchar(254)), which PostgreSQL may store out of line (TOAST); an UPDATE that does not change it does not carry it, so the filter cannot be decided for that row; `millrace setup` sets REPLICA IDENTITY FULL on public.plain_partner (or run ALTER TABLE public.plain_partner REPLICA IDENTITY FULL) (line 6)',
+      'warning: m.yaml: m: filter: the filter (on email, is_company) decides which rows exist on the target, and the mapping writes name (varchar(128)), which PostgreSQL may store out of line (TOAST): a row that enters the filter through an UPDATE that does not change it would be written without its value; `millrace setup` sets REPLICA IDENTITY FULL on public.plain_partner so the old row carries it (every UPDATE and DELETE then logs the whole old row in WAL) (line 5)',
     ]);
     // sale_order has REPLICA IDENTITY FULL (the reference production_orders filters on state).
     expect(
@@ -359,6 +361,28 @@ filter:
         'source: public.sale_order\ntarget: stg_customer_contact\nkey: { crm_contact_id: id }\ncolumns: { contact_name: name }\nfilter: { note: { isNull: false } }\n',
       ),
     ).toEqual([]);
+  });
+
+  it('TOASTable columns written under a filter, without REPLICA IDENTITY FULL', async () => {
+    const mapping = (source: string, filter: string) =>
+      check(
+        `source: ${source}\ntarget: stg_customer_contact\nkey: { crm_contact_id: id }\ncolumns: { contact_name: name, email: email, crm_partner_id: qty }\n${filter}`,
+      );
+    expect(await mapping('public.plain_partner', 'filter: { is_company: { eq: true } }\n')).toEqual(
+      [
+        'warning: m.yaml: m: filter: the filter (on is_company) decides which rows exist on the target, and the mapping writes name (varchar(128)), email (varchar(254)), which PostgreSQL may store out of line (TOAST): a row that enters the filter through an UPDATE that does not change them would be written without their values; `millrace setup` sets REPLICA IDENTITY FULL on public.plain_partner so the old row carries them (every UPDATE and DELETE then logs the whole old row in WAL) (line 5)',
+      ],
+    );
+    // Without a filter, an UPDATE finds the row on the target and keeps the stored value.
+    expect(await mapping('public.plain_partner', '')).toEqual([]);
+    await dbs.pg.query('alter table plain_partner replica identity full');
+    try {
+      expect(
+        await mapping('public.plain_partner', 'filter: { is_company: { eq: true } }\n'),
+      ).toEqual([]);
+    } finally {
+      await dbs.pg.query('alter table plain_partner replica identity default');
+    }
   });
 
   it('a source key that is not known to be unique', async () => {

@@ -219,7 +219,9 @@ describe('readMappings: values', () => {
   });
 
   it('reads several documents in one file', () => {
-    const dir = mappingsDir({ 'two.yaml': `name: a\n${base}---\nname: b\n${base}` });
+    const dir = mappingsDir({
+      'two.yaml': `name: a\n${base}---\nname: b\n${base.replace('stg_production_order', 'stg_other')}`,
+    });
     expect(readMappings(dir).specs.map((spec) => spec.name)).toEqual(['a', 'b']);
   });
 });
@@ -422,10 +424,42 @@ describe('readMappings: every loader error names file, mapping and field', () =>
     ).toEqual([
       'mappings/b.yaml: b: key: target table stg_production_order is also written by mapping a (mappings/a.yaml) with key (crm_order_id); mappings writing one table must use the same key, not (order_ref) (line 3)',
     ]);
-    // The same key from another source table is fine (several sources, one target).
+    // The same key from another source table is fine (several sources, one target), with an
+    // owner column.
+    const owned = (value: string) => `columns: { source_system: { const: ${value} } }\n`;
     expect(
-      problemsOf({ 'a.yaml': base, 'b.yaml': base.replace('sale_order', 'legacy_order') }),
+      problemsOf({
+        'a.yaml': base + owned('CRM'),
+        'b.yaml': base.replace('sale_order', 'legacy_order') + owned('LEGACY'),
+      }),
     ).toEqual([]);
+  });
+
+  it('several mappings into one table: one source twice, or several sources without an owner', () => {
+    const filtered = (region: string) =>
+      `${base}columns: { source_system: { const: ${region} } }\nfilter: { region: { eq: ${region} } }\n`;
+    expect(problemsOf({ 'eu.yaml': filtered('EU'), 'us.yaml': filtered('US') })).toEqual([
+      "mappings/us.yaml: us: target: mapping eu (mappings/eu.yaml) also maps public.sale_order into stg_production_order: two mappings of one source table into one target table delete each other's rows (an update one admits and the other's filter rejects is written by one and removed by the other); use one mapping whose filter joins both with any: (line 2)",
+    ]);
+    const legacy = base.replace('sale_order', 'legacy_order');
+    const sameValue = `columns: { source_system: { const: CRM } }\n`;
+    for (const [files, line] of [
+      [{ 'a.yaml': base, 'b.yaml': legacy }, 1],
+      [{ 'a.yaml': base + sameValue, 'b.yaml': legacy + sameValue }, 5],
+    ] as const) {
+      expect(problemsOf(files)).toEqual([
+        `mappings/b.yaml: b: columns: target table stg_production_order is also written by mapping a (mappings/a.yaml, from public.sale_order): mappings of several source tables into one target table must each set the same column to a different const (e.g. source_system: { const: ORDERS } here and { const: RETURNS } there), so that each one's deletes and TRUNCATEs remove only its own rows (line ${line})`,
+      ]);
+    }
+    const dir = mappingsDir({
+      'a.yaml': `${base}columns: { source_system: { const: CRM }, order_ref: name }\n`,
+      'b.yaml': `${legacy}columns: { order_ref: name, SOURCE_SYSTEM: { const: OLD } }\n`,
+    });
+    const owners = readMappings(dir).specs.map((spec) => spec.owner);
+    expect(owners).toEqual([
+      { column: 'source_system', value: 'CRM' },
+      { column: 'source_system', value: 'OLD' },
+    ]);
   });
 
   it('keeps the valid mappings of a directory with broken ones', () => {

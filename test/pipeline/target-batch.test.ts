@@ -103,6 +103,39 @@ describe('TargetBatch coalescing', () => {
     );
   });
 
+  it('in a table several sources write, each mapping removes only the rows it owns', async () => {
+    await conn.query(
+      'CREATE TABLE owned (id INT PRIMARY KEY, a VARCHAR(10) NULL, flag TINYINT NOT NULL DEFAULT 0, origin VARCHAR(4) NOT NULL)',
+    );
+    const owned = (value: string) =>
+      ({
+        ...tableMapping('owned'),
+        name: value,
+        owner: { column: 'origin', value },
+      }) as unknown as CompiledMapping;
+    const [a, b] = [owned('A'), owned('B')];
+    await conn.query("INSERT INTO owned (id, a, origin) VALUES (1, 'x', 'A'), (2, 'y', 'B')");
+    const writer = new TargetWriter({ connection: conn, logger: silentLogger(), onBadRow: 'stop' });
+    const batch = new TargetBatch();
+    batch.upsert(a, [3], { id: 3, a: 'z', origin: 'A' }, origin);
+    batch.delete(b, [3], origin);
+    batch.delete(a, [2], origin);
+    batch.update(b, [1], { flag: 1 }, origin);
+    await writer.apply(batch.take());
+    await writer.commit();
+    const rows = async () =>
+      (await conn.query('SELECT id, a, flag, origin FROM owned ORDER BY id'))[0];
+    expect(await rows()).toEqual([
+      { id: 1, a: 'x', flag: 0, origin: 'A' },
+      { id: 2, a: 'y', flag: 0, origin: 'B' },
+      { id: 3, a: 'z', flag: 0, origin: 'A' },
+    ]);
+    batch.reset({ table: 'owned', owner: { column: 'origin', value: 'A' }, origin });
+    await writer.apply(batch.take());
+    await writer.commit();
+    expect(await rows()).toEqual([{ id: 2, a: 'y', flag: 0, origin: 'B' }]);
+  });
+
   it('insert then delete of one key becomes a single delete', () => {
     const batch = new TargetBatch();
     const mapping = tableMapping('x');

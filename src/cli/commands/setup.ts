@@ -19,6 +19,7 @@ export async function executeSetup(_options: unknown, command: Command): Promise
       publication: config.publication,
       slot: config.slot,
       tables: specs.map((spec) => spec.source),
+      mappings: specs,
     });
     logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
     print(describeSetup(report, redact(config.sourceUrl)));
@@ -40,6 +41,7 @@ function describeSetup(report: SetupReport, source: string): string {
       );
     }
   }
+  lines.push(...describeIdentities(report));
   const name = `publication ${publication.name}`;
   if (publication.created) {
     lines.push(`created ${name} for ${list(publication.present)} (publish_via_partition_root)`);
@@ -72,6 +74,16 @@ function describeSetup(report: SetupReport, source: string): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Why each table needs REPLICA IDENTITY FULL, and whether setup set it now. */
+function describeIdentities(report: SetupReport): string[] {
+  return report.identities.map(({ table, reasons, altered }) => {
+    const why = `${reasons.join('; ')}: a row entering the filter must bring its unchanged TOASTed values, which only the old row of REPLICA IDENTITY FULL carries (every UPDATE and DELETE of ${table} now logs its whole old row in WAL)`;
+    return altered.length > 0
+      ? `set REPLICA IDENTITY FULL on ${list(altered)}: ${why}`
+      : `${table} has REPLICA IDENTITY FULL, as needed: ${why}`;
+  });
 }
 
 function list(tables: readonly string[]): string {

@@ -1,3 +1,4 @@
+import type { RowOwner } from '../../mapping/compiled-mapping.js';
 import type { TargetValue } from '../../values/column-types.js';
 import { keyPredicate } from './key-predicate.js';
 import { quoteIdent, type Statement } from './quote.js';
@@ -13,9 +14,10 @@ export function copyRow(
   columns: readonly string[],
   from: readonly TargetValue[],
   to: readonly TargetValue[],
+  owner?: RowOwner,
 ): Statement {
   const copied = columns.map(quoteIdent);
-  const where = keyPredicate(keyColumns, [from]);
+  const where = keyPredicate(keyColumns, [from], owner);
   const updates = copied.map((column) => `${column}=VALUES(${column})`).join(',');
   return {
     sql:

@@ -1,11 +1,21 @@
-import type { TargetRow } from '../../mapping/compiled-mapping.js';
+import type { RowOwner, TargetRow } from '../../mapping/compiled-mapping.js';
 import { quoteIdent, type Statement } from './quote.js';
 
 /**
- * Empties a table (a source TRUNCATE), or sets columns on every row (soft delete). DELETE, not
- * TRUNCATE TABLE: it must stay inside the batch's transaction.
+ * Empties a table (a source TRUNCATE), or sets columns on every row (soft delete); with `owner`,
+ * only that mapping's rows of a table several source tables write. DELETE, not TRUNCATE TABLE:
+ * it must stay inside the batch's transaction.
  */
-export function resetTable(table: string, set: TargetRow | undefined): Statement {
+export function resetTable(table: string, set: TargetRow | undefined, owner?: RowOwner): Statement {
+  const statement = wholeTable(table, set);
+  if (owner === undefined) return statement;
+  return {
+    sql: `${statement.sql} WHERE ${quoteIdent(owner.column)}=?`,
+    values: [...statement.values, owner.value],
+  };
+}
+
+function wholeTable(table: string, set: TargetRow | undefined): Statement {
   if (set === undefined) return { sql: `DELETE FROM ${quoteIdent(table)}`, values: [] };
   const columns = Object.keys(set);
   return {

@@ -1,9 +1,11 @@
 import { ConfigError } from '../../errors/millrace-error.js';
+import type { MappingSpec } from '../../mapping/mapping-spec.js';
 import type { PgClient } from '../pg-client.js';
 import { readSlot } from '../slot-facts.js';
 import type { TableName } from '../table-name.js';
 import { ensurePublication, type PublicationResult } from './ensure-publication.js';
 import { checkUsableSlot, ensureSlot, type SlotResult } from './ensure-slot.js';
+import { ensureFullIdentity, type FullIdentityResult } from './full-identity.js';
 import { checkPrivileges, type RoleFacts } from './privileges.js';
 import { planPublication } from './publication-plan.js';
 import { readPublication } from './publication-state.js';
@@ -22,6 +24,8 @@ interface SetupOptions {
   readonly slot: string;
   /** The source tables of every mapping (duplicates allowed). */
   readonly tables: readonly TableName[];
+  /** The mappings, to find the tables that need REPLICA IDENTITY FULL (none when absent). */
+  readonly mappings?: readonly MappingSpec[];
 }
 
 export interface SetupReport {
@@ -29,12 +33,14 @@ export interface SetupReport {
   readonly relations: readonly SourceRelation[];
   readonly publication: PublicationResult;
   readonly slot: SlotResult;
+  /** Mapped tables that need REPLICA IDENTITY FULL (unchanged TOAST under a filter). */
+  readonly identities: readonly FullIdentityResult[];
 }
 
 /**
  * The whole of `setup`, in the order that fails before changing anything: wal_level, the mapped
- * tables, privileges, replica identities, an existing slot's fitness; then the publication,
- * then the slot.
+ * tables, privileges, replica identities, an existing slot's fitness; then REPLICA IDENTITY FULL
+ * where a mapping needs it, the publication, then the slot.
  */
 export async function setupReplication(options: SetupOptions): Promise<SetupReport> {
   const { client } = options;
@@ -51,7 +57,8 @@ export async function setupReplication(options: SetupOptions): Promise<SetupRepo
   checkReplicaIdentity(relations);
   const existingSlot = await readSlot(client, options.slot);
   if (existingSlot !== undefined) checkUsableSlot(existingSlot);
+  const identities = await ensureFullIdentity(client, options.mappings ?? [], relations);
   const publication = await ensurePublication(client, options.publication, relations);
   const slot = await ensureSlot(client, options.slot);
-  return { role, relations, publication, slot };
+  return { role, relations, publication, slot, identities };
 }
