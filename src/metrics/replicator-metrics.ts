@@ -100,7 +100,7 @@ export class ReplicatorMetrics implements PipelineObserver {
     this.lagBytes = gauge(
       registry,
       'millrace_lag_bytes',
-      'WAL bytes between the server position and the last applied commit',
+      'WAL bytes between the server position and the position acknowledged to the slot (applied commits; while idle, the keepalive position)',
     );
     this.lagSeconds = gauge(
       registry,

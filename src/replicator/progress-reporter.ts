@@ -12,6 +12,12 @@ interface ProgressReporterOptions {
   readonly slot: string;
   /** What the pipeline holds: the commit end LSN durable on the target, and events queued. */
   readonly committedLsn: () => Lsn;
+  /**
+   * How far the slot is acknowledged: the commits applied, and past them, while idle, the
+   * server's keepalive position (WAL of unmapped tables). Lag is measured from here, so a quiet
+   * publication on a busy server does not look like a growing backlog.
+   */
+  readonly acknowledgedLsn: () => Lsn;
   readonly queued: () => number;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
@@ -20,15 +26,16 @@ interface ProgressReporterOptions {
 }
 
 /**
- * A progress line every interval (changes/s, lag), the lag gauges and the slot's WAL gauges. Returns the function that
- * stops it. A failed WAL read skips one line: the session's own failure handling sees outages.
+ * A progress line every interval (changes/s, lag), the lag gauges and the slot's WAL gauges.
+ * Returns the function that stops it. A failed WAL read skips one line: the session's own
+ * failure handling sees outages.
  */
 export function startProgressReporter(options: ProgressReporterOptions): () => void {
   const { metrics, logger } = options;
   let lastChanges = metrics?.snapshot().changes ?? 0;
   let lastAt = Date.now();
   const report = async () => {
-    const lagBytes = parseLsn(await readCurrentWalLsn(options.catalog)) - options.committedLsn();
+    const lagBytes = parseLsn(await readCurrentWalLsn(options.catalog)) - options.acknowledgedLsn();
     metrics?.observeLag(lagBytes);
     const slot = metrics ? await readSlotStatus(options.catalog, options.slot) : undefined;
     if (slot) metrics?.observeSlot(options.slot, slot);

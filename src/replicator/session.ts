@@ -144,6 +144,11 @@ export async function runSession(options: SessionOptions, context: SessionContex
       catalog: connections.catalog,
       slot: options.slot,
       committedLsn: () => running.committedLsn(),
+      acknowledgedLsn: () => {
+        const committed = running.committedLsn();
+        const confirmed = source.confirmedLsn();
+        return confirmed > committed ? confirmed : committed;
+      },
       queued: () => running.queued(),
       logger: options.logger,
       intervalMs: options.progressIntervalMs,

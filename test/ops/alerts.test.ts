@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { freePort } from '../support/ports.js';
 import {
   createReplication,
   dropReplication,
@@ -14,7 +15,7 @@ import {
   writeMappings,
 } from '../support/replication.js';
 import { createSchemas } from '../support/schemas.js';
-import { freePort, onPath, type PrometheusServer, startPrometheus } from './prometheus-server.js';
+import { onPath, type PrometheusServer, startPrometheus } from './prometheus-server.js';
 
 const rules = 'ops/prometheus/alerts.yml';
 const ruleTests = 'ops/prometheus/alerts.test.yml';

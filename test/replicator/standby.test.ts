@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { freePort } from '../support/ports.js';
 import {
   catchUp,
   endRun,
@@ -41,15 +41,6 @@ const mappingYaml = `
 const expectedItems = 'select id::text as id, name, qty::text as qty from item order by item.id';
 const actualItems =
   'select cast(item_id as char) as id, name, cast(qty as char) as qty from stg_item order by item_id';
-
-/** A port nothing listens on right now, for a run's --metrics-port. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 /** How many times a run logged `message` so far. */
 function logged(run: RunningCli, message: string): number {
