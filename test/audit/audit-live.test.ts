@@ -160,7 +160,8 @@ describe('millrace audit while a replicator applies a workload', () => {
     }
     const stopped = await stopRun(run);
     expect(stopped.code).toBe(0);
-  });
+    // 20–35 s alone; several suites sharing two cores can double that.
+  }, 180_000);
 
   it('reports what the replicator did not apply within --settle-timeout, and says so', async () => {
     run = startRun(['--heartbeat', '1'], env);
