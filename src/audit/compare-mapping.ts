@@ -231,7 +231,15 @@ async function compareByLookup(options: ComparePassOptions, stats: PassStats): P
   for (;;) {
     const targetRows = await queryRows(
       target,
-      selectTargetChunk(mapping.target, targetKeySelect, keyColumns, after, chunkSize),
+      // Only this mapping's rows: another's in a shared table are not its extras.
+      selectTargetChunk(
+        mapping.target,
+        targetKeySelect,
+        keyColumns,
+        after,
+        chunkSize,
+        mapping.owner,
+      ),
     );
     if (targetRows.length === 0) break;
     stats.targetRead += targetRows.length;

@@ -8,6 +8,9 @@ import { selectTargetByKeys } from './sql/target-by-keys.js';
 import { selectTargetRange } from './sql/target-range.js';
 import { hashTargetRange } from './sql/target-range-hash.js';
 
+// Every read below sees only the mapping's own rows when it shares its target table with
+// mappings of other source tables (`mapping.owner`): theirs are neither extra nor counted.
+
 export async function queryRows(
   connection: MysqlConnection,
   statement: Statement,
@@ -36,7 +39,7 @@ export async function* readTargetRange(
     first ??
     queryRows(
       connection,
-      selectTargetRange(mapping.target, targetSelect, keyColumns, bounds, limit),
+      selectTargetRange(mapping.target, targetSelect, keyColumns, bounds, limit, mapping.owner),
     );
   try {
     while (pending !== undefined) {
@@ -52,6 +55,7 @@ export async function* readTargetRange(
             keyColumns,
             { after, upTo: bounds.upTo },
             limit,
+            mapping.owner,
           ),
         );
       }
@@ -71,7 +75,14 @@ export function startTargetRange(
 ): Promise<unknown[][]> {
   const promise = queryRows(
     connection,
-    selectTargetRange(model.mapping.target, model.targetSelect, model.keyColumns, bounds, limit),
+    selectTargetRange(
+      model.mapping.target,
+      model.targetSelect,
+      model.keyColumns,
+      bounds,
+      limit,
+      model.mapping.owner,
+    ),
   );
   promise.catch(() => undefined);
   return promise;
@@ -86,7 +97,14 @@ export async function hashTargetRangeRows(
 ): Promise<{ count: number; digest: string | null }> {
   const rows = await queryRows(
     connection,
-    hashTargetRange(model.mapping.target, hasher.rowSql, model.keyColumns, bounds, hasher.liveSql),
+    hashTargetRange(
+      model.mapping.target,
+      hasher.rowSql,
+      model.keyColumns,
+      bounds,
+      hasher.liveSql,
+      model.mapping.owner,
+    ),
   );
   const [count, digest] = rows[0] ?? [0, null];
   return { count: Number(count), digest: digest === null ? null : String(digest) };
@@ -102,7 +120,13 @@ export function lookupTarget(
   return readInBatches(keys, (batch) =>
     queryRows(
       connection,
-      selectTargetByKeys(mapping.target, targetSelect, keyColumns, batch.map(model.bindKey)),
+      selectTargetByKeys(
+        mapping.target,
+        targetSelect,
+        keyColumns,
+        batch.map(model.bindKey),
+        mapping.owner,
+      ),
     ),
   );
 }

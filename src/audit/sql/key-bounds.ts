@@ -1,3 +1,4 @@
+import type { RowOwner } from '../../mapping/compiled-mapping.js';
 import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 
 /** A key range on the target: above `after` (exclusive) and up to `upTo` (inclusive); open when undefined. */
@@ -29,11 +30,15 @@ function tupleCompare(
   return build(0);
 }
 
-/** The WHERE conditions of `bounds` (and the live-row condition), or `TRUE`. */
+/**
+ * The WHERE conditions of `bounds` (and the live-row condition), or `TRUE`. With `owner` (a
+ * table several source tables write), only that mapping's rows: the others' are not its extras.
+ */
 export function boundsPredicate(
   keyColumns: readonly string[],
   bounds: KeyBounds,
   live?: string,
+  owner?: RowOwner,
 ): Statement {
   const parts: string[] = [];
   const values: unknown[] = [];
@@ -48,5 +53,9 @@ export function boundsPredicate(
     values.push(...below.values);
   }
   if (live !== undefined) parts.push(live);
+  if (owner !== undefined) {
+    parts.push(`${quoteIdent(owner.column)} = ?`);
+    values.push(owner.value);
+  }
   return { sql: parts.length === 0 ? 'TRUE' : parts.join(' AND '), values };
 }
