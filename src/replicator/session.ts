@@ -139,25 +139,33 @@ export async function runSession(options: SessionOptions, context: SessionContex
   context.onReplicating(checkpoint.lsn);
   backfills.start();
   releasers.add(() => backfills.stop());
-  releasers.add(
-    startProgressReporter({
-      catalog: connections.catalog,
-      slot: options.slot,
-      committedLsn: () => running.committedLsn(),
-      acknowledgedLsn: () => {
-        const committed = running.committedLsn();
-        const confirmed = source.confirmedLsn();
-        return confirmed > committed ? confirmed : committed;
-      },
-      queued: () => running.queued(),
-      logger: options.logger,
-      intervalMs: options.progressIntervalMs,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-    }),
-  );
+  releasers.add(reportProgress(options, connections.catalog, running, source));
   // Stop reading as soon as the stop is asked for; the pipeline finishes what it has.
   await running.run(context.signal);
   context.onStopping(running.committedLsn());
+}
+
+/** The progress line and lag gauges; lag counts from what the slot has been told, idle included. */
+function reportProgress(
+  options: SessionOptions,
+  catalog: PgClient,
+  pipeline: Pipeline,
+  source: ReplicationSource,
+): () => void {
+  return startProgressReporter({
+    catalog,
+    slot: options.slot,
+    committedLsn: () => pipeline.committedLsn(),
+    acknowledgedLsn: () => {
+      const committed = pipeline.committedLsn();
+      const confirmed = source.confirmedLsn();
+      return confirmed > committed ? confirmed : committed;
+    },
+    queued: () => pipeline.queued(),
+    logger: options.logger,
+    intervalMs: options.progressIntervalMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
 }
 
 /**
