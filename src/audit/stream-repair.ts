@@ -24,6 +24,8 @@ export function streamRepairChannel(options: {
   readonly connection: MysqlConnection;
   readonly slot: string;
   readonly timeoutMs: number;
+  /** The command to run again after a timeout; `audit --repair` unless given. */
+  readonly command?: string;
 }): RepairChannel {
   const { connection } = options;
   return async (mapping, keys) => {
@@ -44,7 +46,7 @@ export function streamRepairChannel(options: {
       if (Date.now() > deadline) {
         throw new RuntimeFailure(
           'AUDIT_FAILED',
-          `the replicator on slot '${options.slot}' did not perform the repair of mapping ${mapping} within ${Math.round(options.timeoutMs / 1000)} s; if the mapping was added after run started, restart run, then audit --repair again`,
+          `the replicator on slot '${options.slot}' did not perform the repair of mapping ${mapping} within ${Math.round(options.timeoutMs / 1000)} s; if the mapping was added after run started, restart run, then ${options.command ?? 'audit --repair'} again`,
           { context: { mapping } },
         );
       }

@@ -1,11 +1,12 @@
 import { ValueError } from '../errors/millrace-error.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import type { StoredLetter } from '../mysql/dead-letters.js';
+import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { deleteDeadLetters } from '../mysql/sql/delete-dead-letters.js';
 import type { TargetWriter } from '../mysql/writer.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import type { TargetValue } from '../values/column-types.js';
-import { targetValueAsText } from '../values/key-text.js';
+import { targetKeyIdentity, targetValueAsText } from '../values/key-text.js';
 import { TargetBatch } from '../writes/target-batch.js';
 import { batchSink, mapSourceRows } from './add-source-rows.js';
 import {
@@ -36,13 +37,23 @@ interface ReplayOptions {
   readonly refusals: () => number;
 }
 
-/** A letter's target key in the mapping's key order; undefined when a key column is missing. */
-function targetKeyOf(mapping: CompiledMapping, letter: StoredLetter): TargetKeyRow | undefined {
+/**
+ * A letter's target key in the mapping's key order; undefined when a key column is missing.
+ * The record spells Buffers as `\x…` hex (targetKeyRecord): turned back into Buffers for the
+ * `binary` key columns, so the key written or deleted is the one the stream would use.
+ */
+function targetKeyOf(
+  mapping: CompiledMapping,
+  letter: StoredLetter,
+  binary: ReadonlySet<string> = new Set(),
+): TargetKeyRow | undefined {
   const key: TargetValue[] = [];
   for (const column of mapping.keyColumns) {
     const value = letter.key[column];
     if (value === undefined || value === null) return undefined;
-    key.push(value);
+    const hex =
+      typeof value === 'string' && binary.has(column) ? /^\\x([0-9a-f]*)$/i.exec(value) : null;
+    key.push(hex ? Buffer.from(hex[1]!, 'hex') : value);
   }
   return { key, record: letter.key, flagged: false };
 }
@@ -100,6 +111,43 @@ export async function replayLetters(
   const ids = keyed.map((entry) => entry.letter.id);
   await options.writer.commit({ statements: [deleteDeadLetters({ ids })] });
   const failed = options.refusals() - before;
+  return { replayed: keyed.length - failed, failed, skipped: letters.length - keyed.length };
+}
+
+/** Hands a mapping's target keys to the running replicator; resolves once it applied them. */
+type StreamChannel = (
+  mapping: string,
+  keys: readonly (readonly TargetValue[])[],
+) => Promise<{ readonly deadLetters: number }>;
+
+/**
+ * Replays one mapping's letters beside a running replicator: their target keys go through its
+ * stream (millrace_repairs), which writes each key's current source row, or removes it as the
+ * mapping's onDelete says, at a stream position of its own, so the replay never overwrites a
+ * newer streamed change. Once applied, the letters are deleted by id; a row refused again has
+ * meanwhile been recorded anew by the replicator, with the new error.
+ */
+export async function replayLettersInStream(
+  options: {
+    readonly channel: StreamChannel;
+    /** Deletes the replayed letters. */
+    readonly control: MysqlConnection;
+    /** Target key columns holding binary values. */
+    readonly binary: ReadonlySet<string>;
+  },
+  mapping: CompiledMapping,
+  letters: readonly StoredLetter[],
+): Promise<ReplayCounts> {
+  const keyed = letters.flatMap((letter) => {
+    const candidate = targetKeyOf(mapping, letter, options.binary);
+    return candidate ? [{ letter, key: candidate.key }] : [];
+  });
+  if (keyed.length === 0) return { replayed: 0, failed: 0, skipped: letters.length };
+  const keys = new Map(keyed.map(({ key }) => [targetKeyIdentity(key), key] as const));
+  const result = await options.channel(mapping.name, [...keys.values()]);
+  const statement = deleteDeadLetters({ ids: keyed.map((entry) => entry.letter.id) });
+  await options.control.query(statement.sql, [...statement.values]);
+  const failed = Math.min(result.deadLetters, keyed.length);
   return { replayed: keyed.length - failed, failed, skipped: letters.length - keyed.length };
 }
 

@@ -1,9 +1,20 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockName } from '../../src/mysql/replicator-lock.js';
 import { type CliResult, cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { uniqueName, writeMappings } from '../support/replication.js';
+import {
+  catchUp,
+  createReplication,
+  dropReplication,
+  endRun,
+  type RunningCli,
+  replicationEnv,
+  startRun,
+  stopRun,
+  uniqueName,
+  waitForReplicating,
+  writeMappings,
+} from '../support/replication.js';
 import { createSchemas } from '../support/schemas.js';
 
 /**
@@ -58,10 +69,13 @@ async function letters(): Promise<{ id: number; key_values: string; error: strin
   return rows as { id: number; key_values: string; error: string }[];
 }
 
-async function bothSides(): Promise<{ source: unknown[]; target: unknown[] }> {
-  const { rows } = await dbs.pg.query('select id, label, qty from item order by id');
+async function bothSides(
+  table = 'item',
+  key = 'item_id',
+): Promise<{ source: unknown[]; target: unknown[] }> {
+  const { rows } = await dbs.pg.query(`select id, label, qty from ${table} order by id`);
   const [target] = await dbs.mysql.query(
-    'select item_id as id, label, qty from stg_item order by item_id',
+    `select ${key} as id, label, qty from stg_${table} order by ${key}`,
   );
   const numbers = (row: Record<string, unknown>) => ({
     id: Number(row.id),
@@ -126,21 +140,6 @@ describe('millrace dead-letters', () => {
     expect(await letters()).toHaveLength(1);
   }, 60_000);
 
-  it('retry refuses while a replicator holds the slot (exit 3)', async () => {
-    const [rows] = await dbs.mysql.query('select get_lock(?, 0) as got', [
-      lockName(dbs.mesName, slot),
-    ]);
-    expect((rows as { got: number }[])[0]!.got).toBe(1);
-    try {
-      const retry = await millrace(['dead-letters', 'retry']);
-      expect(retry.code).toBe(3);
-      expect(retry.stderr).toMatch(/a replicator is running on slot/);
-      expect(await letters()).toHaveLength(1);
-    } finally {
-      await dbs.mysql.query('select release_lock(?)', [lockName(dbs.mesName, slot)]);
-    }
-  }, 60_000);
-
   it('discard needs --yes, and deletes only what --table and --before select', async () => {
     const refused = await millrace(['dead-letters', 'discard']);
     expect(refused.code).toBe(2);
@@ -156,4 +155,101 @@ describe('millrace dead-letters', () => {
     expect(all.stdout).toContain('discarded 1 dead letter');
     expect(await letters()).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * `retry` beside a running replicator: the keys go through its stream (millrace_repairs), and a
+ * row refused again comes back as a letter the replicator writes. The letters here are made by
+ * the stream itself, into a column too narrow for some labels.
+ */
+describe('millrace dead-letters retry with run active', () => {
+  const name = uniqueName('letters_live');
+  const partMappings = `
+- name: parts
+  source: public.part
+  target: stg_part
+  key: { part_id: id }
+  columns: { label: label, qty: qty }
+- name: marker
+  source: public.sync_marker
+  target: stg_sync_marker
+  key: { id: id }
+  columns: { n: n }
+`;
+  let env: NodeJS.ProcessEnv;
+  let partsDir: string;
+  let run: RunningCli | undefined;
+
+  beforeAll(async () => {
+    await dbs.pg.query(
+      `create table part (id integer primary key, label varchar(40) not null, qty integer);
+       create table sync_marker (id integer primary key, n integer not null)`,
+    );
+    await dbs.mysql.query(
+      'create table stg_part (part_id int primary key, label varchar(5) not null, qty int)',
+    );
+    await dbs.mysql.query('create table stg_sync_marker (id int primary key, n int not null)');
+    await createReplication(dbs, name, ['part', 'sync_marker']);
+    partsDir = writeMappings({ 'parts.yaml': partMappings });
+    env = replicationEnv(dbs, name, partsDir);
+  }, 60_000);
+
+  afterAll(async () => {
+    await endRun(run);
+    await dropReplication(dbs, name).catch(() => undefined);
+    if (partsDir) rmSync(partsDir, { recursive: true, force: true });
+  }, 60_000);
+
+  async function partLetters(): Promise<{ id: number; key_values: string; error: string }[]> {
+    const [rows] = await dbs.mysql.query(
+      `select id, key_values, error from millrace_dead_letters where mapping_name = 'parts' order by id`,
+    );
+    return rows as { id: number; key_values: string; error: string }[];
+  }
+
+  async function startReplicator(): Promise<void> {
+    run = startRun(['--heartbeat', '1'], env);
+    await waitForReplicating(run);
+  }
+
+  it('keeps a row refused again as a new letter with the error (exit 1)', async () => {
+    await startReplicator();
+    await dbs.pg.query(
+      `insert into part values (1, 'short', 1), (2, 'much too long', 2), (3, 'also too long', 3)`,
+    );
+    await catchUp(dbs, 30_000);
+    const before = await partLetters();
+    expect(before.map((letter) => JSON.parse(letter.key_values))).toEqual([
+      { part_id: '2' },
+      { part_id: '3' },
+    ]);
+    const retry = await runCli(['dead-letters', 'retry', '--table', 'parts'], env);
+    expect(retry.stdout).toMatch(/through the running replicator/);
+    expect(retry.stdout).toContain('0 replayed and deleted, 2 failed again');
+    expect(retry.code).toBe(1);
+    const after = await partLetters();
+    expect(after.map((letter) => JSON.parse(letter.key_values))).toEqual([
+      { part_id: '2' },
+      { part_id: '3' },
+    ]);
+    // Recorded anew by the replicator: new ids, the error as it is now.
+    expect(after.map((letter) => letter.id)).not.toContain(before[0]!.id);
+    expect(after[0]!.error).toMatch(/longer than varchar\(5\)/);
+  }, 120_000);
+
+  it('replays through the stream once the column is widened: letters gone, target = source', async () => {
+    await dbs.mysql.query('alter table stg_part modify label varchar(40) not null');
+    // The replicator converts with the column types it read at start: restarted after widening.
+    await stopRun(run!);
+    await startReplicator();
+    // The retry writes the row as it is now, not as it was when it failed.
+    await dbs.pg.query(`update part set label = 'changed since then', qty = 30 where id = 3`);
+    await catchUp(dbs, 30_000);
+    const retry = await runCli(['dead-letters', 'retry'], env);
+    expect(retry.stdout).toContain('2 replayed and deleted, 0 failed again');
+    expect(retry.code).toBe(0);
+    expect(await partLetters()).toEqual([]);
+    const { source, target } = await bothSides('part', 'part_id');
+    expect(target).toEqual(source);
+  }, 120_000);
 });

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
+import { streamRepairChannel } from '../../audit/stream-repair.js';
 import { claimBackfillRole } from '../../backfill/backfill-lock.js';
 import {
   letterKeyText,
   type ReplayCounts,
   replayLetters,
+  replayLettersInStream,
 } from '../../backfill/replay-dead-letters.js';
-import { ExitCode, RuntimeFailure, UsageError } from '../../errors/millrace-error.js';
+import { ExitCode, UsageError } from '../../errors/millrace-error.js';
+import type { CompiledMapping } from '../../mapping/compiled-mapping.js';
 import { readMappings } from '../../mapping/load-mappings.js';
 import { selectMappings } from '../../mapping/mapping-index.js';
 import {
@@ -14,7 +17,8 @@ import {
   forEachLetterPage,
   type StoredLetter,
 } from '../../mysql/dead-letters.js';
-import { parseTargetUrl } from '../../mysql/mysql-client.js';
+import { introspectTarget } from '../../mysql/introspect.js';
+import { type MysqlConnection, parseTargetUrl } from '../../mysql/mysql-client.js';
 import type { DeadLetterFilter } from '../../mysql/sql/dead-letter-filter.js';
 import { TargetWriter } from '../../mysql/writer.js';
 import { withReleasers } from '../../util/releasers.js';
@@ -23,8 +27,11 @@ import { type CommandContext, createContext } from '../context.js';
 import { parseIds, parseMoment } from '../flags.js';
 import { compileLiveMappings } from '../live-mappings.js';
 
-/** Letters read, and replayed, per page: one target transaction each. */
+/** Letters read, and replayed, per page: one target transaction (or one in-stream request) each. */
 const pageSize = 500;
+
+/** How long a running replicator may take to apply one page of keys before retry gives up. */
+const inStreamTimeoutMs = 60_000;
 
 interface ListFlags {
   readonly table: string[];
@@ -105,17 +112,20 @@ export async function executeDeadLettersList(flags: ListFlags, command: Command)
   });
 }
 
+type Releasers = Parameters<typeof holdSource>[0];
+type ReplayMapping = (
+  mapping: CompiledMapping,
+  letters: readonly StoredLetter[],
+) => Promise<ReplayCounts>;
+
 /** Replays the selected letters page by page; letters of unknown mappings are skipped. */
 async function replayAll(
   context: CommandContext,
   filter: DeadLetterFilter,
-  writer: TargetWriter,
-  refusals: () => number,
-  releasers: Parameters<typeof holdSource>[0],
+  control: MysqlConnection,
+  replay: ReplayMapping,
 ): Promise<ReplayCounts> {
   const mappings = await compileLiveMappings(context.config, context.logger);
-  const source = await holdSource(releasers, context, 'dead-letters retry');
-  const control = await holdTarget(releasers, context);
   // Read first, replayed after: a letter recorded again gets a new id, which must not come round.
   const pages: (readonly StoredLetter[])[] = [];
   await forEachLetterPage(control, filter, pageSize, async (page) => {
@@ -127,7 +137,7 @@ async function replayAll(
       const letters = page.filter((letter) => letter.mapping === name);
       const mapping = mappings.find((candidate) => candidate.name === name);
       const counts = mapping
-        ? await replayLetters({ source, writer, refusals }, mapping, letters)
+        ? await replay(mapping, letters)
         : { replayed: 0, failed: 0, skipped: letters.length };
       total.replayed += counts.replayed;
       total.failed += counts.failed;
@@ -137,36 +147,78 @@ async function replayAll(
   return total;
 }
 
+/** No replicator: this session holds its lock and writes the rows itself, as a backfill does. */
+async function offlineReplay(
+  context: CommandContext,
+  releasers: Releasers,
+): Promise<ReplayMapping> {
+  const source = await holdSource(releasers, context, 'dead-letters retry');
+  let refused = 0;
+  const writer = new TargetWriter({
+    connection: await holdTarget(releasers, context),
+    logger: context.logger,
+    onBadRow: 'deadletter',
+    onDeadLetter: () => {
+      refused++;
+    },
+  });
+  return (mapping, letters) =>
+    replayLetters({ source, writer, refusals: () => refused }, mapping, letters);
+}
+
+/** MySQL binary types: a key value of such a column is spelled `\x…` hex in a letter. */
+const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+
+/** A replicator runs: the letters' keys go through its stream, as `audit --repair` sends them. */
+function inStreamReplay(context: CommandContext, control: MysqlConnection): ReplayMapping {
+  const channel = streamRepairChannel({
+    connection: control,
+    slot: context.config.slot,
+    timeoutMs: inStreamTimeoutMs,
+    command: 'dead-letters retry',
+  });
+  return async (mapping, letters) => {
+    const table = (await introspectTarget(control, [mapping.target])).get(mapping.target);
+    const binary = new Set(
+      [...(table?.columns.values() ?? [])]
+        .filter((column) => binaryTypes.has(column.dataType))
+        .map((column) => column.name),
+    );
+    return replayLettersInStream({ channel, control, binary }, mapping, letters);
+  };
+}
+
 export async function executeDeadLettersRetry(flags: RetryFlags, command: Command): Promise<void> {
   const ids = parseIds('--id', flags.id);
   const context = createContext(command);
-  const { config, logger, print } = context;
+  const { config, print } = context;
   const names = mappingNames(context, flags.table);
   const filter = withMappings(ids.length > 0 ? { ids } : {}, names);
-  const counts = await withReleasers(async (releasers) => {
+  const { counts, role } = await withReleasers(async (releasers) => {
     // The replicator's lock, as an offline backfill takes it: `run` cannot start meanwhile.
     const locks = await holdTarget(releasers, context);
     const database = parseTargetUrl(config.targetUrl).database;
-    if ((await claimBackfillRole(locks, database, config.slot)) === 'online') {
-      throw new RuntimeFailure(
-        'REPLICATOR_RUNNING',
-        `a replicator is running on slot '${config.slot}': stop it, run millrace dead-letters retry, then start it again (retry does not go through a running replicator yet)`,
-      );
-    }
-    let refused = 0;
-    const writer = new TargetWriter({
-      connection: await holdTarget(releasers, context),
-      logger,
-      onBadRow: 'deadletter',
-      onDeadLetter: () => {
-        refused++;
-      },
-    });
-    return replayAll(context, filter, writer, () => refused, releasers);
+    const role = await claimBackfillRole(locks, database, config.slot);
+    const control = await holdTarget(releasers, context);
+    const replay =
+      role === 'online'
+        ? inStreamReplay(context, control)
+        : await offlineReplay(context, releasers);
+    return { counts: await replayAll(context, filter, control, replay), role };
   });
-  print(
-    `${counts.replayed} replayed and deleted, ${counts.failed} failed again (kept with the new error), ${counts.skipped} skipped (no such mapping or key)`,
-  );
+  if (role === 'online') {
+    print(
+      `through the running replicator on slot '${config.slot}': ${counts.replayed} replayed and deleted, ${counts.failed} failed again (recorded anew by the replicator with the new error), ${counts.skipped} skipped (no such mapping or key)`,
+    );
+    if (counts.failed > 0)
+      print(
+        'the replicator converts rows with the column types it read when it started: after widening a column or changing a mapping, restart run, then retry',
+      );
+  } else {
+    print(
+      `${counts.replayed} replayed and deleted, ${counts.failed} failed again (kept with the new error), ${counts.skipped} skipped (no such mapping or key)`,
+    );
+  }
   if (counts.failed + counts.skipped > 0) process.exitCode = ExitCode.differences;
 }
 
