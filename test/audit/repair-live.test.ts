@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import {
   catchUp,
   createReplication,
@@ -14,31 +15,16 @@ import {
   uniqueName,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas, sourceAndTarget } from '../support/schemas.js';
+import { sourceAndTarget } from '../support/schemas.js';
 import { proxyFor, type TcpProxy, throughProxy } from '../support/tcp-proxy.js';
 
-const crm = `
-  create table thing (id int primary key, version int not null, v text not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-const mes = [
-  'create table stg_thing (id int primary key, version int not null, v varchar(40) not null)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-const yaml = `
-- name: things
-  source: public.thing
-  target: stg_thing
-  key: { id: id }
-  columns: { version: version, v: v }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const thing: MarkedTable = {
+  crm: 'thing (id int primary key, version int not null, v text not null)',
+  mes: 'stg_thing (id int primary key, version int not null, v varchar(40) not null)',
+  mapping:
+    '{ name: things, source: public.thing, target: stg_thing, key: { id: id }, columns: { version: version, v: v } }',
+};
 
 /** Bumps the version of random rows (and adds new ones) until stopped. */
 class Workload {
@@ -97,12 +83,12 @@ describe('millrace audit --repair beside a running replicator', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_repair_live');
-    await createSchemas(dbs, crm, mes);
+    const mappingsDir = await createMarkedTable(dbs, thing);
     name = uniqueName('rep');
     await createReplication(dbs, name, ['thing', 'sync_marker']);
     await dbs.pg.query(`insert into thing select g, 1, 'v1' from generate_series(1, 2000) g`);
     proxy = await proxyFor(dbs.mesUrl);
-    env = replicationEnv(dbs, name, writeMappings({ 'mappings.yaml': yaml }));
+    env = replicationEnv(dbs, name, mappingsDir);
   });
 
   afterEach(async () => {

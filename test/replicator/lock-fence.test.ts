@@ -4,6 +4,7 @@ import { lockName } from '../../src/mysql/replicator-lock.js';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import {
   catchUp,
   endRun,
@@ -15,32 +16,15 @@ import {
   TestStreams,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas, sourceAndTarget } from '../support/schemas.js';
+import { sourceAndTarget } from '../support/schemas.js';
 
-const crmSchema = `
-  create table item (id int primary key, name text not null, version int not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-
-const mesSchema = [
-  'create table stg_item (item_id int primary key, name text, version int)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-
-const mappingYaml = `
-- name: items
-  source: public.item
-  target: stg_item
-  key: { item_id: id }
-  columns: { name: name, version: version }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const item: MarkedTable = {
+  crm: 'item (id int primary key, name text not null, version int not null)',
+  mes: 'stg_item (item_id int primary key, name text, version int)',
+  mapping:
+    '{ name: items, source: public.item, target: stg_item, key: { item_id: id }, columns: { name: name, version: version } }',
+};
 
 const expectedItems =
   'select id::text as id, name, version::text as version from item order by item.id';
@@ -110,8 +94,7 @@ describe('the replicator lock fences the writer', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('lock_fence');
-    await createSchemas(dbs, crmSchema, mesSchema);
-    mappingsDir = writeMappings({ 'items.yaml': mappingYaml });
+    mappingsDir = await createMarkedTable(dbs, item);
   });
 
   afterEach(async () => {
