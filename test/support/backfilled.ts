@@ -5,7 +5,7 @@ import { uniqueName, writeMappings } from './replication.js';
 import { createSchemas } from './schemas.js';
 
 /** A test's own tables on each side and the mapping files that copy them. */
-export interface OfflineSchema {
+interface OfflineSchema {
   readonly crm: string;
   readonly mes: readonly string[];
   readonly mappings: Readonly<Record<string, string>>;
