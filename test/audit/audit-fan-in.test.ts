@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../support/cli.js';
+import { backfilledEnv } from '../support/backfilled.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { uniqueName, writeMappings } from '../support/replication.js';
-import { createSchemas } from '../support/schemas.js';
 import { auditJson, countsOf, mappingOf } from './support.js';
 
 /**
@@ -66,16 +64,11 @@ describe('millrace audit of several mappings into one target table', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_fan_in');
-    await createSchemas(dbs, crmSchema, mesSchema);
-    env = cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
-      MILLRACE_MAPPINGS: writeMappings({ 'partners.yaml': mappingsYaml }),
-      MILLRACE_SLOT: uniqueName('fan_in'),
-      MILLRACE_LOG_LEVEL: 'info',
-    });
-    const backfill = await runCli(['backfill'], env);
-    expect(backfill.code, backfill.stderr).toBe(0);
+    env = await backfilledEnv(
+      dbs,
+      { crm: crmSchema, mes: mesSchema, mappings: { 'partners.yaml': mappingsYaml } },
+      'fan_in',
+    );
   }, 120_000);
 
   afterAll(async () => {

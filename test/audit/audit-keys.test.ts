@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../support/cli.js';
+import { backfilledEnv } from '../support/backfilled.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { uniqueName, writeMappings } from '../support/replication.js';
-import { createSchemas } from '../support/schemas.js';
 import { auditJson, countsOf, mappingOf } from './support.js';
 
 /**
@@ -62,16 +60,11 @@ describe('millrace audit across collations, uuid keys, JSON and soft deletes', (
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_keys');
-    await createSchemas(dbs, crmSchema, mesSchema);
-    env = cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
-      MILLRACE_MAPPINGS: writeMappings({ 'docs.yaml': mappingsYaml }),
-      MILLRACE_SLOT: uniqueName('audit'),
-      MILLRACE_LOG_LEVEL: 'info',
-    });
-    const backfill = await runCli(['backfill'], env);
-    expect(backfill.code, backfill.stderr).toBe(0);
+    env = await backfilledEnv(
+      dbs,
+      { crm: crmSchema, mes: mesSchema, mappings: { 'docs.yaml': mappingsYaml } },
+      'audit',
+    );
     // A source delete the stream would have turned into a soft delete.
     await dbs.pg.query(`delete from doc where code = 'gone'`);
     await dbs.mysql.query(

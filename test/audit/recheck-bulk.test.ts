@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auditReportSchema } from '../../src/audit/audit-report.js';
 import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import {
   catchUp,
   createReplication,
@@ -13,32 +14,16 @@ import {
   uniqueName,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas } from '../support/schemas.js';
 import { proxyFor, type TcpProxy, throughProxy } from '../support/tcp-proxy.js';
 import { mappingOf } from './support.js';
 
-const crm = `
-  create table thing (id int primary key, n int not null, v text not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-const mes = [
-  'create table stg_thing (id int primary key, n int not null, v varchar(40) not null)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-const yaml = `
-- name: things
-  source: public.thing
-  target: stg_thing
-  key: { id: id }
-  columns: { n: n, v: v }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const thing: MarkedTable = {
+  crm: 'thing (id int primary key, n int not null, v text not null)',
+  mes: 'stg_thing (id int primary key, n int not null, v varchar(40) not null)',
+  mapping:
+    '{ name: things, source: public.thing, target: stg_thing, key: { id: id }, columns: { n: n, v: v } }',
+};
 
 /**
  * DESIGN.md "Audit report": with a replicator active, every difference is re-checked once the
@@ -56,12 +41,12 @@ describe('millrace audit during a bulk update larger than the kept differences',
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_bulk');
-    await createSchemas(dbs, crm, mes);
+    const mappingsDir = await createMarkedTable(dbs, thing);
     name = uniqueName('bulk');
     await createReplication(dbs, name, ['thing', 'sync_marker']);
     await dbs.pg.query(`insert into thing select g, 0, 'v' || g from generate_series(1, 40000) g`);
     proxy = await proxyFor(dbs.mesUrl);
-    env = replicationEnv(dbs, name, writeMappings({ 'mappings.yaml': yaml }));
+    env = replicationEnv(dbs, name, mappingsDir);
   });
 
   afterEach(async () => {

@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import {
   catchUp,
   createReplication,
@@ -14,70 +13,32 @@ import {
   uniqueName,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas, sourceAndTarget } from '../support/schemas.js';
+import { sourceAndTarget } from '../support/schemas.js';
 import { proxyFor, type TcpProxy, throughProxy } from '../support/tcp-proxy.js';
+import { Workload } from '../support/workload.js';
 
-const crm = `
-  create table thing (id int primary key, version int not null, v text not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-const mes = [
-  'create table stg_thing (id int primary key, version int not null, v varchar(40) not null)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-const yaml = `
-- name: things
-  source: public.thing
-  target: stg_thing
-  key: { id: id }
-  columns: { version: version, v: v }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const thing: MarkedTable = {
+  crm: 'thing (id int primary key, version int not null, v text not null)',
+  mes: 'stg_thing (id int primary key, version int not null, v varchar(40) not null)',
+  mapping:
+    '{ name: things, source: public.thing, target: stg_thing, key: { id: id }, columns: { version: version, v: v } }',
+};
 
-/** Bumps the version of random rows (and adds new ones) until stopped. */
-class Workload {
-  private stopped = false;
-  private readonly done: Promise<void>;
-  transactions = 0;
-
-  constructor(url: string, rows: number) {
-    this.done = this.loop(url, rows);
-  }
-
-  private async loop(url: string, rows: number): Promise<void> {
-    const client = new pg.Client(
-      pgClientConfig({ url, applicationName: 'millrace-test-workload' }),
-    );
-    await client.connect();
-    let next = 500_000;
-    try {
-      while (!this.stopped) {
-        await client.query('begin');
-        for (let i = 0; i < 5; i++) {
-          await client.query(
-            `update thing set version = version + 1, v = 'w' || (version + 1) where id = $1`,
-            [1 + Math.floor(Math.random() * rows)],
-          );
-        }
-        await client.query(`insert into thing values ($1, 1, 'new')`, [next++]);
-        await client.query('commit');
-        this.transactions++;
-      }
-    } finally {
-      await client.end().catch(() => undefined);
+/** Bumps the version of random rows among `rows` (and adds new ones) until stopped. */
+function bumpVersions(url: string, rows: number): Workload {
+  let next = 500_000;
+  return new Workload(url, async (client) => {
+    await client.query('begin');
+    for (let i = 0; i < 5; i++) {
+      await client.query(
+        `update thing set version = version + 1, v = 'w' || (version + 1) where id = $1`,
+        [1 + Math.floor(Math.random() * rows)],
+      );
     }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
+    await client.query(`insert into thing values ($1, 1, 'new')`, [next++]);
+    await client.query('commit');
+  });
 }
 
 /**
@@ -97,12 +58,12 @@ describe('millrace audit --repair beside a running replicator', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_repair_live');
-    await createSchemas(dbs, crm, mes);
+    const mappingsDir = await createMarkedTable(dbs, thing);
     name = uniqueName('rep');
     await createReplication(dbs, name, ['thing', 'sync_marker']);
     await dbs.pg.query(`insert into thing select g, 1, 'v1' from generate_series(1, 2000) g`);
     proxy = await proxyFor(dbs.mesUrl);
-    env = replicationEnv(dbs, name, writeMappings({ 'mappings.yaml': yaml }));
+    env = replicationEnv(dbs, name, mappingsDir);
   });
 
   afterEach(async () => {
@@ -127,7 +88,7 @@ describe('millrace audit --repair beside a running replicator', () => {
       `insert into stg_thing (id, version, v) values (900001, 7, 'extra'), (900002, 7, 'extra')`,
     );
 
-    workload = new Workload(dbs.crmUrl, 2000);
+    workload = bumpVersions(dbs.crmUrl, 2000);
     await waitFor('a busy workload', async () => workload!.transactions > 50, 60_000);
     proxy.slow(15);
     const repaired = await runCli(

@@ -4,8 +4,7 @@ import { createTestDatabases, type TestDatabases } from '../support/databases.js
 import { freePort } from '../support/ports.js';
 import {
   createReplication,
-  dropReplication,
-  endRun,
+  endStream,
   type RunningCli,
   replicationEnv,
   startRun,
@@ -66,9 +65,7 @@ describe.skipIf(!installed)('Prometheus scraping millrace run', () => {
 
   afterAll(async () => {
     await prometheus?.stop();
-    await endRun(run);
-    if (dbs) await dropReplication(dbs, name);
-    await dbs?.drop();
+    await endStream(dbs, name, run);
   });
 
   it('queries the lag and the slot WAL series, and evaluates every rule on them', async () => {

@@ -3,8 +3,8 @@ import { createTestDatabases, type TestDatabases } from '../support/databases.js
 import { freePort } from '../support/ports.js';
 import {
   createReplication,
-  dropReplication,
-  killRun,
+  endRun,
+  endStream,
   type RunningCli,
   replicationEnv,
   startRun,
@@ -45,16 +45,8 @@ describe('millrace_lag_bytes', () => {
     await createReplication(dbs, name, ['item']);
   });
 
-  afterEach(async () => {
-    killRun(run);
-    await run?.done;
-  });
-
-  afterAll(async () => {
-    killRun(run);
-    if (dbs) await dropReplication(dbs, name);
-    await dbs?.drop();
-  });
+  afterEach(() => endRun(run));
+  afterAll(() => endStream(dbs, name, run));
 
   it('stays small while only unmapped tables write WAL: the idle slot is acknowledged', async () => {
     const port = await freePort();

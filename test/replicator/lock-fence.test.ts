@@ -1,9 +1,8 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lockName } from '../../src/mysql/replicator-lock.js';
-import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { finished, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import {
   catchUp,
   endRun,
@@ -15,32 +14,16 @@ import {
   TestStreams,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas, sourceAndTarget } from '../support/schemas.js';
+import { sourceAndTarget } from '../support/schemas.js';
+import { Workload } from '../support/workload.js';
 
-const crmSchema = `
-  create table item (id int primary key, name text not null, version int not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-
-const mesSchema = [
-  'create table stg_item (item_id int primary key, name text, version int)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-
-const mappingYaml = `
-- name: items
-  source: public.item
-  target: stg_item
-  key: { item_id: id }
-  columns: { name: name, version: version }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const item: MarkedTable = {
+  crm: 'item (id int primary key, name text not null, version int not null)',
+  mes: 'stg_item (item_id int primary key, name text, version int)',
+  mapping:
+    '{ name: items, source: public.item, target: stg_item, key: { item_id: id }, columns: { name: name, version: version } }',
+};
 
 const expectedItems =
   'select id::text as id, name, version::text as version from item order by item.id';
@@ -55,46 +38,22 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Small transactions on the items until stopped: each update raises a row's version, so a
  * target row older than the source's shows as a lower version; some rows go and come back.
  */
-class Workload {
-  transactions = 0;
-  private stopped = false;
-  private readonly done: Promise<void>;
-
-  constructor(url: string, rows: number) {
-    this.done = this.loop(url, rows);
-  }
-
-  private async loop(url: string, rows: number): Promise<void> {
-    const client = new pg.Client(
-      pgClientConfig({ url, applicationName: 'millrace-test-workload' }),
-    );
-    await client.connect();
-    try {
-      while (!this.stopped) {
-        const id = 1 + random(rows);
-        if (random(10) === 0) {
-          await client.query(
-            `begin; delete from item where id = ${id};
-             insert into item values (${id}, 'back ${this.transactions}', 1); commit;`,
-          );
-        } else {
-          await client.query(
-            `update item set version = version + 1, name = 'v' || (version + 1) where id = $1`,
-            [id],
-          );
-        }
-        this.transactions++;
-        await pause(random(10));
-      }
-    } finally {
-      await client.end();
+function churnItems(url: string, rows: number): Workload {
+  return new Workload(url, async (client, n) => {
+    const id = 1 + random(rows);
+    if (random(10) === 0) {
+      await client.query(
+        `begin; delete from item where id = ${id};
+         insert into item values (${id}, 'back ${n}', 1); commit;`,
+      );
+    } else {
+      await client.query(
+        `update item set version = version + 1, name = 'v' || (version + 1) where id = $1`,
+        [id],
+      );
     }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
+    await pause(random(10));
+  });
 }
 
 describe('the replicator lock fences the writer', () => {
@@ -110,8 +69,7 @@ describe('the replicator lock fences the writer', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('lock_fence');
-    await createSchemas(dbs, crmSchema, mesSchema);
-    mappingsDir = writeMappings({ 'items.yaml': mappingYaml });
+    mappingsDir = await createMarkedTable(dbs, item);
   });
 
   afterEach(async () => {
@@ -152,7 +110,7 @@ describe('the replicator lock fences the writer', () => {
     run = startRun(['--heartbeat', '1'], env);
     await waitForReplicating(run);
     await catchUp(dbs, 60_000);
-    workload = new Workload(dbs.crmUrl, 3000);
+    workload = churnItems(dbs.crmUrl, 3000);
     const holder = await lockHolder(name);
     expect(holder).not.toBeNull();
     expect(await otherSessions()).toContain(holder);

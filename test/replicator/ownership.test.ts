@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
@@ -12,9 +10,10 @@ import {
   startRun,
   stopRun,
   uniqueName,
-  waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { markerCrm, markerMapping, markerMes, runCaughtUp } from '../support/run-marker.js';
+import { createSchemas } from '../support/schemas.js';
 
 /**
  * Several mappings into one target table: each removes only the rows it owns. Two mappings of
@@ -61,40 +60,25 @@ const fanIn = `
   columns: { v: v, origin: { const: WEB } }
 `;
 
-const marker = `
-- name: marker
-  source: public.marker
-  target: stg_marker
-  key: { id: id }
-  columns: { n: n }
-`;
-
 describe('rows owned by one of several mappings into a table', () => {
   let dbs: TestDatabases;
   let run: RunningCli | undefined;
-  let markerValue = 0;
   const streams: string[] = [];
 
   beforeAll(async () => {
     dbs = await createTestDatabases('ownership');
-    await dbs.pg.query(`
-      create table orders (id int primary key, region text not null, v int not null);
-      create table shop_order (id int primary key, v int not null);
-      create table web_order (id int primary key, v int not null);
-      create table marker (id int primary key, n int)`);
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    await dbs.mysql.query(
-      'create table stg_order (order_id int primary key, region varchar(8), v int)',
+    await createSchemas(
+      dbs,
+      `create table orders (id int primary key, region text not null, v int not null);
+       create table shop_order (id int primary key, v int not null);
+       create table web_order (id int primary key, v int not null);
+       ${markerCrm}`,
+      [
+        'create table stg_order (order_id int primary key, region varchar(8), v int)',
+        'create table stg_all (order_id int primary key, origin varchar(8), v int)',
+        markerMes,
+      ],
     );
-    await dbs.mysql.query(
-      'create table stg_all (order_id int primary key, origin varchar(8), v int)',
-    );
-    await dbs.mysql.query('create table stg_marker (id int primary key, n int)');
   });
 
   afterEach(async () => {
@@ -108,7 +92,7 @@ describe('rows owned by one of several mappings into a table', () => {
   });
 
   function envFor(name: string, yaml: string): NodeJS.ProcessEnv {
-    return replicationEnv(dbs, name, writeMappings({ 'm.yaml': yaml + marker }));
+    return replicationEnv(dbs, name, writeMappings({ 'm.yaml': yaml + markerMapping }));
   }
 
   async function start(yaml: string, tables: readonly string[]): Promise<void> {
@@ -118,17 +102,7 @@ describe('rows owned by one of several mappings into a table', () => {
     run = startRun([], envFor(name, yaml));
   }
 
-  async function caughtUp(): Promise<void> {
-    markerValue++;
-    await dbs.pg.query('insert into marker values (1, $1) on conflict (id) do update set n = $1', [
-      markerValue,
-    ]);
-    await waitFor('the marker', async () => {
-      const [rows] = await dbs.mysql.query('select n from stg_marker where id = 1');
-      return (rows as { n: number }[])[0]?.n === markerValue || run?.child.exitCode !== null;
-    });
-    expect(run?.child.exitCode, run?.output()).toBeNull();
-  }
+  const caughtUp = () => runCaughtUp(dbs, run);
 
   it('refuses two mappings of one source into one table, and one mapping with any: stays equal', async () => {
     const check = await runCli(['mappings', 'check'], envFor('unused', regionPair));

@@ -1,11 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   createReplication,
-  dropReplication,
-  killRun,
+  endRun,
+  endStream,
   type RunningCli,
   replicationEnv,
   startRun,
@@ -14,6 +12,7 @@ import {
   waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { createSchemas } from '../support/schemas.js';
 
 const mapping = (columns: string) => `
 name: parts
@@ -34,29 +33,14 @@ describe('a replayed schema (changes decoded before an ADD COLUMN)', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('schema_replay');
-    await dbs.pg.query('create table part (id int primary key, name text not null)');
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    await dbs.mysql.query(
+    await createSchemas(dbs, 'create table part (id int primary key, name text not null)', [
       'create table stg_part (part_id int primary key, name varchar(40), c varchar(40) null)',
-    );
+    ]);
     await createReplication(dbs, name, ['part']);
   });
 
-  afterEach(async () => {
-    killRun(run);
-    await run?.done;
-  });
-
-  afterAll(async () => {
-    killRun(run);
-    if (dbs) await dropReplication(dbs, name);
-    await dbs?.drop();
-  });
+  afterEach(() => endRun(run));
+  afterAll(() => endStream(dbs, name, run));
 
   async function rows(sql: string, side: 'pg' | 'mysql'): Promise<unknown[]> {
     if (side === 'pg') return (await dbs.pg.query(sql)).rows;

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
 import { freePort } from '../support/ports.js';
 import {
   catchUp,
@@ -14,30 +15,15 @@ import {
   TestStreams,
   waitFor,
   waitForReplicating,
-  writeMappings,
 } from '../support/replication.js';
-import { createSchemas, sourceAndTarget } from '../support/schemas.js';
+import { sourceAndTarget } from '../support/schemas.js';
 
-const crmSchema = `
-  create table item (id int primary key, name text not null, qty int not null);
-  create table sync_marker (id int primary key, n int not null);
-`;
-const mesSchema = [
-  'create table stg_item (item_id int primary key, name varchar(40) not null, qty int not null)',
-  'create table stg_sync_marker (id int primary key, n int not null)',
-];
-const mappingYaml = `
-- name: items
-  source: public.item
-  target: stg_item
-  key: { item_id: id }
-  columns: { name: name, qty: qty }
-- name: marker
-  source: public.sync_marker
-  target: stg_sync_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+const item: MarkedTable = {
+  crm: 'item (id int primary key, name text not null, qty int not null)',
+  mes: 'stg_item (item_id int primary key, name varchar(40) not null, qty int not null)',
+  mapping:
+    '{ name: items, source: public.item, target: stg_item, key: { item_id: id }, columns: { name: name, qty: qty } }',
+};
 const expectedItems = 'select id::text as id, name, qty::text as qty from item order by item.id';
 const actualItems =
   'select cast(item_id as char) as id, name, cast(qty as char) as qty from stg_item order by item_id';
@@ -68,8 +54,7 @@ describe('millrace run --standby', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('standby');
-    await createSchemas(dbs, crmSchema, mesSchema);
-    mappingsDir = writeMappings({ 'items.yaml': mappingYaml });
+    mappingsDir = await createMarkedTable(dbs, item);
   });
   afterEach(async () => {
     for (const run of runs.splice(0)) await endRun(run);

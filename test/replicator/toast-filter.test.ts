@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  dropReplication,
-  killRun,
+  endStream,
   type RunningCli,
   replicationEnv,
   startRun,
   stopRun,
   uniqueName,
-  waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { markerMapping } from '../support/run-marker.js';
+import { createMemoTables, expectMemos, noise } from '../support/toast-memo.js';
 
 /**
  * Rows that enter a mapping's filter through an UPDATE that does not touch their TOASTed column:
@@ -28,63 +26,23 @@ const mappingsYaml = `
   columns: { state: state, body: body }
   filter: { state: { eq: active } }
   onDelete: delete
-- name: marker
-  source: public.marker
-  target: stg_marker
-  key: { id: id }
-  columns: { n: n }
-`;
-
-/** 20,000 characters PostgreSQL cannot compress: stored out of line, sent as "unchanged". */
-const noise = `(select string_agg(md5(random()::text || g::text), '') from generate_series(1, 625) g)`;
+${markerMapping}`;
 
 const sourceDigests = `select id::text as id, state, md5(body) as body from memo where state = 'active' order by memo.id`;
-const targetDigests = `select cast(memo_id as char) as id, state, md5(body) as body from stg_memo order by memo_id`;
 
 describe('unchanged TOAST values of rows entering a filter', () => {
   let dbs: TestDatabases;
   let run: RunningCli | undefined;
   const name = uniqueName('toastf');
-  let marker = 0;
 
   beforeAll(async () => {
     dbs = await createTestDatabases('toast_filter');
-    await dbs.pg.query(
-      'create table memo (id int primary key, state text not null, body text); create table marker (id int primary key, n int)',
-    );
-    await dbs.pg.query('alter table memo alter column body set storage external');
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    await dbs.mysql.query(
-      'create table stg_memo (memo_id int primary key, state varchar(20), body mediumtext)',
-    );
-    await dbs.mysql.query('create table stg_marker (id int primary key, n int)');
+    await createMemoTables(dbs);
   });
 
-  afterAll(async () => {
-    killRun(run);
-    await run?.done;
-    if (dbs) await dropReplication(dbs, name);
-    await dbs?.drop();
-  });
+  afterAll(() => endStream(dbs, name, run));
 
-  async function expectEqual(): Promise<void> {
-    marker++;
-    await dbs.pg.query('insert into marker values (1, $1) on conflict (id) do update set n = $1', [
-      marker,
-    ]);
-    await waitFor('the marker', async () => {
-      const [rows] = await dbs.mysql.query('select n from stg_marker where id = 1');
-      return (rows as { n: number }[])[0]?.n === marker || run?.child.exitCode !== null;
-    });
-    expect(run?.child.exitCode, run?.output()).toBeNull();
-    const [target] = await dbs.mysql.query(targetDigests);
-    expect(target).toEqual((await dbs.pg.query(sourceDigests)).rows);
-  }
+  const expectEqual = () => expectMemos(dbs, run, sourceDigests);
 
   async function identity(): Promise<string> {
     const { rows } = await dbs.pg.query<{ relreplident: string }>(

@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   createReplication,
@@ -11,9 +9,10 @@ import {
   startRun,
   stopRun,
   uniqueName,
-  waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { markerMapping } from '../support/run-marker.js';
+import { createMemoTables, expectMemos, noise } from '../support/toast-memo.js';
 
 const mappingYaml = (extra: string) => `
 - name: memos
@@ -22,43 +21,18 @@ const mappingYaml = (extra: string) => `
   key: { memo_id: id }
   columns: { state: state, body: body }
   onDelete: delete
-${extra}
-- name: marker
-  source: public.marker
-  target: stg_marker
-  key: { id: id }
-  columns: { n: n }
-`;
-
-/** 20,000 characters PostgreSQL cannot compress: stored out of line, sent as "unchanged". */
-const noise = `(select string_agg(md5(random()::text || g::text), '') from generate_series(1, 625) g)`;
+${extra}${markerMapping}`;
 
 const sourceDigests = `select id::text as id, state, md5(body) as body from memo where state <> 'draft' order by memo.id`;
-const targetDigests = `select cast(memo_id as char) as id, state, md5(body) as body from stg_memo order by memo_id`;
 
 describe('unchanged TOAST values written fresh at a key', () => {
   let dbs: TestDatabases;
   let run: RunningCli | undefined;
-  let marker = 0;
   const streams: string[] = [];
 
   beforeAll(async () => {
     dbs = await createTestDatabases('toast');
-    await dbs.pg.query(
-      'create table memo (id int primary key, state text not null, body text); create table marker (id int primary key, n int)',
-    );
-    // Out of line without compression, so an update that does not touch it sends "unchanged".
-    await dbs.pg.query('alter table memo alter column body set storage external');
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    await dbs.mysql.query(
-      'create table stg_memo (memo_id int primary key, state varchar(20), body mediumtext)',
-    );
-    await dbs.mysql.query('create table stg_marker (id int primary key, n int)');
+    await createMemoTables(dbs);
   });
 
   afterEach(async () => {
@@ -81,19 +55,7 @@ describe('unchanged TOAST values written fresh at a key', () => {
     run = startRun([], replicationEnv(dbs, name, writeMappings({ 'm.yaml': mappingYaml(filter) })));
   }
 
-  async function expectEqual(): Promise<void> {
-    marker++;
-    await dbs.pg.query('insert into marker values (1, $1) on conflict (id) do update set n = $1', [
-      marker,
-    ]);
-    await waitFor('the marker', async () => {
-      const [rows] = await dbs.mysql.query('select n from stg_marker where id = 1');
-      return (rows as { n: number }[])[0]?.n === marker || run?.child.exitCode !== null;
-    });
-    expect(run?.child.exitCode, run?.output()).toBeNull();
-    const [target] = await dbs.mysql.query(targetDigests);
-    expect(target).toEqual((await dbs.pg.query(sourceDigests)).rows);
-  }
+  const expectEqual = () => expectMemos(dbs, run, sourceDigests);
 
   it('keeps the value through an UPDATE that changes only the key', async () => {
     await start('');

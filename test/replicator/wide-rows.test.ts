@@ -1,20 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { migrateTarget } from '../../src/mysql/migrate.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   createReplication,
-  dropReplication,
-  killRun,
+  endRun,
+  endStream,
   type RunningCli,
   replicationEnv,
   startRun,
   stopRun,
   uniqueName,
-  waitFor,
   writeMappings,
 } from '../support/replication.js';
+import { markerCrm, markerMapping, markerMes, runCaughtUp } from '../support/run-marker.js';
+import { createSchemas } from '../support/schemas.js';
 
 const mappingYaml = `
 - name: docs
@@ -22,12 +21,7 @@ const mappingYaml = `
   target: stg_doc
   key: { doc_id: id }
   columns: { body: body }
-- name: marker
-  source: public.marker
-  target: stg_marker
-  key: { id: id }
-  columns: { n: n }
-`;
+${markerMapping}`;
 
 /** Peak RSS of a process in bytes, from /proc (VmHWM). */
 function peakRss(pid: number): number {
@@ -42,53 +36,21 @@ const noise = (length: number) =>
 describe('rows measured in bytes (wide rows, packets, heap)', () => {
   let dbs: TestDatabases;
   let run: RunningCli | undefined;
-  let marker = 0;
   const name = uniqueName('wide');
 
   beforeAll(async () => {
     dbs = await createTestDatabases('wide_rows');
-    await dbs.pg.query(
-      'create table doc (id int primary key, body text); create table marker (id int primary key, n int)',
-    );
-    await migrateTarget({
-      targetUrl: dbs.mesUrl,
-      migrationsDir: '/nonexistent',
-      connectTimeoutMs: 5_000,
-      logger: silentLogger(),
-    });
-    await dbs.mysql.query('create table stg_doc (doc_id int primary key, body longtext)');
-    await dbs.mysql.query('create table stg_marker (id int primary key, n int)');
+    await createSchemas(dbs, `create table doc (id int primary key, body text); ${markerCrm}`, [
+      'create table stg_doc (doc_id int primary key, body longtext)',
+      markerMes,
+    ]);
     await createReplication(dbs, name, ['doc', 'marker']);
   });
 
-  afterEach(async () => {
-    killRun(run);
-    await run?.done;
-  });
+  afterEach(() => endRun(run));
+  afterAll(() => endStream(dbs, name, run));
 
-  afterAll(async () => {
-    killRun(run);
-    if (dbs) await dropReplication(dbs, name);
-    await dbs?.drop();
-  });
-
-  async function caughtUp(timeoutMs: number): Promise<void> {
-    marker++;
-    await dbs.pg.query(
-      'insert into marker values (1, $1) on conflict (id) do update set n = excluded.n',
-      [marker],
-    );
-    await waitFor(
-      'the marker',
-      async () => {
-        const [rows] = await dbs.mysql.query('select n from stg_marker where id = 1');
-        return (rows as { n: number }[])[0]?.n === marker || run?.child.exitCode !== null;
-      },
-      timeoutMs,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}; the replicator said:\n${run?.output().slice(-4000)}`);
-    });
-  }
+  const caughtUp = (timeoutMs: number) => runCaughtUp(dbs, run, timeoutMs);
 
   it('replicates one transaction of 3,000 rows × 60 KB with RSS under 256 MB and no restart', async () => {
     run = startRun([], replicationEnv(dbs, name, writeMappings({ 'm.yaml': mappingYaml })));

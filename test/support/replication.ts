@@ -189,3 +189,17 @@ export class TestStreams {
     for (const name of this.opened.splice(0)) await dropReplication(dbs, name);
   }
 }
+
+/**
+ * Ends a test file's one stream (afterAll): its `run` if still there, its slot and publication,
+ * and its databases.
+ */
+export async function endStream(
+  dbs: TestDatabases | undefined,
+  name: string,
+  run: RunningCli | undefined,
+): Promise<void> {
+  await endRun(run);
+  if (dbs) await dropReplication(dbs, name);
+  await dbs?.drop();
+}
