@@ -26,7 +26,7 @@ const thing: MarkedTable = {
 };
 
 /**
- * DESIGN.md "Audit report": with a replicator active, every difference is re-checked once the
+ * With a replicator active, every difference is re-checked once the
  * target has caught up, however many there are: a bulk update of 30,000 rows (more than the
  * audit keeps in memory) in flight during the audit is no difference, and a real one made at
  * the same time is still found. The replicator's MES connection goes through a proxy that holds
