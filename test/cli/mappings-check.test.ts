@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import {
   migrateReferenceStaging,
   referenceMappingsDir,
 } from '../fixtures/crm-fixture.js';
-import { type CliResult, cliEnv, cliPath, finished } from '../support/cli.js';
+import { type CliResult, cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /**
@@ -50,12 +49,8 @@ function millrace(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    cwd,
-    env: cliEnv({ CRM_DATABASE_URL: dbs.crmUrl, MES_DATABASE_URL: dbs.mesUrl, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return finished(child);
+  const urls = { CRM_DATABASE_URL: dbs.crmUrl, MES_DATABASE_URL: dbs.mesUrl };
+  return runCli(args, cliEnv({ ...urls, ...env }), cwd);
 }
 
 describe('millrace mappings check', () => {

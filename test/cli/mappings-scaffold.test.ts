@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCrmFixture } from '../fixtures/crm-fixture.js';
-import { type CliResult, cliEnv, cliPath, finished } from '../support/cli.js';
+import { type CliResult, cliEnv, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   createReplication,
@@ -80,12 +79,8 @@ function millrace(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    cwd,
-    env: cliEnv({ CRM_DATABASE_URL: dbs.crmUrl, MES_DATABASE_URL: dbs.mesUrl, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return finished(child);
+  const urls = { CRM_DATABASE_URL: dbs.crmUrl, MES_DATABASE_URL: dbs.mesUrl };
+  return runCli(args, cliEnv({ ...urls, ...env }), cwd);
 }
 
 /** migrate, then mappings check --strict: both exit 0, and the check has nothing to say. */

@@ -1,6 +1,4 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pgClientConfig } from '../../src/postgres/pg-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { createMarkedTable, type MarkedTable } from '../support/marked-table.js';
@@ -17,6 +15,7 @@ import {
   waitForReplicating,
 } from '../support/replication.js';
 import { sourceAndTarget } from '../support/schemas.js';
+import { Workload } from '../support/workload.js';
 
 const item: MarkedTable = {
   crm: 'item (id int primary key, name text not null, qty int not null)',
@@ -148,27 +147,19 @@ describe('millrace run --standby', () => {
     let standby = start(env);
     await waitFor('the standby', async () => logged(standby, 'replicator standing by') === 1);
 
-    const workload = new pg.Client(pgClientConfig({ url: dbs.crmUrl }));
-    await workload.connect();
-    let stop = false;
-    let transactions = 0;
     const random = (n: number) => Math.floor(Math.random() * n);
-    const work = (async () => {
-      while (!stop) {
-        await workload.query('begin');
-        for (let i = 0, n = 1 + random(5); i < n; i++) {
-          await workload.query(
-            `insert into item values ($1, $2, $3)
-               on conflict (id) do update set name = excluded.name, qty = item.qty + excluded.qty`,
-            [1 + random(300), `n${random(1000)}`, 1 + random(9)],
-          );
-        }
-        if (random(4) === 0)
-          await workload.query('delete from item where id = $1', [1 + random(300)]);
-        await workload.query('commit');
-        transactions++;
+    const workload = new Workload(dbs.crmUrl, async (client) => {
+      await client.query('begin');
+      for (let i = 0, n = 1 + random(5); i < n; i++) {
+        await client.query(
+          `insert into item values ($1, $2, $3)
+             on conflict (id) do update set name = excluded.name, qty = item.qty + excluded.qty`,
+          [1 + random(300), `n${random(1000)}`, 1 + random(9)],
+        );
       }
-    })();
+      if (random(4) === 0) await client.query('delete from item where id = $1', [1 + random(300)]);
+      await client.query('commit');
+    });
     const takeovers: { kill: string; ms: number; by: string }[] = [];
     try {
       for (const kill of ['SIGKILL', 'KILL sessions', 'SIGKILL']) {
@@ -214,16 +205,14 @@ describe('millrace run --standby', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     } finally {
-      stop = true;
-      await work;
-      await workload.end();
+      await workload.stop();
     }
     // The figures themselves are worth seeing on a loaded machine, not only whether they pass.
     process.stderr.write(`standby takeovers (ms from the kill): ${JSON.stringify(takeovers)}\n`);
     for (const takeover of takeovers) {
       expect(takeover.ms, JSON.stringify(takeovers)).toBeLessThan(10_000);
     }
-    expect(transactions).toBeGreaterThan(30);
+    expect(workload.transactions).toBeGreaterThan(30);
 
     await catchUp(dbs, 60_000);
     const { expected, actual } = await sourceAndTarget(dbs, expectedItems, actualItems);

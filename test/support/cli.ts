@@ -17,10 +17,18 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return env;
 }
 
-/** Starts the built CLI; the caller owns the process (see `finished`). */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv()): ChildProcess {
+/** Starts the built CLI (in `cwd` when given); the caller owns the process (see `finished`). */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+  cwd?: string,
+): ChildProcess {
   // Run through its shebang, as the installed `millrace` bin runs (it carries the heap cap).
-  return spawn(cliPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(cliPath, [...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
+  });
 }
 
 /** Collects a started CLI's output until it exits. */
@@ -39,7 +47,11 @@ export function finished(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-/** Runs the built CLI to completion. */
-export function runCli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  return finished(startCli(args, env));
+/** Runs the built CLI to completion (in `cwd` when given). */
+export function runCli(
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+  cwd?: string,
+): Promise<CliResult> {
+  return finished(startCli(args, env, cwd));
 }
