@@ -291,17 +291,21 @@ export class Pipeline {
     if (step === 'isolate' && event?.kind === 'update') {
       // A key change whose new row lacks unchanged TOAST values copies them from the target row
       // at the old key: that row must hold exactly what came before, and nothing after.
-      await this.flush(false);
-      this.mapChange(event);
-      return this.flush(false);
+      return this.writeAlone(() => this.mapChange(event));
     }
     // Rare (a table's first change in a session, or DDL): may read the catalog.
     if (event?.kind === 'relation') return this.options.checkRelation(event);
-    // TRUNCATE: what came before, the reset alone, then what follows, in stream order.
     if (event?.kind !== 'truncate') return;
+    return this.writeAlone(() => {
+      this.options.interceptor?.onTruncate(event);
+      this.options.mapper.mapTruncate(event, this.meta, this.batch);
+    });
+  }
+
+  /** What came before, then the writes `add` makes alone in their chunk: stream order holds. */
+  private async writeAlone(add: () => void): Promise<void> {
     await this.flush(false);
-    this.options.interceptor?.onTruncate(event);
-    this.options.mapper.mapTruncate(event, this.meta, this.batch);
+    add();
     await this.flush(false);
   }
 
