@@ -2,7 +2,8 @@
 # Makes the local PostgreSQL and MariaDB ready for millrace, idempotently:
 #   - PostgreSQL with wal_level=logical (restarted only when the setting changes),
 #   - a pg_hba line allowing replication connections from 127.0.0.1,
-#   - MariaDB running,
+#   - MariaDB running with a row-based binary log (ROW format, FULL row image), which the return
+#     path reads as a replica (restarted only when a setting changes),
 #   - the crm and mes databases.
 # Where everything is already right it changes nothing. Database URLs from the environment
 # (CRM_DATABASE_URL / MES_DATABASE_URL) pointing elsewhere are left alone.
@@ -71,10 +72,47 @@ ensure_mariadb() {
     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
     wait_for MariaDB 120 mysqladmin -h 127.0.0.1 -uroot ping
   fi
+  ensure_binlog
   mysql -h 127.0.0.1 -uroot -e \
     'CREATE DATABASE IF NOT EXISTS mes CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
 }
 
+my_local() { mysql -h 127.0.0.1 -uroot -N -B -e "$1"; }
+
+binlog_settings='[mysqld]
+log_bin = mariadb-bin
+binlog_format = ROW
+binlog_row_image = FULL
+server_id = 1
+binlog_expire_logs_seconds = 172800
+'
+
+# The binary log can only be switched on at start-up, so the settings go into a configuration file
+# the server reads; MariaDB is restarted only when the running server does not have them yet.
+ensure_binlog() {
+  local live
+  live=$(my_local 'select concat_ws(",", @@log_bin + 0, @@binlog_format, @@binlog_row_image)')
+  if [[ "$live" == "1,ROW,FULL" ]]; then return 0; fi
+  local conf
+  if [[ -d /etc/mysql/mariadb.conf.d ]]; then
+    conf=/etc/mysql/mariadb.conf.d/90-millrace-binlog.cnf
+  else
+    conf=/etc/mysql/millrace-binlog.cnf
+    grep -qxF "!include $conf" /etc/mysql/my.cnf || printf '\n!include %s\n' "$conf" >>/etc/mysql/my.cnf
+  fi
+  printf '%s' "$binlog_settings" >"$conf"
+  log "enabling MariaDB's binary log (ROW format, FULL row image) in $conf; restarting MariaDB"
+  mysqladmin -h 127.0.0.1 -uroot shutdown
+  wait_for 'MariaDB shutdown' 120 bash -c '! pgrep -x mariadbd'
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_for MariaDB 120 mysqladmin -h 127.0.0.1 -uroot ping
+  live=$(my_local 'select concat_ws(",", @@log_bin + 0, @@binlog_format, @@binlog_row_image)')
+  if [[ "$live" != "1,ROW,FULL" ]]; then
+    log "MariaDB restarted without the binary log settings (log_bin,format,image = $live)"
+    return 1
+  fi
+}
+
 ensure_postgres
 ensure_mariadb
-log "PostgreSQL (wal_level=$(pg_local 'show wal_level')) and MariaDB ready"
+log "PostgreSQL (wal_level=$(pg_local 'show wal_level')) and MariaDB (binlog_format=$(my_local 'select @@binlog_format')) ready"
