@@ -6,7 +6,7 @@ import { TargetBatch } from '../writes/target-batch.js';
 import type { WriteChunk } from '../writes/write-chunk.js';
 import type { ChangeMapper } from './change-mapper.js';
 import type { ChangeSource } from './change-source.js';
-import type { Sink } from './sink.js';
+import type { Checkpoint, Sink } from './sink.js';
 import type { ChangeEvent, RelationEvent, SourceEvent } from './source-event.js';
 import type { StreamInterceptor } from './stream-interceptor.js';
 
@@ -88,6 +88,7 @@ export class Pipeline {
   private meta: ChangeMeta = { lsn: 0n, syncedAt: new Date(0) };
   /** Commit end LSN of the last complete transaction held in the batch. */
   private lastComplete: Lsn;
+  private lastCompleteGtid: string | undefined;
   private lastCommitted: Lsn;
   /** Commit end LSN last handed to a committing write (it may still be in flight). */
   private lastFlushed: Lsn;
@@ -266,6 +267,7 @@ export class Pipeline {
           return undefined;
         }
         this.lastComplete = event.endLsn;
+        this.lastCompleteGtid = event.gtid;
         this.lastCommitTimeMs = event.commitTimeMs;
         this.batchTransactions++;
         return this.batchFull() || Date.now() - this.batchStartedAt >= this.maxBatchDelayMs
@@ -330,7 +332,9 @@ export class Pipeline {
    */
   private async flush(commit: boolean): Promise<void> {
     const chunk = this.batch.take();
-    const lsn = commit ? this.lastComplete : undefined;
+    const checkpoint: Checkpoint | undefined = commit
+      ? { slot: this.options.slot, lsn: this.lastComplete, gtid: this.lastCompleteGtid }
+      : undefined;
     const stats = {
       changes: this.batchChanges,
       transactions: this.batchTransactions,
@@ -346,12 +350,12 @@ export class Pipeline {
     }
     await this.inflight;
     this.throwIfFailed();
-    this.inflight = this.write(chunk, lsn, stats);
+    this.inflight = this.write(chunk, checkpoint, stats);
   }
 
   private async write(
     chunk: WriteChunk,
-    lsn: Lsn | undefined,
+    checkpoint: Checkpoint | undefined,
     stats: {
       changes: number;
       transactions: number;
@@ -370,8 +374,9 @@ export class Pipeline {
         writes + chunk.resets.length + chunk.deadLetters.length > 0
           ? await this.options.sink.apply(chunk)
           : undefined;
-      if (lsn === undefined) return;
-      await this.options.sink.commit({ checkpoint: { slot: this.options.slot, lsn } });
+      if (checkpoint === undefined) return;
+      const lsn = checkpoint.lsn;
+      await this.options.sink.commit({ checkpoint });
       this.lastCommitted = lsn;
       this.options.source.acknowledge(lsn);
       this.options.observer?.committed({

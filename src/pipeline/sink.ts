@@ -12,6 +12,8 @@ export interface ChunkStats {
 export interface Checkpoint {
   readonly slot: string;
   readonly lsn: bigint;
+  /** The commit's GTID, for sources that have one. */
+  readonly gtid?: string;
 }
 
 /**

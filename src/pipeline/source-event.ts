@@ -51,6 +51,8 @@ export interface CommitEvent {
   readonly endLsn: Lsn;
   /** Commit time, milliseconds since the epoch. */
   readonly commitTimeMs: number;
+  /** The source's own name for this commit where it has one (a MariaDB GTID), kept with the checkpoint for operators. */
+  readonly gtid?: string;
 }
 
 /**
