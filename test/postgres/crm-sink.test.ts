@@ -527,3 +527,64 @@ describe('CrmSink and a lost connection', () => {
     expect((await checkpointOf('cut')).lsn).toBe(at(7, 200));
   });
 });
+
+/** pgoutput messages of each transaction a slot holds (protocol version 1), by message byte. */
+function transactions(changes: readonly { data: string }[]): Buffer[][] {
+  const grouped: Buffer[][] = [];
+  for (const { data } of changes) {
+    const message = Buffer.from(data.slice(2), 'hex');
+    const kind = String.fromCharCode(message[0]!);
+    if (kind === 'B') grouped.push([]);
+    grouped.at(-1)?.push(message);
+  }
+  return grouped;
+}
+
+/** The origin name an Origin message ('O', commit LSN, name) carries, if any. */
+function originOf(messages: readonly Buffer[]): string | undefined {
+  const message = messages.find((candidate) => candidate[0] === 'O'.charCodeAt(0));
+  return message?.subarray(9, message.indexOf(0, 9)).toString('utf8');
+}
+
+describe('CrmSink replication origin', () => {
+  it('tags every transaction it commits with the origin millrace_<stream>, which pgoutput sends; other writers are untagged', async () => {
+    const stream = `crmsink_${tag}_origin`;
+    const slot = `crm_sink_origin_${tag}`;
+    await dbs.pg.query('create publication crm_sink_origin for table crm_stage.work_order');
+    // Temporary: it goes with this session even if the test fails before the drop below.
+    await dbs.pg.query(`select pg_create_logical_replication_slot($1, 'pgoutput', true)`, [slot]);
+    try {
+      const sink = await openSink('origin');
+      await sink.apply(
+        chunk([
+          table(workOrders, ['id'], { upserts: [upsert({ id: '80', note: 'from the MES' })] }),
+        ]),
+      );
+      await sink.commit({ checkpoint: { slot: stream, lsn: at(8, 1) } });
+      await dbs.pg.query(
+        `insert into crm_stage.work_order (id, note) values (81, 'by a CRM user')`,
+      );
+      const { rows: changes } = await dbs.pg.query<{ data: string }>(
+        `select data from pg_logical_slot_peek_binary_changes($1, null, null,
+           'proto_version', '1', 'publication_names', 'crm_sink_origin')`,
+        [slot],
+      );
+      const withRows = transactions(changes).filter((messages) =>
+        messages.some((message) => message[0] === 'I'.charCodeAt(0)),
+      );
+      expect(withRows.map(originOf)).toEqual([`millrace_${stream}`, undefined]);
+
+      // Released, the session lets go of the origin: another session may take it at once.
+      await sink.release();
+      const next = await openSink('origin');
+      await next.apply(chunk([table(workOrders, ['id'], { upserts: [upsert({ id: '82' })] })]));
+      // While one session holds it, no other can: two writers of one stream cannot both commit.
+      const rival = await openSink('origin');
+      await expect(rival.apply(chunk([]))).rejects.toMatchObject({ code: '55006' });
+      await next.rollback();
+    } finally {
+      await dbs.pg.query('select pg_drop_replication_slot($1)', [slot]).catch(() => undefined);
+      await dbs.pg.query('drop publication if exists crm_sink_origin');
+    }
+  });
+});
