@@ -3,21 +3,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
-import { connectSource, type PgClient } from '../../src/postgres/pg-client.js';
-import { loadCrmCheckpoint } from '../../src/postgres/sink/crm-checkpoint-store.js';
-import { CrmSink } from '../../src/postgres/sink/crm-sink.js';
-import { migrateCrm } from '../../src/postgres/sink/migrate-crm.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { connectSource, type PgClient } from '../../../src/postgres/pg-client.js';
+import { loadCrmCheckpoint } from '../../../src/postgres/sink/crm-checkpoint-store.js';
+import { CrmSink } from '../../../src/postgres/sink/crm-sink.js';
+import { migrateCrm } from '../../../src/postgres/sink/migrate-crm.js';
 import type {
   DeadLetter,
   Origin,
   RowWrite,
   TableWrites,
   WriteChunk,
-} from '../../src/writes/write-chunk.js';
-import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { waitFor } from '../support/replication.js';
-import { proxyFor, type TcpProxy, throughProxy } from '../support/tcp-proxy.js';
+} from '../../../src/writes/write-chunk.js';
+import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
+import { waitFor } from '../../support/replication.js';
+import { proxyFor, type TcpProxy, throughProxy } from '../../support/tcp-proxy.js';
 
 /** The user's CRM staging migration: an enum, numerics, timestamps, bytea, a composite key, odd names. */
 const stagingMigration = `
