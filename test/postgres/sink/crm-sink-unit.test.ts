@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log/logger.js';
 import { CrmSink } from '../../../src/postgres/sink/crm-sink.js';
-import type { DeadLetter, Origin, TableWrites, WriteChunk } from '../../../src/writes/write-chunk.js';
+import type {
+  DeadLetter,
+  Origin,
+  TableWrites,
+  WriteChunk,
+} from '../../../src/writes/write-chunk.js';
 import { type RecordedPgStatement, RecordingPgClient } from '../../support/recording-pg-client.js';
 
 const origin: Origin = {
