@@ -71,7 +71,7 @@ function integerRendering(
   if (spec.kind !== 'integer') return undefined;
   if (low >= spec.min && high <= spec.max) return (value) => `(${value})::text`;
   return (value) =>
-    `CASE WHEN (${value})::numeric BETWEEN ${spec.min} AND ${spec.max} THEN (${value})::text ELSE ${pgRejectSql} END`;
+    `CASE WHEN (${value})::numeric BETWEEN ${spec.min} AND ${spec.max} THEN (${value})::text WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`;
 }
 
 function decimalRendering(from: SourceSpec, spec: TargetSpec & { kind: 'decimal' }): PgRendering {
@@ -90,12 +90,12 @@ function decimalRendering(from: SourceSpec, spec: TargetSpec & { kind: 'decimal'
       from.scale === scale ? `(${value})::text` : `round(${value}, ${scale})::text`;
     return (value) => `CASE WHEN ${value} = 'NaN' THEN ${pgRejectSql} ELSE ${text(value)} END`;
   }
-  // The converter refuses a negative value for UNSIGNED before rounding; a negative value that
-  // rounds to zero would be spelt '-0.00' by it: both go to the row-by-row comparison.
+  // The converter refuses a negative value for UNSIGNED before rounding (even one that rounds
+  // to zero); neither it nor PostgreSQL spells a negative zero.
   return (value) =>
     `CASE WHEN ${value} IS NULL THEN NULL` +
     ` WHEN ${value} IN ('NaN', 'Infinity', '-Infinity') THEN ${pgRejectSql}` +
-    ` WHEN ${value} < 0 AND ${unsigned ? 'TRUE' : `round(${value}, ${scale}) = 0`} THEN ${pgRejectSql}` +
+    (unsigned ? ` WHEN ${value} < 0 THEN ${pgRejectSql}` : '') +
     ` WHEN abs(round(${value}, ${scale})) >= ${limit} THEN ${pgRejectSql}` +
     ` ELSE round(${value}, ${scale})::text END`;
 }
