@@ -67,17 +67,19 @@ export async function prepareMappings(
 
   // md5() hashes the database encoding's bytes, MD5() on the MES utf8mb4's: they agree in UTF8.
   const encoding = await source.query<{ server_encoding: string }>('SHOW server_encoding');
-  const digests =
-    options.hashing !== false && encoding.rows[0]?.server_encoding === 'UTF8'
-      ? undefined
-      : 'digests need digests on and a UTF8 CRM database';
+  const noDigest =
+    options.hashing === false
+      ? 'digests are turned off'
+      : encoding.rows[0]?.server_encoding === 'UTF8'
+        ? undefined
+        : 'the CRM database is not encoded in UTF8';
   const prepared: PreparedMapping[] = [];
   for (const mapping of compiled) {
     const spec = specs.find((candidate) => candidate.name === mapping.name)!;
     prepared.push(
       await prepareMapping(mapping, spec, schemas, source, {
         hashing: options.hashing !== false,
-        noDigest: digests,
+        noDigest,
       }),
     );
   }
