@@ -35,12 +35,17 @@ export interface DigestStats {
   rowChunks: number;
 }
 
-/** Buckets of the first pass over the whole key span. */
-const coarseBuckets = 1024n;
+/**
+ * Keys per bucket of the first pass over the whole key span: small enough that 1% of rows
+ * differing spread evenly leaves most buckets clean, within 1,024..8,192 buckets.
+ */
+const keysPerCoarseBucket = 64n;
+const minCoarseBuckets = 1024n;
+const maxCoarseBuckets = 8192n;
 /** Rows a bucket of the second pass aims at: small enough that a few differences spoil few rows. */
 const rowsPerFineBucket = 8n;
-/** First-pass buckets one second-pass statement covers (bounds its answer and memory). */
-const coarsePerStatement = 64;
+/** Differing first-pass buckets one second-pass statement digests again (bounds its answer). */
+const coarsePerStatement = 256;
 /** Differing second-pass buckets whose rows are read in one statement per side. */
 const bucketsPerRowRead = 512;
 /** Beyond this key span bucket numbers could overflow a BIGINT on one side. */
@@ -62,8 +67,8 @@ interface Mismatch {
 /**
  * The `digest` strategy: both databases digest the mapping's rows per key bucket (DigestPlan);
  * buckets with equal digests are matched without a row crossing the network. A first pass cuts
- * the key span into 1,024 buckets; each run of differing ones is digested again in buckets of
- * about eight rows; the rows of the buckets that still differ are read from both sides and
+ * the key span into buckets of 64 keys (1,024 to 8,192 of them); the differing ones are
+ * digested again, a few hundred per statement, in buckets of about eight rows; the rows of the buckets that still differ are read from both sides and
  * compared in JavaScript like any range, so every difference is reported exactly as the row
  * path reports it. Returns false, having read nothing, when the key span is too wide for bucket
  * arithmetic (the caller compares by rows then).
@@ -75,8 +80,9 @@ export async function compareByDigest(
   const span = await keySpan(options);
   if (span === undefined) return true;
   if (span.last - span.first >= maxSpan) return false;
-  const width = ceilDivide(span.last - span.first + 1n, coarseBuckets);
-  const coarse: BucketRange = { ...span, width };
+  const keys = span.last - span.first + 1n;
+  const buckets = clamp(keys / keysPerCoarseBucket, minCoarseBuckets, maxCoarseBuckets);
+  const coarse: BucketRange = { ...span, width: ceilDivide(keys, buckets) };
   const mismatches = await compareBuckets(options, stats, coarse);
   const runs = groupRuns(mismatches);
   let next = runs.length > 0 ? fineDigests(options, fineRange(coarse, runs[0]!)) : undefined;
@@ -112,6 +118,10 @@ async function keySpan(
   const first = bounds.reduce((low, [min]) => (min < low ? min : low), bounds[0]![0]);
   const last = bounds.reduce((high, [, max]) => (max > high ? max : high), bounds[0]![1]);
   return { first, last };
+}
+
+function clamp(value: bigint, low: bigint, high: bigint): bigint {
+  return value < low ? low : value > high ? high : value;
 }
 
 function ceilDivide(a: bigint, b: bigint): bigint {
@@ -200,30 +210,34 @@ function matchBuckets(
   return mismatches;
 }
 
-/** Runs of consecutive differing first-pass buckets, at most coarsePerStatement each. */
+/** Differing first-pass buckets in groups of at most coarsePerStatement, in bucket order. */
 function groupRuns(mismatches: readonly Mismatch[]): Mismatch[][] {
   const runs: Mismatch[][] = [];
-  for (const mismatch of mismatches) {
-    const run = runs[runs.length - 1];
-    const previous = run?.[run.length - 1];
-    if (
-      run !== undefined &&
-      previous!.bucket + 1n === mismatch.bucket &&
-      run.length < coarsePerStatement
-    ) {
-      run.push(mismatch);
-    } else runs.push([mismatch]);
+  for (let start = 0; start < mismatches.length; start += coarsePerStatement) {
+    runs.push(mismatches.slice(start, start + coarsePerStatement));
   }
   return runs;
 }
 
-/** The keys of a run of first-pass buckets, cut into buckets of about rowsPerFineBucket rows. */
+/**
+ * The keys of a group of first-pass buckets (only theirs: the clean buckets between them are
+ * left out), cut into buckets of about rowsPerFineBucket rows.
+ */
 function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   const densest = run.reduce((most, mismatch) => (mismatch.rows > most ? mismatch.rows : most), 1n);
   const width = (rowsPerFineBucket * coarse.width) / densest;
   const first = coarse.first + run[0]!.bucket * coarse.width;
   const end = coarse.first + (run[run.length - 1]!.bucket + 1n) * coarse.width - 1n;
-  return { first, last: end < coarse.last ? end : coarse.last, width: width > 0n ? width : 1n };
+  return {
+    first,
+    last: end < coarse.last ? end : coarse.last,
+    width: width > 0n ? width : 1n,
+    within: {
+      first: coarse.first,
+      width: coarse.width,
+      buckets: run.map((mismatch) => mismatch.bucket),
+    },
+  };
 }
 
 /** Reads the rows of the given buckets from both sides and compares them row by row. */

@@ -1,7 +1,7 @@
 import type { MappingSpec } from '../mapping/mapping-spec.js';
 import { quoteIdent } from '../mysql/sql/quote.js';
 import { quotePgIdent } from '../postgres/pg-client.js';
-import { pgCanonicalSql } from '../values/pg-canonical-sql.js';
+import { type PgSession, pgCanonicalSql } from '../values/pg-canonical-sql.js';
 import { describeSource } from '../values/source-spec.js';
 import { describeTarget } from '../values/target-spec.js';
 import { canonicalColumnSql } from './chunk-hash.js';
@@ -41,7 +41,7 @@ export type DigestChoice =
   | { readonly plan: DigestPlan; readonly reason?: undefined }
   | { readonly plan?: undefined; readonly reason: string };
 
-export function planDigest(model: RowModel, spec: MappingSpec): DigestChoice {
+export function planDigest(model: RowModel, spec: MappingSpec, session: PgSession): DigestChoice {
   const { mapping, sourceTable } = model;
   if (mapping.sourceKeyColumns.length !== 1) {
     return { reason: 'digests walk single-column integer keys only' };
@@ -58,13 +58,13 @@ export function planDigest(model: RowModel, spec: MappingSpec): DigestChoice {
   }
   if (spec.filter !== undefined) return { reason: 'filters are evaluated in JavaScript only' };
 
-  const sourceSql = [pgCanonicalSql(keyType, keyColumn)!(quotePgIdent(sourceKey))];
+  const sourceSql = [pgCanonicalSql(keyType, keyColumn, session)!(quotePgIdent(sourceKey))];
   const targetColumns = [keyColumn, ...model.compareTargetColumns];
   for (let i = 0; i < model.compareColumns.length; i++) {
     const name = model.compareColumns[i]!.toLowerCase();
     const column = spec.columns.find((candidate) => candidate.target.toLowerCase() === name);
     if (column === undefined) return { reason: `${name} is not a mapped column` };
-    const rendered = renderRule(column.rule, model.compareTargetColumns[i]!, sourceTable);
+    const rendered = renderRule(column.rule, model.compareTargetColumns[i]!, sourceTable, session);
     if (rendered.reason !== undefined) return { reason: `${column.target}: ${rendered.reason}` };
     sourceSql.push(rendered.sql);
   }

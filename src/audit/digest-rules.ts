@@ -6,7 +6,12 @@ import { quotePgIdent } from '../postgres/pg-client.js';
 import { compileCanonical } from '../values/canonical.js';
 import type { SourceType, TargetColumn } from '../values/column-types.js';
 import { compileConversion } from '../values/compile-conversion.js';
-import { pgCanonicalSql, pgRejectSql, pgTextLiteral } from '../values/pg-canonical-sql.js';
+import {
+  type PgSession,
+  pgCanonicalSql,
+  pgRejectSql,
+  pgTextLiteral,
+} from '../values/pg-canonical-sql.js';
 
 /** A column's PostgreSQL rendering, or why it has none (the mapping is then compared by rows). */
 export type RuleRendering =
@@ -44,6 +49,7 @@ export function renderRule(
   rule: ColumnRule,
   column: TargetColumn,
   sourceTable: SourceTable,
+  session: PgSession,
 ): RuleRendering {
   const typeOf = (name: string) => sourceTable.columns.get(name)!.type;
   switch (rule.kind) {
@@ -51,7 +57,7 @@ export function renderRule(
       return { sql: literalOf(column, rule.value, undefined) };
     case 'copy': {
       const type = typeOf(rule.from);
-      const render = pgCanonicalSql(type, column);
+      const render = pgCanonicalSql(type, column, session);
       if (render === undefined) return noRendering(type, column);
       const value = quotePgIdent(rule.from);
       if (rule.default === undefined) return { sql: render(value) };

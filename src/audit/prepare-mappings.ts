@@ -10,6 +10,7 @@ import { introspectTarget } from '../mysql/introspect.js';
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { introspectSource } from '../postgres/introspect.js';
 import type { PgClient } from '../postgres/pg-client.js';
+import type { PgSession } from '../values/pg-canonical-sql.js';
 import { describeSource, type SourceFamily } from '../values/source-spec.js';
 import { buildChunkHasher, type ChunkHasher } from './chunk-hash.js';
 import { type DigestPlan, planDigest } from './digest-plan.js';
@@ -67,6 +68,8 @@ export async function prepareMappings(
 
   // md5() hashes the database encoding's bytes, MD5() on the MES utf8mb4's: they agree in UTF8.
   const encoding = await source.query<{ server_encoding: string }>('SHOW server_encoding');
+  const dateStyle = await source.query<{ DateStyle: string }>('SHOW DateStyle');
+  const session: PgSession = { isoDateStyle: /^ISO\b/.test(dateStyle.rows[0]?.DateStyle ?? '') };
   const noDigest =
     options.hashing === false
       ? 'digests are turned off'
@@ -80,6 +83,7 @@ export async function prepareMappings(
       await prepareMapping(mapping, spec, schemas, source, {
         hashing: options.hashing !== false,
         noDigest,
+        session,
       }),
     );
   }
@@ -91,7 +95,11 @@ async function prepareMapping(
   spec: MappingSpec,
   schemas: Schemas,
   source: PgClient,
-  options: { readonly hashing: boolean; readonly noDigest: string | undefined },
+  options: {
+    readonly hashing: boolean;
+    readonly noDigest: string | undefined;
+    readonly session: PgSession;
+  },
 ): Promise<PreparedMapping> {
   const { hashing } = options;
   const sourceTable = schemas.source.get(mapping.sourceKey)!;
@@ -109,7 +117,7 @@ async function prepareMapping(
     options.noDigest !== undefined
       ? { reason: options.noDigest }
       : strategy === 'range'
-        ? planDigest(model, spec)
+        ? planDigest(model, spec, options.session)
         : { reason: 'keys whose order conversion changes are looked up' };
   return {
     model,

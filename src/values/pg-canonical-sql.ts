@@ -12,6 +12,15 @@ export const pgRejectSql = "chr(1) || 'millrace:reject'";
 /** Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression. */
 export type PgRendering = (value: string) => string;
 
+/** What the session the rendering runs in allows. */
+export interface PgSession {
+  /**
+   * DateStyle is ISO: dates and timestamps print as `YYYY-MM-DD[ HH:MM:SS[.f]]`, and their
+   * `::text` (several times cheaper than to_char) can be used.
+   */
+  readonly isoDateStyle?: boolean;
+}
+
 /** A text SQL literal for PostgreSQL (standard_conforming_strings on, as since 9.1). */
 export function pgTextLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'::text`;
@@ -36,6 +45,7 @@ const sourceTextTypes = new Set(['text', 'varchar', 'bpchar']);
 export function pgCanonicalSql(
   source: SourceType | 'text',
   target: TargetColumn,
+  session: PgSession = {},
 ): PgRendering | undefined {
   const spec = describeTarget(target);
   const from = describeSource(source);
@@ -55,10 +65,12 @@ export function pgCanonicalSql(
         ? (value) => `CASE WHEN ${value} THEN '1' WHEN NOT ${value} THEN '0' END`
         : undefined;
     case 'date':
-      return spec.kind === 'date' ? dateRendering() : undefined;
+      return spec.kind === 'date' ? dateRendering(session) : undefined;
     case 'timestamp':
     case 'timestamptz':
-      return spec.kind === 'datetime' ? dateTimeRendering(spec.fsp, from.family) : undefined;
+      return spec.kind === 'datetime'
+        ? dateTimeRendering(spec.fsp, from.family, session)
+        : undefined;
     default:
       return undefined;
   }
@@ -135,21 +147,35 @@ function stringRendering(
 }
 
 // Years 1..9999: range comparisons (infinities and BC fall outside) cost less than extract().
-function dateRendering(): PgRendering {
-  return (value) =>
-    `CASE WHEN ${value} >= '0001-01-01'::date AND ${value} < '10000-01-01'::date THEN to_char(${value}, 'YYYY-MM-DD')` +
-    ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`;
+function dateRendering(session: PgSession): PgRendering {
+  return (value) => {
+    const text = session.isoDateStyle ? `(${value})::text` : `to_char(${value}, 'YYYY-MM-DD')`;
+    return (
+      `CASE WHEN ${value} >= '0001-01-01'::date AND ${value} < '10000-01-01'::date THEN ${text}` +
+      ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
+    );
+  };
 }
 
-function dateTimeRendering(fsp: number, family: 'timestamp' | 'timestamptz'): PgRendering {
+function dateTimeRendering(
+  fsp: number,
+  family: 'timestamp' | 'timestamptz',
+  session: PgSession,
+): PgRendering {
   const width = fsp === 0 ? 19 : 20 + fsp;
+  // ISO output drops a zero fraction and the fraction's trailing zeros: padded back to 6 digits.
+  const text = (utc: string) =>
+    session.isoDateStyle
+      ? fsp === 0
+        ? `left(${utc}::text, 19)`
+        : `left(CASE WHEN length(${utc}::text) = 19 THEN ${utc}::text || '.000000' ELSE rpad(${utc}::text, 26, '0') END, ${width})`
+      : `left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})`;
   return (value) => {
     // A timestamptz is moved to UTC whatever the session's zone, as the converter moves it.
     const utc = family === 'timestamptz' ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
     return (
       `CASE WHEN ${utc} >= '0001-01-01'::timestamp AND ${utc} < '10000-01-01'::timestamp` +
-      ` THEN left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})` +
-      ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
+      ` THEN ${text(utc)} WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
     );
   };
 }

@@ -14,6 +14,32 @@ export interface BucketRange {
   readonly first: bigint;
   readonly last: bigint;
   readonly width: bigint;
+  /** Only the keys in these buckets of a coarser cut of the same keys (starting at `first`). */
+  readonly within?: {
+    readonly first: bigint;
+    readonly width: bigint;
+    readonly buckets: readonly bigint[];
+  };
+}
+
+/** PostgreSQL: the `within` condition, its parameters numbered from `next`. */
+function sourceWithin(key: string, range: BucketRange, next: number) {
+  if (range.within === undefined) return { sql: '', values: [] };
+  const { first, width, buckets } = range.within;
+  return {
+    sql: ` AND (${key}::bigint - $${next}::bigint) / $${next + 1}::bigint = ANY($${next + 2}::bigint[])`,
+    values: [String(first), String(width), buckets.map(String)],
+  };
+}
+
+/** MySQL: the `within` condition and its parameters. */
+function targetWithin(key: string, range: BucketRange) {
+  if (range.within === undefined) return { sql: [], values: [] };
+  const { first, width, buckets } = range.within;
+  return {
+    sql: [`(${key} - ?) DIV ? IN (${buckets.map(() => '?').join(', ')})`],
+    values: [first, width, ...buckets],
+  };
 }
 
 /** A field's text in the row (see DigestPlan), over the inner query's column `name`. */
@@ -38,13 +64,14 @@ export function sourceBucketDigests(
   const fields = plan.sourceFields.map((field, index) => `${field.sql} AS f${index}`).join(', ');
   const row = plan.sourceFields.map((field, index) => sourceField(field, `f${index}`)).join(' || ');
   const key = plan.sourceKey;
+  const within = sourceWithin(key, range, 4);
   return {
     text:
       `SELECT (k - $1::bigint) / $3::bigint AS b, count(*) AS n,` +
       ` bit_xor(('x' || left(md5(${row}), 16))::bit(64)::bigint)::text AS s` +
       ` FROM (SELECT ${key}::bigint AS k, ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
-      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint OFFSET 0) AS r GROUP BY 1 ORDER BY 1`,
-    values: [String(range.first), String(range.last), String(range.width)],
+      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint${within.sql} OFFSET 0) AS r GROUP BY 1 ORDER BY 1`,
+    values: [String(range.first), String(range.last), String(range.width), ...within.values],
   };
 }
 
@@ -57,8 +84,9 @@ export function targetBucketDigests(
   owner: RowOwner | undefined,
 ): Statement {
   const key = plan.targetKey;
-  const where = [`${key} >= ?`, `${key} <= ?`];
-  const values: unknown[] = [range.first, range.width, range.first, range.last];
+  const within = targetWithin(key, range);
+  const where = [`${key} >= ?`, `${key} <= ?`, ...within.sql];
+  const values: unknown[] = [range.first, range.width, range.first, range.last, ...within.values];
   if (live !== undefined) where.push(live);
   if (owner !== undefined) {
     where.push(`${quoteIdent(owner.column)} = ?`);
@@ -82,16 +110,18 @@ export function sourceBucketRows(
   buckets: readonly bigint[],
 ): PgStatement {
   const key = plan.sourceKey;
+  const within = sourceWithin(key, range, 5);
   return {
     text:
       `SELECT ${columns.map(quotePgIdent).join(', ')} FROM ${quotePgTable(table.schema, table.table)}` +
       ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint` +
-      ` AND (${key}::bigint - $1::bigint) / $3::bigint = ANY($4::bigint[]) ORDER BY ${key}`,
+      ` AND (${key}::bigint - $1::bigint) / $3::bigint = ANY($4::bigint[])${within.sql} ORDER BY ${key}`,
     values: [
       String(range.first),
       String(range.last),
       String(range.width),
       buckets.map((bucket) => String(bucket)),
+      ...within.values,
     ],
   };
 }
@@ -106,12 +136,21 @@ export function targetBucketRows(
   owner: RowOwner | undefined,
 ): Statement {
   const key = plan.targetKey;
+  const within = targetWithin(key, range);
   const where = [
     `${key} >= ?`,
     `${key} <= ?`,
     `(${key} - ?) DIV ? IN (${buckets.map(() => '?').join(', ')})`,
+    ...within.sql,
   ];
-  const values: unknown[] = [range.first, range.last, range.first, range.width, ...buckets];
+  const values: unknown[] = [
+    range.first,
+    range.last,
+    range.first,
+    range.width,
+    ...buckets,
+    ...within.values,
+  ];
   if (owner !== undefined) {
     where.push(`${quoteIdent(owner.column)} = ?`);
     values.push(owner.value);
