@@ -127,7 +127,8 @@ async function runScenario(
   const dbs = await createBenchDatabases(benchServers(), labels[name]);
   track(dbs);
   const workDir = mkdtempSync(path.join(tmpdir(), `millrace-bench-work-${name}-`));
-  const profileDir = path.join(profileRoot, name);
+  // One directory per job: the steady state's rates must not read each other's profiles.
+  const profileDir = path.join(profileRoot, rate ? `${name}-${rate}` : name);
   const logDir = options.keepLogs ? path.join(path.dirname(profileRoot), 'logs', name) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
   const cli = { main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
