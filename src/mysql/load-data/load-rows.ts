@@ -18,13 +18,9 @@ export interface LoadPlan {
   readonly columns: readonly string[];
   readonly keyColumns: readonly string[];
   readonly forms: readonly FieldForm[];
-  /** Every key column is an integer, so MySQL orders the keys as numbers. */
-  readonly integerKey: boolean;
 }
 
-const integerTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
-
-/** Reads the table's column types: which columns travel as hex, whether the key is numeric. */
+/** Reads the table's column types: which columns travel as hex or as BIT numbers. */
 export async function planLoad(
   connection: MysqlConnection,
   table: string,
@@ -38,7 +34,6 @@ export async function planLoad(
     columns,
     keyColumns,
     forms: Object.freeze(columns.map((name) => fieldFormOf(column(name)))),
-    integerKey: keyColumns.every((name) => integerTypes.has(column(name)?.dataType ?? '')),
   });
 }
 
