@@ -62,7 +62,8 @@ function field(value: TargetValue, form: FieldForm): string {
 export class LoadDataText {
   private readonly columns: readonly string[];
   private readonly forms: readonly FieldForm[];
-  private lines: string[] = [];
+  /** Lines since the last take, concatenated as they come (no array per row to collect). */
+  private text = '';
 
   constructor(columns: readonly string[], forms: readonly FieldForm[]) {
     this.columns = columns;
@@ -70,18 +71,19 @@ export class LoadDataText {
   }
 
   add(row: TargetRow): void {
-    const fields: string[] = new Array(this.columns.length);
-    for (let index = 0; index < this.columns.length; index++) {
-      fields[index] = field(row[this.columns[index]!] ?? null, this.forms[index]!);
+    const { columns, forms } = this;
+    let line = field(row[columns[0]!] ?? null, forms[0]!);
+    for (let index = 1; index < columns.length; index++) {
+      line += `\t${field(row[columns[index]!] ?? null, forms[index]!)}`;
     }
-    this.lines.push(`${fields.join('\t')}\n`);
+    this.text += `${line}\n`;
   }
 
   /** The lines added since the last take, as UTF-8; null when there are none. */
   take(): Buffer | null {
-    if (this.lines.length === 0) return null;
-    const bytes = Buffer.from(this.lines.join(''), 'utf8');
-    this.lines = [];
+    if (this.text === '') return null;
+    const bytes = Buffer.from(this.text, 'utf8');
+    this.text = '';
     return bytes;
   }
 }
