@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
 import { expect } from 'vitest';
+import { loadDataSql } from '../../src/mysql/load-data/load-data-statements.js';
+import { fieldFormOf, LoadDataText } from '../../src/mysql/load-data/load-data-text.js';
 import type { Canonicalizer } from '../../src/values/canonical.js';
 import { compileCanonical } from '../../src/values/canonical.js';
 import type { SourceType, TargetColumn, TargetValue } from '../../src/values/column-types.js';
@@ -57,13 +60,14 @@ export async function createLane(
 /**
  * Stores `inputs` (PostgreSQL input literals) in the typed PostgreSQL table and reads back the
  * server's text form, converts it, writes it to MariaDB (`query`: client-side literals, as a
- * multi-row upsert does; `execute`: binary protocol) and reads it back.
+ * multi-row upsert does; `execute`: binary protocol; `load`: the backfill's LOAD DATA file, whose
+ * stored bytes must also equal what `query` stores) and reads it back.
  */
 export async function roundTrip(
   db: TestDatabases,
   lane: Lane,
   inputs: readonly (string | null)[],
-  bind: 'query' | 'execute' = 'query',
+  bind: 'query' | 'execute' | 'load' = 'query',
 ): Promise<Trip> {
   const pgRows = await db.pg.query<{ v: string | null }>(
     `with stored as (
@@ -77,7 +81,9 @@ export async function roundTrip(
   const texts = pgRows.rows.map((row) => row.v);
   const converted = texts.map((text) => lane.convert(text));
   await db.mysql.query(`delete from \`m_${lane.name}\``);
-  if (converted.length > 0) {
+  if (bind === 'load') {
+    await loadLane(db, lane, converted);
+  } else if (converted.length > 0) {
     const sql = `insert into \`m_${lane.name}\` (id, v) values ${converted.map(() => '(?, ?)').join(', ')}`;
     const params = converted.flatMap((value, index) => [index, value]);
     if (bind === 'execute') {
@@ -89,6 +95,46 @@ export async function roundTrip(
   }
   const [rows] = await db.mysql.query(`select v from \`m_${lane.name}\` order by id`);
   return { texts, converted, stored: (rows as { v: unknown }[]).map((row) => row.v) };
+}
+
+/**
+ * Writes the converted values with LOAD DATA LOCAL (the backfill's file and statement), and with
+ * the writer's literals into a twin table: both must load without a warning and hold the same
+ * bytes, so the audit finds a backfilled row equal to a streamed one.
+ */
+async function loadLane(
+  db: TestDatabases,
+  lane: Lane,
+  converted: readonly TargetValue[],
+): Promise<void> {
+  const table = `m_${lane.name}`;
+  const twin = `m_${lane.name}_w`;
+  await db.mysql.query(`create table if not exists \`${twin}\` like \`${table}\``);
+  await db.mysql.query(`delete from \`${twin}\``);
+  const forms = ['text', fieldFormOf(lane.target)] as const;
+  const text = new LoadDataText(['id', 'v'], forms);
+  converted.forEach((value, index) => {
+    text.add({ id: index, v: value });
+  });
+  const file = text.take();
+  const [loaded] = await db.mysql.query({
+    sql: loadDataSql(table, ['id', 'v'], forms),
+    // An empty chunk would be sent as an empty packet, which ends the file early.
+    infileStreamFactory: () => Readable.from(file === null ? [] : [file]),
+  });
+  const [warnings] = await db.mysql.query('show warnings');
+  expect(warnings, `${lane.name}: LOAD DATA warnings`).toEqual([]);
+  expect((loaded as { affectedRows: number }).affectedRows).toBe(converted.length);
+  if (converted.length > 0) {
+    const sql = `insert into \`${twin}\` (id, v) values ${converted.map(() => '(?, ?)').join(', ')}`;
+    await db.mysql.query(
+      sql,
+      converted.flatMap((value, index) => [index, value]),
+    );
+  }
+  const bytes = async (name: string) =>
+    (await db.mysql.query(`select id, hex(v) as v from \`${name}\` order by id`))[0];
+  expect(await bytes(table), `${lane.name}: LOAD DATA vs INSERT bytes`).toEqual(await bytes(twin));
 }
 
 /** Every converted value and its read-back twin have the same canonical form, and it is `expected`. */

@@ -21,7 +21,7 @@ import {
 const runs = { numRuns: 12 };
 const batch = <T>(arbitrary: fc.Arbitrary<T>, maxLength = 30) =>
   fc.array(arbitrary, { minLength: 1, maxLength });
-const bind = fc.constantFrom<'query' | 'execute'>('query', 'execute');
+const bind = fc.constantFrom<'query' | 'execute' | 'load'>('query', 'execute', 'load');
 const withNulls = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null, freq: 8 });
 
 let db: TestDatabases;
