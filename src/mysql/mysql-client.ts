@@ -1,3 +1,4 @@
+import type { Connection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
@@ -17,6 +18,12 @@ export interface MysqlConnection {
   ): Promise<[unknown, unknown]>;
   /** The statement as the driver would send it: for measuring a row against max_allowed_packet. */
   format(sql: string, values: unknown[]): string;
+  /**
+   * Only on a connection opened with `multipleStatements`: sends the statements as one packet,
+   * one round trip. The server runs them in order and stops at the first that fails; the
+   * rejection's error then tells how many ran before it (`statementsRunBefore`).
+   */
+  queryAll?(statements: readonly string[]): Promise<void>;
   /** The server's id of this session (CONNECTION_ID()): who holds a lock. */
   readonly threadId: number;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -66,6 +73,38 @@ interface ConnectTargetOptions {
   readonly logger: Logger;
   /** Connect without selecting the database (migrate creates it). */
   readonly withoutDatabase?: boolean;
+  /**
+   * Allow several statements in one packet (`queryAll`). Only for the writer's session: every
+   * value it sends is escaped, by the driver's placeholders or as the writer's own literals, so
+   * no text from the source can end a statement and start another.
+   */
+  readonly multipleStatements?: boolean;
+}
+
+/** For an error `queryAll` rejected with: how many of its statements ran before the failing one. */
+const ranBefore = new WeakMap<object, number>();
+
+export function statementsRunBefore(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? ranBefore.get(error) : undefined;
+}
+
+/**
+ * `queryAll` on the driver's own connection: its query emits 'fields' once for every statement
+ * whose result came back (an OK packet or a result set), which counts those that ran.
+ */
+function queryAllOn(core: CoreConnection): (statements: readonly string[]) => Promise<void> {
+  return (statements) =>
+    new Promise<void>((resolve, reject) => {
+      let ran = 0;
+      const query = core.query(statements.join(';\n'), (error: unknown) => {
+        if (error === null || error === undefined) return resolve();
+        if (typeof error === 'object') ranBefore.set(error, ran);
+        reject(error);
+      });
+      query.on('fields', () => {
+        ran++;
+      });
+    });
 }
 
 /** One connection to the MES, retried for the connect timeout. */
@@ -80,15 +119,18 @@ export function connectTarget(options: ConnectTargetOptions): Promise<MysqlConne
     timeoutMs: options.timeoutMs,
     logger: options.logger,
     connect: async () => {
-      const conn = watchConnection(
+      const created: mysql.Connection & Pick<MysqlConnection, 'queryAll'> =
         await mysql.createConnection({
           ...connection,
           ...(options.withoutDatabase ? {} : { database }),
           connectTimeout: Math.max(1_000, Math.min(options.timeoutMs, 10_000)),
-        }),
-        'mes',
-        ['query', 'execute'],
-      );
+          multipleStatements: options.multipleStatements === true,
+        });
+      if (options.multipleStatements) {
+        // The promise wrapper keeps the driver's own connection here, untyped.
+        created.queryAll = queryAllOn(Reflect.get(created, 'connection') as CoreConnection);
+      }
+      const conn = watchConnection(created, 'mes', ['query', 'execute', 'queryAll']);
       conn.on('error', (error) => options.logger.debug({ err: error }, 'MES connection error'));
       // TIMESTAMP columns convert through the session time zone; millrace's values are UTC.
       await conn.query("SET time_zone = '+00:00'");

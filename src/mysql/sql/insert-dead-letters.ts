@@ -1,5 +1,6 @@
 import { formatLsn } from '../../util/lsn.js';
 import type { DeadLetter } from '../../writes/write-chunk.js';
+import { tupleLiteral } from './literal.js';
 import type { Statement } from './quote.js';
 
 /** JSON for a dead letter's values: Buffers as hex, the UNCHANGED sentinel spelled out. */
@@ -59,23 +60,21 @@ function letterBytes(letter: DeadLetter): number {
 }
 
 function insertDeadLetters(letters: readonly DeadLetter[]): Statement {
-  const values: unknown[] = [];
-  for (const letter of letters) {
+  const rows = letters.map((letter) => {
     const { origin } = letter;
-    values.push(
+    const values = tupleLiteral([
       origin.mapping,
-      origin.lsn === null ? null : origin.lsn.toString(),
+      origin.lsn,
       origin.lsn === null ? null : formatLsn(origin.lsn),
       origin.operation,
       toJson(letter.key),
       sourceJson(origin.sourceValues),
       letter.error.slice(0, 60_000),
-    );
-  }
+    ]);
+    return `${values.slice(0, -1)},UTC_TIMESTAMP(6))`;
+  });
   return {
-    sql:
-      'INSERT INTO millrace_dead_letters (mapping_name, lsn, lsn_text, operation, key_values, source_values, error, created_at) VALUES ' +
-      letters.map(() => '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(','),
-    values,
+    sql: `INSERT INTO millrace_dead_letters (mapping_name, lsn, lsn_text, operation, key_values, source_values, error, created_at) VALUES ${rows.join(',')}`,
+    values: [],
   };
 }
