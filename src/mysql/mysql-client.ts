@@ -60,6 +60,12 @@ export function parseTargetUrl(url: string): TargetUrlParts {
     // MariaDB reports JSON columns as BLOB: without this mysql2 would parse them, and a stored
     // JSON null or "123" could not be told from SQL NULL or 123.
     jsonStrings: true,
+    // mysql2 scans every statement for placeholders, values or not: the writer's statements
+    // carry theirs inline as escaped literals and are sent as they are.
+    queryFormat: (sql: string, values: Parameters<typeof mysql.format>[1]) =>
+      values === undefined || (Array.isArray(values) && values.length === 0)
+        ? sql
+        : mysql.format(sql, values, false, 'Z'),
     ...(ssl && !['false', 'disable', '0', 'off', 'no'].includes(ssl.toLowerCase())
       ? { ssl: { rejectUnauthorized: ssl === 'verify' || ssl === 'verify-full' } }
       : {}),
