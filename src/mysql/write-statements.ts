@@ -162,17 +162,28 @@ function upsertGroups(
   upserts: readonly RowWrite[],
 ): Iterable<{ columns: string[]; writes: RowWrite[] }> {
   const bySignature = new Map<string, { columns: string[]; writes: RowWrite[] }>();
+  let group: { columns: string[]; writes: RowWrite[] } | undefined;
   for (const write of upserts) {
-    const columns = Object.keys(write.row);
-    const signature = columns.join('\u0000');
-    let group = bySignature.get(signature);
-    if (!group) {
-      group = { columns, writes: [] };
-      bySignature.set(signature, group);
+    // Consecutive rows mostly share their columns: only a change of them is looked up.
+    if (group === undefined || !setsExactly(write.row, group.columns)) {
+      const columns = Object.keys(write.row);
+      const signature = columns.join('\u0000');
+      group = bySignature.get(signature);
+      if (!group) {
+        group = { columns, writes: [] };
+        bySignature.set(signature, group);
+      }
     }
     group.writes.push(write);
   }
   return bySignature.values();
+}
+
+/** Whether the row's own keys are `columns`, in that order, without allocating their list. */
+function setsExactly(row: TargetRow, columns: readonly string[]): boolean {
+  let index = 0;
+  for (const column in row) if (columns[index++] !== column) return false;
+  return index === columns.length;
 }
 
 /** Update-only writes grouped by identical SET values (soft deletes of one batch share them). */
