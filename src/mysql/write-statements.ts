@@ -118,13 +118,14 @@ function* listStatements<W extends KeyedWrite>(
 ): Generator<WriteStatement> {
   if (writes.length === 0) return;
   const frameBytes = Buffer.byteLength(frame.head) + Buffer.byteLength(frame.tail);
-  let items: string[] = [];
+  // The text grows by concatenation and is copied flat once, into its packet.
+  let text = '';
   let included: W[] = [];
   let bytes = frameBytes;
   const statement = (): WriteStatement => {
     const parts = included;
     return {
-      sql: `${frame.head}${items.join(',')}${frame.tail}`,
+      sql: `${frame.head}${text}${frame.tail}`,
       bytes,
       singles: () =>
         parts.map((write) => ({
@@ -142,19 +143,19 @@ function* listStatements<W extends KeyedWrite>(
       continue;
     }
     if (
-      items.length > 0 &&
-      (items.length >= maxRowsPerStatement || bytes + size > limits.statementBytes)
+      included.length > 0 &&
+      (included.length >= maxRowsPerStatement || bytes + size > limits.statementBytes)
     ) {
       yield statement();
-      items = [];
+      text = '';
       included = [];
       bytes = frameBytes;
     }
-    items.push(item);
+    text = included.length === 0 ? item : `${text},${item}`;
     included.push(write);
     bytes += size;
   }
-  if (items.length > 0) yield statement();
+  if (included.length > 0) yield statement();
 }
 
 /** Rows grouped by the set of columns they set, so a partial row never nulls a column. */
