@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
+import { runMigrations } from '../util/run-migrations.js';
 import { controlMigrationSource, controlMigrationsTable } from './control-migrations.js';
 import { connectTarget, parseTargetUrl, quoteMysqlIdent } from './mysql-client.js';
 
@@ -53,24 +53,6 @@ export function createTargetKnex(targetUrl: string): Knex {
     connection: { ...options, database } as Knex.MySql2ConnectionConfig,
     pool: { min: 0, max: 2 },
   });
-}
-
-async function runMigrations(
-  label: string,
-  run: () => Promise<[number, string[]]>,
-): Promise<string[]> {
-  try {
-    const [, applied] = await run();
-    return applied.map((name) => path.basename(name));
-  } catch (error) {
-    throw new RuntimeFailure(
-      'MIGRATION_FAILED',
-      `${label} migration failed: ${describeError(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
 }
 
 /**

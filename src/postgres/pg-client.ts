@@ -13,7 +13,7 @@ export interface PgClient {
   query<R extends object = Record<string, unknown>>(
     text: string,
     values?: readonly unknown[],
-  ): Promise<{ rows: R[]; rowCount?: number | null }>;
+  ): Promise<{ rows: R[]; rowCount?: number | null; command?: string }>;
   query(config: {
     readonly text: string;
     readonly values?: readonly unknown[];

@@ -3,36 +3,24 @@ import { isOutage } from '../errors/classify-error.js';
 import { errorSide } from '../errors/error-origin.js';
 import { describeError } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
-import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import type { OnBadRow } from '../mysql/writer.js';
 import type { TableTypes } from '../pipeline/relation-check.js';
 import { formatLsn } from '../util/lsn.js';
 import { withReleasers } from '../util/releasers.js';
 import { backoffDelay, sleep } from '../util/sleep.js';
-import { runSession, type SessionOptions } from './session.js';
+import type { SessionContext } from './session.js';
 
 interface ReplicatorOptions {
-  readonly sourceUrl: string;
-  readonly targetUrl: string;
-  readonly slot: string;
-  readonly publication: string;
-  readonly mappings: readonly CompiledMapping[];
-  readonly onBadRow: OnBadRow;
-  /** Idle time after which the slot is advanced anyway, in seconds. */
-  readonly heartbeatSeconds: number;
+  /** Which database the stream reads: its outages are "source down", the other's "target down". */
+  readonly sourceSide: 'crm' | 'mes';
+  /** What names this stream in its state lines (the slot, the direction). */
+  readonly identity: Readonly<Record<string, string>>;
   /** Start-up connect timeout, in milliseconds. */
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
-  /** Batch bounds, for tests and tuning. */
-  readonly maxBatchWrites?: number;
-  readonly maxBatchDelayMs?: number;
-  /** How often a progress line is logged, in milliseconds. */
-  readonly progressIntervalMs?: number;
-  /** `run --standby`: wait for the active instance's lock instead of exiting 3. */
-  readonly standby?: boolean;
+  /** One connected session of this direction, from its checkpoint until stop or failure. */
+  readonly session: (connectTimeoutMs: number, context: SessionContext) => Promise<void>;
 }
 
 type ReplicatorState =
@@ -45,15 +33,14 @@ type ReplicatorState =
   | 'stopped';
 
 /**
- * `millrace run`: connects, takes the per-slot lock, resumes from the target's checkpoint and
- * replicates until stopped. Once replicating, an outage of either database is waited out with
+ * `millrace run`, one direction: runs its sessions (each connects, takes the direction's lock,
+ * resumes from the target's checkpoint and replicates) until stopped. Once replicating, an outage of either database is waited out with
  * capped exponential backoff and the stream restarts from the checkpoint, so nothing is lost or
  * applied twice. Mistakes (DDL drift, a bad row with --on-error stop, a missing slot) stop it.
  */
 export class Replicator {
   private readonly options: ReplicatorOptions;
   private readonly logger: Logger;
-  private readonly sessionOptions: SessionOptions;
   /** Source types as the first session read them, close to when the mappings were compiled. */
   private compiledTypes: ReadonlyMap<string, TableTypes> | undefined;
   private state: ReplicatorState = 'starting';
@@ -62,23 +49,6 @@ export class Replicator {
   constructor(options: ReplicatorOptions) {
     this.options = options;
     this.logger = options.logger;
-    this.sessionOptions = {
-      sourceUrl: options.sourceUrl,
-      targetUrl: options.targetUrl,
-      slot: options.slot,
-      publication: options.publication,
-      mappings: options.mappings,
-      mappingsByTable: indexMappingsBySource(options.mappings),
-      onBadRow: options.onBadRow,
-      heartbeatMs: options.heartbeatSeconds * 1000,
-      connectTimeoutMs: options.connectTimeoutMs,
-      logger: options.logger,
-      progressIntervalMs: options.progressIntervalMs ?? 10_000,
-      standby: options.standby === true,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
-      ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
-    };
   }
 
   /** For /healthz: healthy only while replicating. */
@@ -135,7 +105,7 @@ export class Replicator {
         }
         // Before the first successful start, the start-up rules apply: fail fast with exit 3.
         if (!(started || stoodBy) || !isOutage(error)) throw error;
-        const side = errorSide(error) === 'mes' ? 'target' : 'source';
+        const side = errorSide(error) === this.options.sourceSide ? 'source' : 'target';
         this.options.metrics?.reconnected(side);
         this.setState(
           side === 'source' ? 'source down' : 'target down',
@@ -157,19 +127,16 @@ export class Replicator {
     onReplicating: () => void,
     onStandby: () => void,
   ): Promise<void> {
-    const options: SessionOptions = {
-      ...this.sessionOptions,
-      // After the first start, outages are retried by run(); each connect here tries briefly.
-      connectTimeoutMs: restarting ? 2_000 : this.options.connectTimeoutMs,
-    };
+    // After the first start, outages are retried by run(); each connect here tries briefly.
+    const connectTimeoutMs = restarting ? 2_000 : this.options.connectTimeoutMs;
     return withReleasers((releasers) =>
-      runSession(options, {
+      this.options.session(connectTimeoutMs, {
         signal,
         restarting,
         releasers,
         onReplicating: (checkpoint) => {
           this.setState('replicating', '', {
-            slot: options.slot,
+            ...this.options.identity,
             checkpoint: formatLsn(checkpoint),
           });
           onReplicating();
@@ -182,7 +149,7 @@ export class Replicator {
           this.setState('stopping', '', { checkpoint: formatLsn(checkpoint) }),
         onStandby: (holder) => {
           // Logged once per wait; /healthz answers 503 "standby" meanwhile.
-          this.setState('standby', '', { slot: options.slot, holder });
+          this.setState('standby', '', { ...this.options.identity, holder });
           onStandby();
         },
       }),

@@ -38,7 +38,7 @@ export interface SessionOptions {
   readonly standby: boolean;
 }
 
-interface SessionContext {
+export interface SessionContext {
   readonly signal: AbortSignal;
   /** A restart after an outage: the server may still hold the lock for our old session. */
   readonly restarting: boolean;

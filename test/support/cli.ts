@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const cliPath = path.resolve('dist/src/cli/main.js');
 
@@ -54,4 +57,27 @@ export function runCli(
   cwd?: string,
 ): Promise<CliResult> {
   return finished(startCli(args, env, cwd));
+}
+
+/**
+ * Runs the built CLI with module-trace.ts preloaded, and returns with its result the npm packages
+ * the process loaded (scoped ones as `@scope/name`).
+ */
+export async function runCliTracingPackages(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+  cwd?: string,
+): Promise<CliResult & { readonly packages: readonly string[] }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'millrace-trace-'));
+  try {
+    const trace = path.join(dir, 'modules.txt');
+    const preload = pathToFileURL(path.resolve('dist/test/support/module-trace.js')).href;
+    const traced = { ...env, MILLRACE_MODULE_TRACE: trace, NODE_OPTIONS: `--import=${preload}` };
+    const result = await runCli(args, traced, cwd);
+    const names = readFileSync(trace, 'utf8').match(/node_modules\/(@[^/]+\/)?[^/]+/g) ?? [];
+    const packages = [...new Set(names.map((name) => name.slice('node_modules/'.length)))];
+    return { ...result, packages: packages.sort() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

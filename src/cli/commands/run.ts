@@ -3,7 +3,7 @@ import { requestInitialBackfills } from '../../backfill/run-backfill.js';
 import { indexMappingsBySource } from '../../mapping/mapping-index.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
-import { Replicator } from '../../replicator/replicator.js';
+import { toMesReplicator } from '../../replicator/to-mes.js';
 import { listenForStop } from '../../util/stop-signal.js';
 import { createContext } from '../context.js';
 import { parsePositiveSeconds } from '../flags.js';
@@ -36,7 +36,7 @@ export async function executeRun(
     });
   }
   const metrics = new ReplicatorMetrics(indexMappingsBySource(mappings));
-  const replicator = new Replicator({
+  const replicator = toMesReplicator({
     sourceUrl: config.sourceUrl,
     targetUrl: config.targetUrl,
     slot: config.slot,

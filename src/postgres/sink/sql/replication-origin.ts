@@ -1,0 +1,27 @@
+import type { PgStatement } from './statement.js';
+
+/**
+ * The replication origin that tags every transaction the CRM sink commits, so the forward stream
+ * (pgoutput sends the origin's name with such a transaction) can drop what millrace itself wrote.
+ */
+export function originName(stream: string): string {
+  return `millrace_${stream}`;
+}
+
+/** Creates the origin unless it exists (origins are cluster-wide and outlive sessions). */
+export function createOrigin(name: string): PgStatement {
+  return {
+    text: 'SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL',
+    values: [name],
+  };
+}
+
+/** Tags this session's commits with the origin; only one session may hold an origin at a time. */
+export function setupOriginSession(name: string): PgStatement {
+  return { text: 'SELECT pg_replication_origin_session_setup($1)', values: [name] };
+}
+
+export const resetOriginSession: PgStatement = {
+  text: 'SELECT pg_replication_origin_session_reset()',
+  values: [],
+};
