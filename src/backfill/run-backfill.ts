@@ -72,7 +72,7 @@ export async function runBackfill(
     const database = parseTargetUrl(options.targetUrl).database;
     const role = await claimBackfillRole(control, database, options.slot);
     if (role === 'offline') {
-      const writerConnection = await connectTargetSession(options, releasers);
+      const writerConnection = await connectTargetSession(options, releasers, true);
       return await backfillAllOffline(options, control, catalog, writerConnection);
     }
     options.logger.info(
@@ -98,15 +98,17 @@ function withControlSession<T>(
   });
 }
 
-/** A session on the target, ended with the command. */
+/** A session on the target, ended with the command; the writer's sends multi-statement packets. */
 async function connectTargetSession(
   options: Pick<BackfillCommandOptions, 'targetUrl' | 'connectTimeoutMs' | 'logger'>,
   releasers: Releasers,
+  forWriter = false,
 ): Promise<MysqlConnection> {
   const connection = await connectTarget({
     url: options.targetUrl,
     timeoutMs: options.connectTimeoutMs,
     logger: options.logger,
+    multipleStatements: forWriter,
   });
   return releasers.hold(connection, (held) => held.end());
 }

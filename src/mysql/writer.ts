@@ -4,25 +4,17 @@ import type { Logger } from '../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
 import { targetKeyRecord } from '../values/key-text.js';
-import { rowBytes } from '../writes/row-bytes.js';
-import type {
-  DeadLetter,
-  KeyedWrite,
-  Origin,
-  RowWrite,
-  TableWrites,
-  WriteChunk,
-} from '../writes/write-chunk.js';
-import type { MysqlConnection } from './mysql-client.js';
+import type { DeadLetter, Origin, WriteChunk } from '../writes/write-chunk.js';
+import { type MysqlConnection, statementsRunBefore } from './mysql-client.js';
 import { writeCheckpoint } from './sql/checkpoint.js';
 import { deadLetterStatements } from './sql/insert-dead-letters.js';
 import type { Statement } from './sql/quote.js';
-import { resetTable } from './sql/reset-table.js';
 import {
-  copyStatement,
-  singleWriteStatement,
-  statementBudget,
-  tableStatements,
+  chunkStatements,
+  type OnOversized,
+  type SingleWrite,
+  statementLimits,
+  type WriteStatement,
 } from './write-statements.js';
 
 /** Strict mode turns a value that does not fit into an error instead of silent truncation. */
@@ -31,9 +23,6 @@ const sessionSql = [
   "SET SESSION time_zone = '+00:00'",
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
-
-/** Room left in a packet for the statement around one row's values. */
-const packetMargin = 4 * 1024;
 
 export type OnBadRow = 'deadletter' | 'stop';
 
@@ -68,7 +57,7 @@ export class TargetWriter implements Sink {
   private abandoned = false;
   /** The server's max_allowed_packet, read when the session is prepared. */
   private maxPacket = 16 * 1024 * 1024;
-  private budget = statementBudget(this.maxPacket);
+  private limits = statementLimits(this.maxPacket);
 
   constructor(options: WriterOptions) {
     this.connection = options.connection;
@@ -82,18 +71,25 @@ export class TargetWriter implements Sink {
     return this.track(this.applyChunk(chunk));
   }
 
+  /**
+   * No savepoint: statements go out in packets, and a statement the server refuses undoes only
+   * itself (InnoDB rolls back a failed statement, not the transaction, for every row-data
+   * error), while those before it stand and those after it in its packet do not run. Only then
+   * are that statement's writes sent one at a time, to find the refused row; the rest follows.
+   */
   private async applyChunk(chunk: WriteChunk): Promise<ChunkStats> {
-    await this.begin();
-    const screened = this.screenOversized(chunk);
-    chunk = screened.chunk;
-    let letters: readonly DeadLetter[] = [...chunk.deadLetters, ...screened.letters];
-    await this.run({ sql: 'SAVEPOINT millrace_chunk', values: [] });
-    try {
-      await this.executeChunk(chunk);
-    } catch (error) {
-      if (!isRowDataError(error)) throw error;
-      await this.run({ sql: 'ROLLBACK TO SAVEPOINT millrace_chunk', values: [] });
-      letters = [...letters, ...(await this.executeRowByRow(chunk))];
+    await this.prepare();
+    const letters: DeadLetter[] = [...chunk.deadLetters];
+    const oversized: OnOversized = (write, table, bytes) => {
+      const key = targetKeyRecord(table.keyColumns, write.key);
+      const error = new RuntimeFailure(
+        'ROW_TOO_LARGE',
+        `mapping ${write.origin.mapping}: the row ${JSON.stringify(key)} is ${bytes} bytes as SQL, over the MES's max_allowed_packet of ${this.maxPacket} bytes; raise max_allowed_packet or narrow the mapping`,
+      );
+      letters.push(this.refuse(write.origin, key, error));
+    };
+    for (const packet of this.packets(chunkStatements(chunk, this.limits, oversized))) {
+      letters.push(...(await this.sendPacket(packet)));
     }
     if (letters.length > 0) await this.recordDeadLetters(letters);
     return {
@@ -119,13 +115,17 @@ export class TargetWriter implements Sink {
     readonly checkpoint?: Checkpoint;
     readonly statements?: readonly Statement[];
   }): Promise<void> {
-    await this.begin();
-    for (const statement of extra.statements ?? []) await this.run(statement);
+    await this.prepare();
+    const statements = extra.statements ?? [];
+    if (statements.length > 0 && !this.inTransaction) await this.sendPacket([]);
+    for (const statement of statements) await this.run(statement);
+    const closing: string[] = [];
     const { checkpoint } = extra;
     if (checkpoint) {
-      await this.run(writeCheckpoint(checkpoint.slot, checkpoint.lsn, formatLsn(checkpoint.lsn)));
+      closing.push(writeCheckpoint(checkpoint.slot, checkpoint.lsn, formatLsn(checkpoint.lsn)).sql);
     }
-    await this.run({ sql: 'COMMIT', values: [] });
+    closing.push('COMMIT');
+    await this.sendPacket(closing.map((sql) => ({ sql, bytes: Buffer.byteLength(sql) })));
     this.inTransaction = false;
   }
 
@@ -149,111 +149,117 @@ export class TargetWriter implements Sink {
     return operation;
   }
 
-  private async begin(): Promise<void> {
-    if (!this.prepared) {
-      for (const sql of sessionSql) await this.run({ sql, values: [] });
-      const rows = await this.run({ sql: 'SELECT @@max_allowed_packet AS packet', values: [] });
-      this.maxPacket = Number((rows as { packet: number | string }[])[0]?.packet ?? this.maxPacket);
-      this.budget = statementBudget(this.maxPacket);
-      this.prepared = true;
-    }
-    if (this.inTransaction) return;
-    await this.run({ sql: 'START TRANSACTION', values: [] });
-    this.inTransaction = true;
+  /** The session's settings, once: before its first transaction. */
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    for (const sql of sessionSql) await this.run({ sql, values: [] });
+    const rows = await this.run({ sql: 'SELECT @@max_allowed_packet AS packet', values: [] });
+    this.maxPacket = Number((rows as { packet: number | string }[])[0]?.packet ?? this.maxPacket);
+    this.limits = statementLimits(this.maxPacket);
+    this.prepared = true;
   }
 
   /** Sends one statement, unless the transaction was abandoned; resolves to its rows. */
   private async run(statement: Statement): Promise<unknown> {
+    this.refuseIfAbandoned();
+    const { sql, values } = statement;
+    // No values: nothing for the driver to scan the text for.
+    const [rows] = await (values.length > 0
+      ? this.connection.query(sql, [...values])
+      : this.connection.query(sql));
+    return rows;
+  }
+
+  private refuseIfAbandoned(): void {
     if (this.abandoned) {
       throw new RuntimeFailure(
         'WRITE_ABANDONED',
         'the target transaction was rolled back while this write was in flight',
       );
     }
-    const [rows] = await this.connection.query(statement.sql, statement.values as unknown[]);
-    return rows;
   }
 
-  private async executeChunk(chunk: WriteChunk): Promise<void> {
-    for (const reset of chunk.resets)
-      await this.run(resetTable(reset.table, reset.set, reset.owner));
-    for (const table of chunk.tables) {
-      for (const statement of tableStatements(table, this.budget)) await this.run(statement);
-    }
-  }
-
-  /** Re-applies a failed chunk one write at a time; returns dead letters for refused writes. */
-  private async executeRowByRow(chunk: WriteChunk): Promise<DeadLetter[]> {
-    const letters: DeadLetter[] = [];
-    const attempt = async (
-      statement: Statement,
-      origin: Origin,
-      key: Readonly<Record<string, unknown>>,
-    ) => {
-      await this.run({ sql: 'SAVEPOINT millrace_row', values: [] });
-      try {
-        await this.run(statement);
-      } catch (error) {
-        if (!isRowDataError(error)) throw error;
-        await this.run({ sql: 'ROLLBACK TO SAVEPOINT millrace_row', values: [] });
-        letters.push(this.refuse(origin, key, error));
+  /** Statements in packets of at most `statementBytes` each (a larger statement alone). */
+  private *packets(statements: Iterable<WriteStatement>): Generator<WriteStatement[]> {
+    let packet: WriteStatement[] = [];
+    let bytes = 0;
+    for (const statement of statements) {
+      if (packet.length > 0 && bytes + statement.bytes + 2 > this.limits.statementBytes) {
+        yield packet;
+        packet = [];
+        bytes = 0;
       }
-    };
-    for (const reset of chunk.resets) {
-      await attempt(resetTable(reset.table, reset.set, reset.owner), reset.origin, {});
+      packet.push(statement);
+      bytes += statement.bytes + 2;
     }
-    for (const table of chunk.tables) {
-      for (const copy of table.copies ?? []) {
-        await attempt(
-          copyStatement(table, copy),
-          copy.origin,
-          targetKeyRecord(table.keyColumns, copy.to),
-        );
-      }
-      for (const [kind, writes] of writeKinds(table)) {
-        for (const write of writes) {
-          await attempt(
-            singleWriteStatement(table, kind, write),
-            write.origin,
-            targetKeyRecord(table.keyColumns, write.key),
-          );
-        }
-      }
-    }
-    return letters;
+    if (packet.length > 0) yield packet;
   }
 
   /**
-   * Rows whose statement alone would pass the server's max_allowed_packet become dead letters
-   * before anything is sent: MySQL answers such a packet by dropping the connection, and the
-   * same batch would then fail forever. Only rows near the statement budget are measured
-   * exactly (formatted as the driver will send them).
+   * Sends a packet, behind a START TRANSACTION when none is open. A statement refused for one
+   * row's data is retried one write at a time (see applyChunk) and the packet's rest sent after
+   * it; returns the refused writes as dead letters.
    */
-  private screenOversized(chunk: WriteChunk): { chunk: WriteChunk; letters: DeadLetter[] } {
+  private async sendPacket(statements: readonly WriteStatement[]): Promise<DeadLetter[]> {
     const letters: DeadLetter[] = [];
-    const tables = chunk.tables.map((table) => {
-      const fits = (kind: 'update' | 'upsert') => (write: RowWrite) => {
-        if (rowBytes(write.row) <= this.budget) return true;
-        const statement = singleWriteStatement(table, kind, write);
-        const bytes = Buffer.byteLength(
-          this.connection.format(statement.sql, [...statement.values]),
-        );
-        if (bytes <= this.maxPacket - packetMargin) return true;
-        const key = targetKeyRecord(table.keyColumns, write.key);
-        const error = new RuntimeFailure(
-          'ROW_TOO_LARGE',
-          `mapping ${write.origin.mapping}: the row ${JSON.stringify(key)} is ${bytes} bytes as SQL, over the MES's max_allowed_packet of ${this.maxPacket} bytes; raise max_allowed_packet or narrow the mapping`,
-        );
-        letters.push(this.refuse(write.origin, key, error));
-        return false;
-      };
-      const upserts = table.upserts.filter(fits('upsert'));
-      const updates = table.updates.filter(fits('update'));
-      return upserts.length === table.upserts.length && updates.length === table.updates.length
-        ? table
-        : { ...table, upserts, updates };
-    });
-    return letters.length === 0 ? { chunk, letters } : { chunk: { ...chunk, tables }, letters };
+    let rest = statements;
+    for (;;) {
+      const opening = !this.inTransaction;
+      const sql = rest.map((statement) => statement.sql);
+      if (opening) sql.unshift('START TRANSACTION');
+      // Open from here on: a ROLLBACK after a failure of this packet is harmless either way.
+      this.inTransaction = true;
+      const failure = await this.sendAll(sql);
+      if (failure === undefined) return letters;
+      const failedAt = failure.at - (opening ? 1 : 0);
+      const failed = rest[failedAt];
+      if (!failed?.singles || !isRowDataError(failure.error)) throw failure.error;
+      letters.push(...(await this.oneByOne(failed.singles())));
+      rest = rest.slice(failedAt + 1);
+      if (rest.length === 0) return letters;
+    }
+  }
+
+  /**
+   * Sends statements in order, in one round trip on a connection with multi-statement packets,
+   * otherwise one by one; stops at the first that fails and says which.
+   */
+  private async sendAll(
+    sql: readonly string[],
+  ): Promise<{ at: number; error: unknown } | undefined> {
+    if (this.connection.queryAll) {
+      this.refuseIfAbandoned();
+      try {
+        await this.connection.queryAll(sql);
+        return undefined;
+      } catch (error) {
+        const at = statementsRunBefore(error);
+        if (at === undefined) throw error;
+        return { at, error };
+      }
+    }
+    for (let at = 0; at < sql.length; at++) {
+      try {
+        await this.run({ sql: sql[at]!, values: [] });
+      } catch (error) {
+        return { at, error };
+      }
+    }
+    return undefined;
+  }
+
+  /** The writes of a refused statement, one statement each: each undoes only itself if refused. */
+  private async oneByOne(writes: readonly SingleWrite[]): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    for (const write of writes) {
+      try {
+        await this.run({ sql: write.sql, values: [] });
+      } catch (error) {
+        if (!isRowDataError(error)) throw error;
+        letters.push(this.refuse(write.origin, write.key, error));
+      }
+    }
+    return letters;
   }
 
   private refuse(
@@ -273,7 +279,10 @@ export class TargetWriter implements Sink {
   }
 
   private async recordDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    for (const part of deadLetterStatements(letters, this.budget)) await this.run(part);
+    const statements = [...deadLetterStatements(letters, this.limits.statementBytes / 4)].map(
+      ({ sql }) => ({ sql, bytes: Buffer.byteLength(sql) }),
+    );
+    for (const packet of this.packets(statements)) await this.sendPacket(packet);
     for (const letter of letters) {
       this.logger.warn(
         {
@@ -288,14 +297,4 @@ export class TargetWriter implements Sink {
       this.onDeadLetter?.(letter);
     }
   }
-}
-
-function writeKinds(
-  table: TableWrites,
-): [kind: 'delete' | 'update' | 'upsert', writes: readonly (KeyedWrite | RowWrite)[]][] {
-  return [
-    ['delete', table.deletes],
-    ['update', table.updates],
-    ['upsert', table.upserts],
-  ];
 }

@@ -179,7 +179,8 @@ async function connect(
   const { releasers } = context;
   const common = { timeoutMs: options.connectTimeoutMs, logger: options.logger };
   const target = releasers.hold(
-    await connectTarget({ url: options.targetUrl, ...common }),
+    // The writer's session: the one that sends multi-statement packets.
+    await connectTarget({ url: options.targetUrl, ...common, multipleStatements: true }),
     (held) => held.end(),
   );
   const lock = await takeReplicatorLock(target, {

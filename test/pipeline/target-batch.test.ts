@@ -53,7 +53,12 @@ describe('TargetBatch coalescing', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('target_batch');
     await migrateControlTables(dbs.mesUrl);
-    conn = await connectTarget({ url: dbs.mesUrl, timeoutMs: 5_000, logger: silentLogger() });
+    conn = await connectTarget({
+      url: dbs.mesUrl,
+      timeoutMs: 5_000,
+      logger: silentLogger(),
+      multipleStatements: true,
+    });
     for (const table of ['one_by_one', 'coalesced']) {
       await conn.query(
         `CREATE TABLE ${table} (id INT PRIMARY KEY, a VARCHAR(10) NOT NULL DEFAULT 'd', b VARCHAR(10) NULL, flag TINYINT NOT NULL DEFAULT 0)`,

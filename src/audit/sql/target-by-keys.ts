@@ -10,7 +10,7 @@ export function selectTargetByKeys(
   keys: readonly (readonly unknown[])[],
   owner?: RowOwner,
 ): Statement {
-  const where = keyPredicate(keyColumns, keys as readonly (readonly never[])[], owner);
+  const where = keyPredicate(keyColumns, keys, owner);
   return {
     sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.sql}`,
     values: where.values,

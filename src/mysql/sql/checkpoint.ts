@@ -1,3 +1,4 @@
+import { sqlLiteral } from './literal.js';
 import type { Statement } from './quote.js';
 
 /**
@@ -9,9 +10,9 @@ import type { Statement } from './quote.js';
 export function writeCheckpoint(slot: string, lsn: bigint, lsnText: string): Statement {
   return {
     sql:
-      'INSERT INTO millrace_checkpoints (slot_name, lsn, lsn_text, updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6)) ' +
+      `INSERT INTO millrace_checkpoints (slot_name, lsn, lsn_text, updated_at) VALUES (${sqlLiteral(slot)}, ${lsn}, ${sqlLiteral(lsnText)}, UTC_TIMESTAMP(6)) ` +
       'ON DUPLICATE KEY UPDATE lsn = VALUES(lsn), lsn_text = VALUES(lsn_text), updated_at = VALUES(updated_at)',
-    values: [slot, lsn.toString(), lsnText],
+    values: [],
   };
 }
 

@@ -1,6 +1,7 @@
 import type { RowOwner } from '../../mapping/compiled-mapping.js';
 import type { TargetValue } from '../../values/column-types.js';
 import { keyPredicate } from './key-predicate.js';
+import { sqlLiteral } from './literal.js';
 import { quoteIdent, type Statement } from './quote.js';
 
 /**
@@ -22,8 +23,8 @@ export function copyRow(
   return {
     sql:
       `INSERT INTO ${quoteIdent(table)} (${[...keyColumns.map(quoteIdent), ...copied].join(',')}) ` +
-      `SELECT ${[...keyColumns.map(() => '?'), ...copied].join(',')} FROM ${quoteIdent(table)} WHERE ${where.sql} ` +
+      `SELECT ${[...to.map(sqlLiteral), ...copied].join(',')} FROM ${quoteIdent(table)} WHERE ${where.sql} ` +
       `ON DUPLICATE KEY UPDATE ${updates}`,
-    values: [...to, ...where.values],
+    values: [],
   };
 }

@@ -1,6 +1,7 @@
 import { formatLsn } from '../../util/lsn.js';
 import { letterBytes, letterJson, sourceJson } from '../../writes/dead-letter-json.js';
 import type { DeadLetter } from '../../writes/write-chunk.js';
+import { tupleLiteral } from './literal.js';
 import type { Statement } from './quote.js';
 
 /** The letters as INSERT statements, each holding about `budget` bytes at most. */
@@ -23,23 +24,21 @@ export function* deadLetterStatements(
 }
 
 function insertDeadLetters(letters: readonly DeadLetter[]): Statement {
-  const values: unknown[] = [];
-  for (const letter of letters) {
+  const rows = letters.map((letter) => {
     const { origin } = letter;
-    values.push(
+    const values = tupleLiteral([
       origin.mapping,
-      origin.lsn === null ? null : origin.lsn.toString(),
+      origin.lsn,
       origin.lsn === null ? null : formatLsn(origin.lsn),
       origin.operation,
       letterJson(letter.key),
       sourceJson(origin.sourceValues),
       letter.error.slice(0, 60_000),
-    );
-  }
+    ]);
+    return `${values.slice(0, -1)},UTC_TIMESTAMP(6))`;
+  });
   return {
-    sql:
-      'INSERT INTO millrace_dead_letters (mapping_name, lsn, lsn_text, operation, key_values, source_values, error, created_at) VALUES ' +
-      letters.map(() => '(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(','),
-    values,
+    sql: `INSERT INTO millrace_dead_letters (mapping_name, lsn, lsn_text, operation, key_values, source_values, error, created_at) VALUES ${rows.join(',')}`,
+    values: [],
   };
 }

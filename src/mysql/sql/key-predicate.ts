@@ -1,41 +1,37 @@
 import type { RowOwner } from '../../mapping/compiled-mapping.js';
-import type { TargetValue } from '../../values/column-types.js';
-import { quoteIdent, type Statement } from './quote.js';
+import { sqlLiteral, tupleLiteral } from './literal.js';
+import { type ListFrame, quoteIdent, type Statement } from './quote.js';
 
 /**
  * `k IN (…)` or `(k1,k2) IN ((…),(…))` for a set of keys, limited to the rows of `owner` when
- * given (a table several source tables write).
+ * given (a table several source tables write). Values are inline literals.
  */
 export function keyPredicate(
   keyColumns: readonly string[],
-  keys: readonly (readonly TargetValue[])[],
+  keys: readonly (readonly unknown[])[],
   owner?: RowOwner,
 ): Statement {
-  const keyed = keysIn(keyColumns, keys);
-  return owner === undefined ? keyed : andOwner(keyed, owner);
+  const frame = keyListFrame('', keyColumns, '', owner);
+  return { sql: `${frame.head}${keys.map(keyLiteral).join(',')}${frame.tail}`, values: [] };
 }
 
-/** `statement AND owner_column = value`. */
-function andOwner(statement: Statement, owner: RowOwner): Statement {
-  return {
-    sql: `${statement.sql} AND ${quoteIdent(owner.column)}=?`,
-    values: [...statement.values, owner.value],
-  };
-}
-
-function keysIn(
+/** `prefix k IN (` … `) AND owner=… suffix`, around a list of `keyLiteral`s. */
+export function keyListFrame(
+  prefix: string,
   keyColumns: readonly string[],
-  keys: readonly (readonly TargetValue[])[],
-): Statement {
-  if (keyColumns.length === 1) {
-    return {
-      sql: `${quoteIdent(keyColumns[0]!)} IN (${keys.map(() => '?').join(',')})`,
-      values: keys.map((key) => key[0]),
-    };
-  }
-  const tuple = `(${keyColumns.map(() => '?').join(',')})`;
-  return {
-    sql: `(${keyColumns.map(quoteIdent).join(',')}) IN (${keys.map(() => tuple).join(',')})`,
-    values: keys.flat(),
-  };
+  suffix: string,
+  owner?: RowOwner,
+): ListFrame {
+  const columns =
+    keyColumns.length === 1
+      ? quoteIdent(keyColumns[0]!)
+      : `(${keyColumns.map(quoteIdent).join(',')})`;
+  const ownerClause =
+    owner === undefined ? '' : ` AND ${quoteIdent(owner.column)}=${sqlLiteral(owner.value)}`;
+  return { head: `${prefix}${columns} IN (`, tail: `)${ownerClause}${suffix}` };
+}
+
+/** One key as it stands in a `keyListFrame` list. */
+export function keyLiteral(key: readonly unknown[]): string {
+  return key.length === 1 ? sqlLiteral(key[0]) : tupleLiteral(key);
 }

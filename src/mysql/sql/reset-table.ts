@@ -1,4 +1,5 @@
 import type { RowOwner, TargetRow } from '../../mapping/compiled-mapping.js';
+import { sqlLiteral } from './literal.js';
 import { quoteIdent, type Statement } from './quote.js';
 
 /**
@@ -10,8 +11,8 @@ export function resetTable(table: string, set: TargetRow | undefined, owner?: Ro
   const statement = wholeTable(table, set);
   if (owner === undefined) return statement;
   return {
-    sql: `${statement.sql} WHERE ${quoteIdent(owner.column)}=?`,
-    values: [...statement.values, owner.value],
+    sql: `${statement.sql} WHERE ${quoteIdent(owner.column)}=${sqlLiteral(owner.value)}`,
+    values: [],
   };
 }
 
@@ -19,7 +20,7 @@ function wholeTable(table: string, set: TargetRow | undefined): Statement {
   if (set === undefined) return { sql: `DELETE FROM ${quoteIdent(table)}`, values: [] };
   const columns = Object.keys(set);
   return {
-    sql: `UPDATE ${quoteIdent(table)} SET ${columns.map((column) => `${quoteIdent(column)}=?`).join(',')}`,
-    values: columns.map((column) => set[column]),
+    sql: `UPDATE ${quoteIdent(table)} SET ${columns.map((column) => `${quoteIdent(column)}=${sqlLiteral(set[column])}`).join(',')}`,
+    values: [],
   };
 }

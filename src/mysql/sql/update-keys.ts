@@ -1,20 +1,25 @@
 import type { RowOwner, TargetRow } from '../../mapping/compiled-mapping.js';
-import type { TargetValue } from '../../values/column-types.js';
-import { keyPredicate } from './key-predicate.js';
-import { quoteIdent, type Statement } from './quote.js';
+import { keyListFrame } from './key-predicate.js';
+import { sqlLiteral } from './literal.js';
+import { type ListFrame, quoteIdent } from './quote.js';
 
-/** Sets the same column values on the rows with these keys; rows that are absent stay absent. */
-export function updateKeys(
+/**
+ * Sets the same column values on the rows whose keys (`keyLiteral`s) go between head and tail;
+ * rows that are absent stay absent.
+ */
+export function updateKeysFrame(
   table: string,
   keyColumns: readonly string[],
   set: TargetRow,
-  keys: readonly (readonly TargetValue[])[],
   owner?: RowOwner,
-): Statement {
-  const columns = Object.keys(set);
-  const where = keyPredicate(keyColumns, keys, owner);
-  return {
-    sql: `UPDATE ${quoteIdent(table)} SET ${columns.map((column) => `${quoteIdent(column)}=?`).join(',')} WHERE ${where.sql}`,
-    values: [...columns.map((column) => set[column]), ...where.values],
-  };
+): ListFrame {
+  const assignments = Object.keys(set)
+    .map((column) => `${quoteIdent(column)}=${sqlLiteral(set[column])}`)
+    .join(',');
+  return keyListFrame(
+    `UPDATE ${quoteIdent(table)} SET ${assignments} WHERE `,
+    keyColumns,
+    '',
+    owner,
+  );
 }
