@@ -65,7 +65,7 @@ export async function loadChunks(
       targetKeyAfter(options, after, previous),
     ));
     // The writer opens the transaction (and its session settings) the load runs in.
-    await options.writer.apply(noWrites);
+    await options.writer.begin();
     const chunk: CopiedChunk = current;
     const loading = loadRows(options.target, options.load, chunk.file, direct);
     // A load that fails before taking the file must not leave the COPY waiting for a reader.

@@ -101,6 +101,19 @@ export class TargetWriter implements Sink {
   }
 
   /**
+   * Opens the transaction now (with the session's settings), for a caller that writes on this
+   * session itself inside it: the backfill's LOAD DATA, which commits through `commit`.
+   */
+  begin(): Promise<void> {
+    return this.track(
+      (async () => {
+        await this.prepare();
+        if (!this.inTransaction) await this.sendPacket([]);
+      })(),
+    );
+  }
+
+  /**
    * Commits the open transaction, writing the checkpoint first when given: the rows and the
    * offset become durable together, or not at all. `statements` (a backfill's progress row, an
    * audit's record) commit with them too.
