@@ -58,3 +58,37 @@ export function cannotWrite(
 ): ConversionPlan {
   return refuse(`${source.label} cannot be stored in ${target.label}; ${instead}`);
 }
+
+/** Longest text form of a MES source in characters; undefined when unbounded or not known. */
+export function crmSourceChars(source: CrmSource): number | undefined {
+  switch (source.kind) {
+    case 'string':
+      return source.maxChars ?? source.maxBytes ?? undefined;
+    case 'enum':
+      return Math.max(0, ...source.labels.map((label) => [...label].length));
+    case 'integer':
+      return Math.max(String(source.min).length, String(source.max).length);
+    case 'decimal':
+      return source.precision + 3;
+    case 'float':
+      return 24;
+    case 'date':
+      return 10;
+    case 'year':
+      return 4;
+    case 'bit':
+      return 20;
+    case 'datetime':
+    case 'timestamp':
+      return 19 + (source.fsp > 0 ? source.fsp + 1 : 0);
+    case 'time':
+      return 10 + (source.fsp > 0 ? source.fsp + 1 : 0);
+    default:
+      return undefined;
+  }
+}
+
+/** The longest text a value of a MES column can have, in characters (for template bounds). */
+export function mesTextLength(column: MesColumn): number | undefined {
+  return crmSourceChars(describeTarget(column));
+}

@@ -1,37 +1,8 @@
 import { ok, okUnless, refuse, type TextConverter, warning } from './conversion-plan.js';
 import type { ConversionSite } from './conversion-site.js';
-import { type CrmPlanner, type CrmSource, cannotWrite, isTextual } from './crm-source.js';
+import { type CrmPlanner, cannotWrite, crmSourceChars, isTextual } from './crm-source.js';
 import { failValue } from './fail-value.js';
 import type { SourceSpec } from './source-spec.js';
-
-/** Longest text form of a MES source in characters; undefined when unbounded or not known. */
-function sourceChars(source: CrmSource): number | undefined {
-  switch (source.kind) {
-    case 'string':
-      return source.maxChars ?? source.maxBytes ?? undefined;
-    case 'enum':
-      return Math.max(0, ...source.labels.map((label) => [...label].length));
-    case 'integer':
-      return Math.max(String(source.min).length, String(source.max).length);
-    case 'decimal':
-      return source.precision + 3;
-    case 'float':
-      return 24;
-    case 'date':
-      return 10;
-    case 'year':
-      return 4;
-    case 'bit':
-      return 20;
-    case 'datetime':
-    case 'timestamp':
-      return 19 + (source.fsp > 0 ? source.fsp + 1 : 0);
-    case 'time':
-      return 10 + (source.fsp > 0 ? source.fsp + 1 : 0);
-    default:
-      return undefined;
-  }
-}
 
 function codePoints(text: string): number {
   let count = 0;
@@ -68,7 +39,7 @@ const planText: CrmPlanner = (source, target) => {
   if (source.kind === 'binary') return cannotWrite(source, target, 'map it to a bytea column');
   const build = (site: ConversionSite) => compileTextTarget(target, site);
   if (target.maxChars === undefined || source.kind === 'derived') return ok(build);
-  const bound = sourceChars(source);
+  const bound = crmSourceChars(source);
   return okUnless(
     [
       bound === undefined || bound > target.maxChars
