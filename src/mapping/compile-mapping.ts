@@ -99,6 +99,7 @@ function outline(
   return {
     name: spec.name,
     file: spec.file,
+    direction: spec.direction,
     source: Object.freeze({ schema: spec.source.schema, table: spec.source.table }),
     sourceKey: spec.sourceKey,
     target: spec.target,

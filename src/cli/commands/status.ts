@@ -37,7 +37,10 @@ export async function executeStatus(options: { json?: boolean }, command: Comman
   });
 }
 
-/** The valid mappings; a broken mappings directory becomes a warning, since status is for diagnosis. */
+/**
+ * The valid to-mes mappings (the stream status reports on); a broken mappings directory becomes
+ * a warning, since status is for diagnosis.
+ */
 function readSpecs(dir: string, warnings: string[]): readonly MappingSpec[] {
   try {
     const loaded = readMappings(dir);
@@ -47,7 +50,7 @@ function readSpecs(dir: string, warnings: string[]): readonly MappingSpec[] {
         `${errors.length} mapping problem${errors.length > 1 ? 's' : ''}, first: ${formatProblem(errors[0]!)} (run millrace mappings check)`,
       );
     }
-    return loaded.specs;
+    return loaded.specs.filter((spec) => spec.direction === 'to-mes');
   } catch (error) {
     warnings.push(describeError(error));
     return [];
