@@ -1,4 +1,4 @@
-import type { SourceType, TargetColumn } from '../values/column-types.js';
+import type { MesColumn, SourceType, TargetColumn } from '../values/column-types.js';
 import type { NamedColumn } from './direction-types.js';
 
 /**
@@ -61,4 +61,35 @@ export interface TargetTable<T extends NamedColumn = TargetColumn> {
 export interface Schemas<S = SourceType, T extends NamedColumn = TargetColumn> {
   readonly source: ReadonlyMap<string, SourceTable<S>>;
   readonly target: ReadonlyMap<string, TargetTable<T>>;
+}
+
+/**
+ * A MES table (as introspected for staging tables) seen as the source of to-crm mappings. The
+ * binlog's FULL row image carries every column of the old row, which is what REPLICA IDENTITY
+ * FULL means for pgoutput: deletes and key changes always carry the key, and nothing arrives
+ * "unchanged" (no TOAST).
+ */
+export function mesSourceTable(table: TargetTable<MesColumn>): SourceTable<MesColumn> {
+  const columns = new Map<string, SourceColumn<MesColumn>>();
+  for (const column of table.columns.values()) {
+    columns.set(
+      column.name,
+      Object.freeze({
+        name: column.name,
+        type: column,
+        notNull: !column.nullable,
+        toastable: false,
+      }),
+    );
+  }
+  return Object.freeze({
+    schema: '',
+    name: table.name,
+    columns,
+    primaryKey: table.primaryKey,
+    uniqueKeys: table.uniqueKeys,
+    replicaIdentity: 'f',
+    identityColumns: Object.freeze([...columns.keys()]),
+    kind: 'r',
+  });
 }
