@@ -165,6 +165,24 @@ function normalizeFilter(
     : Object.freeze({ kind: 'all', items: Object.freeze(items), field: formatPath(path) });
 }
 
+/** softDelete and onDelete: soft go together. */
+function checkSoftDelete(raw: RawMapping, onDelete: OnDelete, issues: SpecIssue[]): void {
+  if (raw.softDelete && onDelete !== 'soft') {
+    issues.push({
+      code: 'SOFT_DELETE_WITHOUT_SOFT',
+      path: ['softDelete'],
+      message: `softDelete needs onDelete: soft (onDelete is ${onDelete})`,
+    });
+  }
+  if (onDelete === 'soft' && !raw.softDelete) {
+    issues.push({
+      code: 'SOFT_WITHOUT_SOFT_DELETE',
+      path: ['onDelete'],
+      message: 'onDelete: soft needs softDelete: { flag: <column>, at: <column> }',
+    });
+  }
+}
+
 /**
  * Source and target as the pipeline routes and the engines look them up. to-mes: source
  * `schema.table` in the CRM, target a MES table. to-crm: source a bare MES table name (a
@@ -203,20 +221,7 @@ export function normalizeMapping(input: NormalizeInput): {
     if (rule) columns.push(Object.freeze({ target, rule }));
   }
   const onDelete: OnDelete = raw.onDelete ?? 'delete';
-  if (raw.softDelete && onDelete !== 'soft') {
-    issues.push({
-      code: 'SOFT_DELETE_WITHOUT_SOFT',
-      path: ['softDelete'],
-      message: `softDelete needs onDelete: soft (onDelete is ${onDelete})`,
-    });
-  }
-  if (onDelete === 'soft' && !raw.softDelete) {
-    issues.push({
-      code: 'SOFT_WITHOUT_SOFT_DELETE',
-      path: ['onDelete'],
-      message: 'onDelete: soft needs softDelete: { flag: <column>, at: <column> }',
-    });
-  }
+  checkSoftDelete(raw, onDelete, issues);
 
   // MySQL column names are case-insensitive: `Name` and `name` are one column.
   const written = new Map<string, string>();
