@@ -89,13 +89,16 @@ const planUuid: CrmPlanner = (source, target) => {
   }
   if (source.kind !== 'string' && source.kind !== 'derived')
     return cannotWrite(source, target, 'map it from a CHAR(36) or BINARY(16) column');
-  return warning(
-    'values that are not UUIDs are rejected',
-    (site) => (text) =>
+  const build =
+    (site: ConversionSite): TextConverter =>
+    (text) =>
       uuidSyntax.test(text)
         ? text.toLowerCase()
-        : failValue(site, 'VALUE_INVALID', text, `is not a UUID; ${target.label} needs one`),
-  );
+        : failValue(site, 'VALUE_INVALID', text, `is not a UUID; ${target.label} needs one`);
+  const reason = 'values that are not UUIDs are rejected';
+  // CHAR(36) is how MySQL stores UUIDs: the intended pair, not a risky one.
+  const uuidColumn = source.kind === 'string' && source.label === 'char(36)';
+  return uuidColumn ? ok(build, reason) : warning(reason, build);
 };
 
 const trueWords = new Set(['1', 't', 'true', 'y', 'yes', 'on']);
