@@ -80,7 +80,8 @@ function bitDecimal(bytes: Buffer): string {
  * A FLOAT or DOUBLE as MariaDB prints it. The decoder hands out a JS number, and a FLOAT's is
  * the single-precision value widened (1.1 comes out as 1.100000023841858): MariaDB prints FLOAT
  * with 6 significant digits and DOUBLE with the shortest digits that read back to the same
- * double, positionally for decimal exponents -15..14 and as `1.5e-16` / `1e15` outside.
+ * double; positionally for decimal exponents -15..14 (and above that when a fraction remains),
+ * as `1.5e-16` / `1e15` otherwise.
  * `significant`: digits to round to (FLOAT), or undefined for shortest (DOUBLE).
  */
 export function formatMysqlFloat(value: number, significant: number | undefined): string {
@@ -88,13 +89,15 @@ export function formatMysqlFloat(value: number, significant: number | undefined)
   const scientific =
     significant === undefined
       ? value.toExponential()
-      : Number(value.toPrecision(significant)).toExponential();
+      : roundHalfEven(value, significant).toExponential();
   const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(scientific);
   if (!match) return String(value);
   const [, sign = '', lead = '', rest = '', exponentText = '0'] = match;
   const digits = (lead + rest).replace(/0+$/, '') || '0';
   const exponent = Number(exponentText);
-  if (exponent < -15 || exponent > 14) {
+  // Like printf's %g for large integers, positional only up to 15 digits; a larger number
+  // with a fraction stays positional (-1688425110957276.8).
+  if (exponent < -15 || (exponent > 14 && digits.length <= exponent + 1)) {
     const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
     return `${sign}${mantissa}e${exponent}`;
   }
@@ -102,4 +105,22 @@ export function formatMysqlFloat(value: number, significant: number | undefined)
   if (digits.length <= exponent + 1)
     return `${sign}${digits}${'0'.repeat(exponent + 1 - digits.length)}`;
   return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+}
+
+/**
+ * `value` rounded to `significant` digits the way MariaDB's dtoa rounds: an exact tie goes to
+ * the even digit (a FLOAT of -42404.25 prints -42404.2), where toPrecision rounds it away from
+ * zero. 100 digits hold the exact decimal expansion of any FLOAT.
+ */
+function roundHalfEven(value: number, significant: number): number {
+  const exact = /^(-?)(\d)\.(\d+)e([+-]\d+)$/.exec(value.toExponential(99));
+  if (exact) {
+    const [, sign = '', lead = '', rest = '', exponent = '0'] = exact;
+    const digits = lead + rest;
+    const tie = digits[significant] === '5' && /^0*$/.test(digits.slice(significant + 1));
+    if (tie && Number(digits[significant - 1]) % 2 === 0) {
+      return Number(`${sign}${lead}.${digits.slice(1, significant)}e${exponent}`);
+    }
+  }
+  return Number(value.toPrecision(significant));
 }
