@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/log/logger.js';
+import { listBinlogFiles } from '../../../src/mysql/binlog/binlog-files.js';
+import { encodeBinlogPosition } from '../../../src/mysql/binlog/binlog-position.js';
+import { connectTarget } from '../../../src/mysql/mysql-client.js';
+import { TargetWriter } from '../../../src/mysql/writer.js';
 import type { CommitEvent, SourceEvent } from '../../../src/pipeline/source-event.js';
 import { type Capture, captureBinlog, currentPosition } from '../../support/binlog-capture.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
@@ -118,6 +123,150 @@ describe('BinlogSource change kinds', () => {
       }
       expect(stream.failures).toEqual([]);
     } finally {
+      await stream.stop();
+    }
+  });
+});
+
+const insertedIds = (events: readonly SourceEvent[]) =>
+  events.flatMap((event) => (event.kind === 'insert' ? [Number(event.row?.id)] : []));
+
+describe('BinlogSource positions', () => {
+  it('encodes positions across a rotation, and a restart from a commit resumes exactly after it', async () => {
+    const stream = await capture();
+    let checkpoints: bigint[];
+    try {
+      for (let id = 100; id < 110; id++) {
+        await db.mysql.query(`insert into work_order values (${id}, 'r', 1)`);
+        if (id === 105) await db.mysql.query('flush binary logs');
+      }
+      await stream.until((events) => commits(events).length === 10);
+      checkpoints = commits(stream.events).map((commit) => commit.endLsn);
+      const files = checkpoints.map((lsn) => Number(lsn >> 32n));
+      expect(files[6]).toBeGreaterThan(files[5] as number);
+      expect(insertedIds(stream.events)).toEqual([
+        100, 101, 102, 103, 104, 105, 106, 107, 108, 109,
+      ]);
+    } finally {
+      await stream.stop();
+    }
+    // From the commit of 103 (mid-file), of 105 (the last before the rotation), of 106 (the first after).
+    for (const [at, expected] of [
+      [3, [104, 105, 106, 107, 108, 109]],
+      [5, [106, 107, 108, 109]],
+      [6, [107, 108, 109]],
+    ] as const) {
+      const checkpoint = checkpoints[at] as bigint;
+      const resumed = await capture(checkpoint);
+      try {
+        await resumed.until((events) => insertedIds(events).length === expected.length);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(insertedIds(resumed.events)).toEqual(expected);
+        const begins = resumed.events.filter((event) => event.kind === 'begin');
+        for (const begin of begins) expect(begin.finalLsn).toBeGreaterThanOrEqual(checkpoint);
+        expect(commits(resumed.events).map((commit) => commit.endLsn)).toEqual(
+          checkpoints.slice(at + 1),
+        );
+      } finally {
+        await resumed.stop();
+      }
+    }
+  });
+
+  it('refuses a checkpoint in a purged binlog file, and one the server never wrote, with the fix', async () => {
+    const files = await listBinlogFiles(db.mysql);
+    const oldest = files[0]?.index as number;
+    const newest = files.at(-1)?.index as number;
+    const purged = capture(encodeBinlogPosition({ fileIndex: oldest - 1, offset: 4 }));
+    await expect(purged).rejects.toMatchObject({
+      code: 'BINLOG_PURGED',
+      exitCode: 3,
+      message: expect.stringMatching(/purged past the checkpoint .*run `millrace backfill`/),
+    });
+    const ahead = capture(encodeBinlogPosition({ fileIndex: newest + 1, offset: 4 }));
+    await expect(ahead).rejects.toMatchObject({ code: 'BINLOG_MISMATCH', exitCode: 3 });
+  });
+});
+
+describe('BinlogSource refusals and statements', () => {
+  it('hands on a TRUNCATE of a table read as a truncate in a transaction of its own', async () => {
+    const stream = await capture();
+    try {
+      await db.mysql.query('truncate table other');
+      await db.mysql.query('truncate table work_order');
+      await stream.until((events) => commits(events).length === 1);
+      expect(shape(stream.events)).toEqual([
+        'begin',
+        { kind: 'truncate', tables: ['work_order'] },
+        'commit',
+      ]);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it('stops with the fix on a non-transactional table and on a statement-format change', async () => {
+    await db.mysql.query('create table legacy (id int primary key) engine=MyISAM');
+    const legacy = await capture(undefined, ['legacy']);
+    try {
+      await db.mysql.query('insert into legacy values (1)');
+      await expect(legacy.until(() => false)).rejects.toMatchObject({
+        code: 'BINLOG_UNSUPPORTED',
+        message: expect.stringContaining("'legacy' is not transactional"),
+      });
+    } finally {
+      await legacy.stop();
+    }
+    const statements = await capture();
+    try {
+      await db.mysql.query("set session binlog_format = 'STATEMENT'");
+      await db.mysql.query("insert into work_order values (300, 'stmt', 1)");
+      await expect(statements.until(() => false)).rejects.toMatchObject({
+        code: 'BINLOG_UNSUPPORTED',
+        message: expect.stringContaining('set it to ROW'),
+      });
+    } finally {
+      await db.mysql.query("set session binlog_format = 'ROW'");
+      await statements.stop();
+    }
+  });
+});
+
+describe('No echo', () => {
+  it("never hands on what millrace's writer wrote; an unmarked write right after comes through", async () => {
+    const stream = await capture();
+    const connection = await connectTarget({
+      url: db.mesUrl,
+      timeoutMs: 10_000,
+      logger: silentLogger(),
+    });
+    try {
+      const writer = new TargetWriter({ connection, logger: silentLogger(), onBadRow: 'stop' });
+      const origin = { mapping: 'echo', lsn: 1n, operation: 'insert' as const, sourceValues: {} };
+      await writer.apply({
+        resets: [],
+        deadLetters: [],
+        tables: [
+          {
+            table: 'work_order',
+            keyColumns: ['id'],
+            deletes: [],
+            updates: [],
+            upserts: [{ key: [400], row: { id: 400, status: 'from crm', qty: '1' }, origin }],
+          },
+        ],
+      });
+      await writer.commit({});
+      await db.mysql.query("insert into work_order values (401, 'from mes', 1)");
+      await stream.until((events) => insertedIds(events).includes(401));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const [rows] = await db.mysql.query(
+        'select id from work_order where id in (400, 401) order by id',
+      );
+      expect(rows).toEqual([{ id: 400 }, { id: 401 }]);
+      expect(insertedIds(stream.events)).toEqual([401]);
+    } finally {
+      await connection.end();
       await stream.stop();
     }
   });
