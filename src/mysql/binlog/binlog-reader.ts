@@ -10,7 +10,7 @@ export type BinlogEvent =
   | BinlogGtid
   | BinlogRows
   | BinlogXid
-  | BinlogQuery
+  | BinlogStatement
   | BinlogHeartbeat;
 
 /** The following events are in `file` (the server's own announcement, payload not header). */
@@ -57,7 +57,7 @@ export interface BinlogXid {
 }
 
 /** A statement event: BEGIN/COMMIT of a non-transactional group, DDL, or statement-format DML. */
-export interface BinlogQuery {
+export interface BinlogStatement {
   readonly kind: 'query';
   /** The session's default database when the statement ran. */
   readonly schema: string;

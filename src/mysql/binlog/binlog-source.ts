@@ -12,7 +12,7 @@ import type {
   BinlogGtid,
   BinlogReader,
   BinlogRows,
-  BinlogQuery as BinlogStatement,
+  BinlogStatement,
 } from './binlog-reader.js';
 import { UnsupportedValueError } from './binlog-values.js';
 import { statementKind, truncatedTable } from './statement-kind.js';
