@@ -188,6 +188,29 @@ describe('BinlogSource positions', () => {
   });
 });
 
+describe('BinlogSource on a quiet table', () => {
+  it('still hands on, as an empty transaction, a commit of another table now and then', async () => {
+    const stream = await captureBinlog({
+      mesUrl: db.mesUrl,
+      database: db.mesName,
+      tables: ['work_order'],
+      startLsn: await currentPosition(db.mysql),
+      control: db.mysql,
+      idleCommitMs: 0,
+    });
+    try {
+      await db.mysql.query('insert into other values (500)');
+      await stream.until((events) => commits(events).length >= 1);
+      expect(shape(stream.events.slice(0, 2))).toEqual(['begin', 'commit']);
+      const [begin, commit] = stream.events;
+      if (begin?.kind !== 'begin' || commit?.kind !== 'commit') throw new Error('no transaction');
+      expect(commit.endLsn).toBeGreaterThan(begin.finalLsn);
+    } finally {
+      await stream.stop();
+    }
+  });
+});
+
 describe('BinlogSource refusals and statements', () => {
   it('hands on a TRUNCATE of a table read as a truncate in a transaction of its own', async () => {
     const stream = await capture();
