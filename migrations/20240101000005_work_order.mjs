@@ -11,7 +11,7 @@ export async function up(knex) {
     table.charset('utf8mb4');
     table.collate('utf8mb4_unicode_ci');
     table.engine('InnoDB');
-    table.bigIncrements('id').unsigned().primary();
+    table.increments('id').primary();
     table.integer('crm_order_id').notNullable().index('work_order_crm_order');
     table
       .enu('status', ['PLANNED', 'RELEASED', 'IN_PROGRESS', 'DONE', 'CANCELLED'])

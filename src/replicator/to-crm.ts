@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
+import { decodeBinlogPosition, formatBinlogPosition } from '../mysql/binlog/binlog-position.js';
 import { Replicator } from './replicator.js';
 import { type ReturnSessionOptions, runReturnSession } from './return-session.js';
 
@@ -45,7 +46,8 @@ export function toCrmReplicator(options: ToCrmOptions): Replicator {
   };
   return new Replicator({
     sourceSide: 'mes',
-    identity: { direction: 'to-crm', stream: options.stream },
+    identity: { stream: options.stream },
+    formatPosition: (position) => formatBinlogPosition('binlog', decodeBinlogPosition(position)),
     connectTimeoutMs: options.connectTimeoutMs,
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
