@@ -104,8 +104,20 @@ const labels: Record<ScenarioName, string> = {
   audit: 'audit',
 };
 
+/** One scenario to run; the steady state runs once per rate. */
+interface Job {
+  readonly name: ScenarioName;
+  readonly rate?: number;
+}
+
+function jobsOf(options: BenchOptions): Job[] {
+  return options.scenarios.flatMap((name): Job[] =>
+    name === 'steady' ? options.steadyRates.map((rate) => ({ name, rate })) : [{ name }],
+  );
+}
+
 async function runScenario(
-  name: ScenarioName,
+  { name, rate }: Job,
   options: BenchOptions,
   main: string,
   mappingsDir: string,
@@ -115,7 +127,8 @@ async function runScenario(
   const dbs = await createBenchDatabases(benchServers(), labels[name]);
   track(dbs);
   const workDir = mkdtempSync(path.join(tmpdir(), `millrace-bench-work-${name}-`));
-  const profileDir = path.join(profileRoot, name);
+  // One directory per job: the steady state's rates must not read each other's profiles.
+  const profileDir = path.join(profileRoot, rate ? `${name}-${rate}` : name);
   const logDir = options.keepLogs ? path.join(path.dirname(profileRoot), 'logs', name) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
   const cli = { main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
@@ -133,7 +146,7 @@ async function runScenario(
       case 'catchup-txn':
         return await runCatchup(context, 'txn');
       case 'steady':
-        return await runSteady(context);
+        return await runSteady(context, rate ?? options.steadyRates[0]!);
       case 'backfill':
         return await runBackfill(context);
       case 'audit':
@@ -218,8 +231,9 @@ async function main(): Promise<number> {
   // Written after every scenario, so a run cut short still leaves what it measured.
   const save = () => writeFileSync(out, `${JSON.stringify(report(), null, 2)}\n`);
   try {
-    for (const name of options.scenarios) {
-      say(`\n${name}`);
+    for (const job of jobsOf(options)) {
+      const name = job.name;
+      say(`\n${name}${job.rate ? ` at ${job.rate.toLocaleString('en')} changes/s` : ''}`);
       const began = performance.now();
       let firstFailure: string | undefined;
       // The servers are shared: a restart or a killed session by someone else fails a scenario
@@ -227,7 +241,7 @@ async function main(): Promise<number> {
       for (let attempt = 1; attempt <= 2 && !interrupted; attempt++) {
         try {
           const result = await runScenario(
-            name,
+            job,
             options,
             snapshot.main,
             mappingsDir,

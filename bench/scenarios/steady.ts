@@ -7,8 +7,14 @@ import { PacedWorkload } from '../support/paced-workload.js';
 import { mb, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
 import { median, percentile, round } from '../support/stats.js';
 
-/** Source connections the paced workload spreads its autocommit statements over. */
-const workloadConnections = 16;
+/**
+ * Source connections the paced workload spreads its transactions over: 16, and more at high
+ * rates, where commits per second are bounded by how many backends share one WAL flush.
+ */
+const connectionsFor = (rate: number) => Math.min(48, Math.max(16, Math.ceil(rate / 300)));
+
+/** The latency goal at a rate: 30 ms up to 2,000 changes/s, 100 ms above. */
+const latencyGoalMs = (rate: number) => (rate <= 2_000 ? 30 : 100);
 
 type SteadyRun = {
   readonly run: number;
@@ -36,8 +42,9 @@ type SteadyRun = {
  * single-row autocommit transactions) runs at --steady-rate for --steady-seconds; latency from each
  * source commit to the moment the change is visible to another session on the target.
  */
-export async function runSteady(context: ScenarioContext): Promise<ScenarioResult> {
+export async function runSteady(context: ScenarioContext, rate: number): Promise<ScenarioResult> {
   const { options, dbs, cli, say } = context;
+  const workloadConnections = connectionsFor(rate);
   const runs: SteadyRun[] = [];
   const publication = dbs.uniqueName('pub');
   let profile: unknown;
@@ -68,7 +75,7 @@ export async function runSteady(context: ScenarioContext): Promise<ScenarioResul
       );
       const workload = new PacedWorkload({ clients, poll, targetTable });
       const { windowSeconds } = await workload.drive(
-        options.steadyRate,
+        rate,
         options.steadyWarmupSeconds,
         options.steadySeconds,
       );
@@ -81,7 +88,7 @@ export async function runSteady(context: ScenarioContext): Promise<ScenarioResul
       const commitSorted = [...totals.commitMs].sort((a, b) => a - b);
       const result: SteadyRun = {
         run: index + 1,
-        targetRate: options.steadyRate,
+        targetRate: rate,
         // Commits that returned inside the window: what the CRM took, whatever the driver sent.
         achievedRate: Math.round(totals.committedInWindow / windowSeconds),
         samples: sorted.length,
@@ -150,10 +157,10 @@ export async function runSteady(context: ScenarioContext): Promise<ScenarioResul
   };
   return {
     scenario: 'steady',
-    description: `${options.steadyRate.toLocaleString('en')} changes/s for ${options.steadySeconds} s (50% insert, 35% update, 15% delete; single-row autocommit on ${workloadConnections} connections)`,
+    description: `${rate.toLocaleString('en')} changes/s for ${options.steadySeconds} s (50% insert, 35% update, 15% delete; single-row transactions on ${workloadConnections} connections, several per message when a backlog forms)`,
     status: 'ok',
     parameters: {
-      rate: options.steadyRate,
+      rate: rate,
       seconds: options.steadySeconds,
       warmupSeconds: options.steadyWarmupSeconds,
       connections: workloadConnections,
@@ -170,11 +177,18 @@ export async function runSteady(context: ScenarioContext): Promise<ScenarioResul
         met: summary.p99Ms < 250,
       },
       {
+        name: 'p99 commit-to-visible latency, goal',
+        target: `< ${latencyGoalMs(rate)} ms`,
+        value: summary.p99Ms,
+        unit: 'ms',
+        met: summary.p99Ms < latencyGoalMs(rate),
+      },
+      {
         name: 'rate sustained',
-        target: `≥ 95% of ${options.steadyRate} changes/s`,
+        target: `≥ 95% of ${rate} changes/s`,
         value: summary.achievedRate,
         unit: 'changes/s',
-        met: summary.achievedRate >= options.steadyRate * 0.95,
+        met: summary.achievedRate >= rate * 0.95,
       },
       {
         name: 'peak RSS',

@@ -6,8 +6,8 @@ export interface BenchOptions {
   readonly scale: number;
   /** Measured runs per scenario; figures are their medians. */
   readonly runs: number;
-  /** Steady state: paced changes per second. */
-  readonly steadyRate: number;
+  /** Steady state: paced changes per second; the scenario runs once per rate. */
+  readonly steadyRates: readonly number[];
   /** Steady state: measured duration, in seconds. */
   readonly steadySeconds: number;
   /** Steady state: changes before the measured window, excluded from the figures, in seconds. */
@@ -42,7 +42,8 @@ export const usage = `usage: npm run bench -- [options]
                         catchup-txn, steady, backfill, audit, all (default all)
   --scale N             multiply the 1M row/change counts, e.g. 0.1 for a quick run (default 1)
   --runs N              measured runs per scenario, medians reported (default 3)
-  --steady-rate N       steady state: changes per second (default 2000)
+  --steady-rate LIST    steady state: changes per second, comma-separated rates each run as
+                        a scenario of its own (default 2000,10000)
   --steady-seconds N    steady state: measured seconds per run (default 60)
   --steady-warmup N     steady state: unmeasured seconds before each run (default 3)
   --cpu-prof            one extra run per scenario under node --cpu-prof; top functions reported
@@ -74,7 +75,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let scenarios: ScenarioName[] = [...scenarioNames];
   let scale = 1;
   let runs = 3;
-  let steadyRate = 2000;
+  let steadyRates = [2000, 10_000];
   let steadySeconds = 60;
   let steadyWarmupSeconds = 3;
   let cpuProf = false;
@@ -114,7 +115,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         runs = positive(flag, value(), true);
         break;
       case '--steady-rate':
-        steadyRate = positive(flag, value(), true);
+        steadyRates = (value() ?? '').split(',').map((rate) => positive(flag, rate.trim(), true));
         break;
       case '--steady-seconds':
         steadySeconds = positive(flag, value(), false);
@@ -149,7 +150,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     scenarios,
     scale,
     runs,
-    steadyRate,
+    steadyRates,
     steadySeconds,
     steadyWarmupSeconds,
     cpuProf,

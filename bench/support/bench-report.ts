@@ -32,7 +32,10 @@ function figures(result: ScenarioResult): string {
       return (
         `${number(m.changesPerSecond)} changes/s (${number(m.millraceSeconds)} s, of which start-up ${number(m.millraceStartupSeconds)} s); ` +
         `raw ${number(m.decodeSeconds)} s pg_recvlogical + ${number(m.loadSeconds)} s client load of ${number(m.finalRows)} rows; ` +
-        `ratio **${number(m.ratio)}**`
+        `ratio **${number(m.ratio)}**` +
+        (m.decodeRatio === undefined
+          ? ''
+          : `, **${number(m.decodeRatio)}** to pg_recvlogical alone`)
       );
     case 'steady':
       return (

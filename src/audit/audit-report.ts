@@ -45,6 +45,11 @@ const mappingReportSchema = z.strictObject({
     extra: z.array(keyRecordSchema),
     different: z.array(differentSampleSchema),
   }),
+  /**
+   * How the mapping was compared: `digest` (both databases digest key ranges in SQL, only
+   * differing ranges are read row by row) or `rows` (every row read and compared here).
+   */
+  strategy: z.enum(['digest', 'rows']),
 });
 export type MappingReport = z.infer<typeof mappingReportSchema>;
 

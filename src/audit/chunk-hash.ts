@@ -52,6 +52,18 @@ const sqlEscape = (expression: string) =>
 
 /** How MySQL renders a column as its canonical text, and whether the text needs escaping; undefined when it cannot. */
 export function columnSql(column: TargetColumn): { sql: string; text: boolean } | undefined {
+  const rendered = canonicalColumnSql(column);
+  if (rendered === undefined || !rendered.text) return rendered;
+  return { sql: sqlEscape(rendered.sql), text: true };
+}
+
+/**
+ * How MySQL renders a column as exactly its canonical text, unescaped, and whether it is
+ * character data (which may hold any separator); undefined when it cannot.
+ */
+export function canonicalColumnSql(
+  column: TargetColumn,
+): { sql: string; text: boolean } | undefined {
   const name = quoteIdent(column.name);
   switch (describeTarget(column).kind) {
     case 'integer':
@@ -68,7 +80,7 @@ export function columnSql(column: TargetColumn): { sql: string; text: boolean } 
       return { sql: `LOWER(HEX(${name}))`, text: false };
     case 'string':
     case 'enum':
-      return { sql: sqlEscape(name), text: true };
+      return { sql: name, text: true };
     default:
       return undefined;
   }
@@ -87,10 +99,7 @@ export function buildChunkHasher(model: RowModel): ChunkHasher | undefined {
   const keyCount = model.keyColumns.length;
   const textKey = rendered.slice(0, keyCount).map((column) => column!.text);
   const textValue = rendered.slice(keyCount).map((column) => column!.text);
-  const liveSql =
-    model.flagColumn === undefined
-      ? undefined
-      : `(${quoteIdent(model.flagColumn)} IS NULL OR ${quoteIdent(model.flagColumn)} = 0)`;
+  const liveSql = liveCondition(model);
 
   const rowText = (row: ExpectedRow): string => {
     let text = '';
@@ -125,4 +134,12 @@ export function buildChunkHasher(model: RowModel): ChunkHasher | undefined {
       return hash.digest('hex');
     },
   });
+}
+
+/** The condition selecting live target rows (soft-deleted ones count as absent); undefined when all are. */
+export function liveCondition(model: RowModel): string | undefined {
+  const flag = model.flagColumn;
+  return flag === undefined
+    ? undefined
+    : `(${quoteIdent(flag)} IS NULL OR ${quoteIdent(flag)} = 0)`;
 }

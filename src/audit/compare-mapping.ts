@@ -1,13 +1,21 @@
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import type { SourceFamily } from '../values/source-spec.js';
-import type { ChunkHasher } from './chunk-hash.js';
+import { type ChunkHasher, liveCondition } from './chunk-hash.js';
+import { compareByDigest } from './compare-digests.js';
+import type { DigestPlan } from './digest-plan.js';
 import { type KeyStrategy, sourceKeyLiteral } from './key-plan.js';
-import type { ActualRow, ExpectedRow, FilteredRow, RowModel, SourceImage } from './row-model.js';
+import {
+  type ChunkImages,
+  classifyChunk,
+  type DifferenceHandler,
+  judgeRangeRows,
+} from './range-rows.js';
+import type { ActualRow, ExpectedRow, RowModel, SourceImage } from './row-model.js';
 import { lookupSource, readSourceChunks } from './source-reader.js';
 import type { KeyBounds } from './sql/key-bounds.js';
 import { selectTargetChunk } from './sql/target-keyset.js';
-import { isDifference, type MappingTally, type Verdict } from './tally.js';
+import { isDifference, type MappingTally } from './tally.js';
 import {
   hashTargetRangeRows,
   lookupTarget,
@@ -15,14 +23,6 @@ import {
   readTargetRange,
   startTargetRange,
 } from './target-reader.js';
-
-/** Called for every difference found, in scan order (a streaming repair hooks in here). */
-export type DifferenceHandler = (
-  model: RowModel,
-  verdict: Verdict,
-  source: SourceImage | undefined,
-  target: ActualRow | undefined,
-) => Promise<void> | void;
 
 interface ComparePassOptions {
   readonly source: PgClient;
@@ -36,6 +36,8 @@ interface ComparePassOptions {
   readonly keyTypes: readonly string[];
   /** Source type family per key column, to turn target keys into source literals. */
   readonly keyFamilies: readonly SourceFamily[];
+  /** For the `digest` strategy: both databases digest key buckets. */
+  readonly digest?: DigestPlan | undefined;
   /** Rows per chunk on each side. */
   readonly chunkSize: number;
   readonly onDifference?: DifferenceHandler;
@@ -48,6 +50,8 @@ export interface PassStats {
   /** Chunks settled by digest alone / compared row by row. */
   hashedChunks: number;
   rowChunks: number;
+  /** Whether the `digest` strategy compared it. */
+  digested: boolean;
 }
 
 /**
@@ -56,7 +60,28 @@ export interface PassStats {
  * candidates, whatever the table size.
  */
 export async function comparePass(options: ComparePassOptions): Promise<PassStats> {
-  const stats: PassStats = { sourceRead: 0, targetRead: 0, hashedChunks: 0, rowChunks: 0 };
+  const stats: PassStats = {
+    sourceRead: 0,
+    targetRead: 0,
+    hashedChunks: 0,
+    rowChunks: 0,
+    digested: false,
+  };
+  if (options.digest !== undefined) {
+    stats.digested = await compareByDigest(
+      {
+        source: options.source,
+        target: options.target,
+        model: options.model,
+        tally: options.tally,
+        plan: options.digest,
+        liveSql: liveCondition(options.model),
+        ...(options.onDifference ? { onDifference: options.onDifference } : {}),
+      },
+      stats,
+    );
+    if (stats.digested) return stats;
+  }
   if (options.strategy === 'range') await compareRanges(options, stats);
   else await compareByLookup(options, stats);
   return stats;
@@ -124,30 +149,6 @@ function lastConvertibleKey(
   return undefined;
 }
 
-/** A source chunk's images: the rows the target must hold, in source order, and filtered ones. */
-interface ChunkImages {
-  readonly expected: ExpectedRow[];
-  readonly filtered: Map<string, FilteredRow>;
-  /** Every expected row converts: only then can a digest stand for the chunk. */
-  readonly clean: boolean;
-}
-
-function classifyChunk(model: RowModel, rows: readonly (readonly unknown[])[]): ChunkImages {
-  const expected: ExpectedRow[] = [];
-  const filtered = new Map<string, FilteredRow>();
-  let clean = true;
-  for (const row of rows) {
-    const image = model.image(model.sourceRow(row));
-    if (image === undefined) continue;
-    if (image.kind === 'filtered') filtered.set(image.key, image);
-    else {
-      expected.push(image);
-      if (image.error !== undefined) clean = false;
-    }
-  }
-  return { expected, filtered, clean };
-}
-
 /** Whether the target range holds exactly the expected rows, by count and digest. */
 function digestsAgree(
   expected: number,
@@ -157,10 +158,7 @@ function digestsAgree(
   return server.count === expected && (server.count === 0 || server.digest === digest);
 }
 
-/**
- * Compares a range row by row: every live target row is judged, and the expected rows no target
- * row claimed are missing.
- */
+/** Compares a range row by row (see judgeRangeRows), the target read by keyset inside it. */
 async function compareRangeRows(
   options: ComparePassOptions,
   stats: PassStats,
@@ -169,28 +167,13 @@ async function compareRangeRows(
   firstRows: Promise<unknown[][]> | undefined,
 ): Promise<void> {
   const { target, model, tally, chunkSize, onDifference } = options;
-  const pending = new Map<string, ExpectedRow>();
-  for (const image of images.expected) pending.set(image.key, image);
-  for await (const targetRows of readTargetRange(target, model, bounds, chunkSize, firstRows)) {
-    stats.targetRead += targetRows.length;
-    for (const values of targetRows) {
-      const actual = model.actual(values);
-      if (actual.deleted) continue;
-      const image: SourceImage | undefined =
-        pending.get(actual.key) ?? images.filtered.get(actual.key);
-      if (image?.kind === 'expected') pending.delete(actual.key);
-      const verdict = tally.record(image, actual, actual.key, actual.keyParts);
-      if (onDifference !== undefined && isDifference(verdict)) {
-        await onDifference(model, verdict, image, actual);
-      }
-    }
-  }
-  // Kept in source order: what no target row claimed is missing.
-  for (const image of images.expected) {
-    if (!pending.has(image.key)) continue;
-    const verdict = tally.record(image, undefined, image.key, image.keyParts);
-    if (onDifference !== undefined) await onDifference(model, verdict, image, undefined);
-  }
+  stats.targetRead += await judgeRangeRows(
+    model,
+    tally,
+    images,
+    readTargetRange(target, model, bounds, chunkSize, firstRows),
+    onDifference,
+  );
 }
 
 /**

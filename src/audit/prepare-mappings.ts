@@ -4,13 +4,16 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { loadMappings } from '../mapping/load-mappings.js';
 import { mappedTables, selectMappings } from '../mapping/mapping-index.js';
 import { formatProblem } from '../mapping/mapping-problem.js';
+import type { MappingSpec } from '../mapping/mapping-spec.js';
 import type { Schemas } from '../mapping/tables.js';
 import { introspectTarget } from '../mysql/introspect.js';
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import { introspectSource } from '../postgres/introspect.js';
 import type { PgClient } from '../postgres/pg-client.js';
+import type { PgSession } from '../values/pg-canonical-sql.js';
 import { describeSource, type SourceFamily } from '../values/source-spec.js';
 import { buildChunkHasher, type ChunkHasher } from './chunk-hash.js';
+import { type DigestPlan, planDigest } from './digest-plan.js';
 import { chooseStrategy, type KeyStrategy } from './key-plan.js';
 import { buildRowModel, type RowModel } from './row-model.js';
 import { selectColumnTypes } from './sql/key-types.js';
@@ -21,6 +24,12 @@ export interface PreparedMapping {
   readonly model: RowModel;
   readonly strategy: KeyStrategy;
   readonly hasher: ChunkHasher | undefined;
+  /** For the `digest` strategy: both databases digest key buckets (undefined: compared by rows). */
+  readonly digest: DigestPlan | undefined;
+  /** Why the mapping is compared by rows, when it is. */
+  readonly rowsReason: string | undefined;
+  /** How the last full pass compared it. */
+  comparedBy: 'digest' | 'rows';
   /** Declared SQL types of the source key columns, for lookups by key. */
   readonly keyTypes: readonly string[];
   readonly keyFamilies: readonly SourceFamily[];
@@ -57,19 +66,42 @@ export async function prepareMappings(
   await target.query("SET SESSION time_zone = '+00:00'");
   await target.query('SET SESSION group_concat_max_len = 1073741824');
 
+  // md5() hashes the database encoding's bytes, MD5() on the MES utf8mb4's: they agree in UTF8.
+  const encoding = await source.query<{ server_encoding: string }>('SHOW server_encoding');
+  const dateStyle = await source.query<{ DateStyle: string }>('SHOW DateStyle');
+  const session: PgSession = { isoDateStyle: /^ISO\b/.test(dateStyle.rows[0]?.DateStyle ?? '') };
+  const noDigest =
+    options.hashing === false
+      ? 'digests are turned off'
+      : encoding.rows[0]?.server_encoding === 'UTF8'
+        ? undefined
+        : 'the CRM database is not encoded in UTF8';
   const prepared: PreparedMapping[] = [];
   for (const mapping of compiled) {
-    prepared.push(await prepareMapping(mapping, schemas, source, options.hashing !== false));
+    const spec = specs.find((candidate) => candidate.name === mapping.name)!;
+    prepared.push(
+      await prepareMapping(mapping, spec, schemas, source, {
+        hashing: options.hashing !== false,
+        noDigest,
+        session,
+      }),
+    );
   }
   return prepared;
 }
 
 async function prepareMapping(
   mapping: CompiledMapping,
+  spec: MappingSpec,
   schemas: Schemas,
   source: PgClient,
-  hashing: boolean,
+  options: {
+    readonly hashing: boolean;
+    readonly noDigest: string | undefined;
+    readonly session: PgSession;
+  },
 ): Promise<PreparedMapping> {
+  const { hashing } = options;
   const sourceTable = schemas.source.get(mapping.sourceKey)!;
   const targetTable = schemas.target.get(mapping.target)!;
   const model = buildRowModel(mapping, sourceTable, targetTable);
@@ -81,10 +113,19 @@ async function prepareMapping(
     ...typeStatement.values,
   ]);
   const typeOf = new Map(typeRows.rows.map((row) => [row.name, row.type] as const));
+  const choice: { plan?: DigestPlan | undefined; reason?: string | undefined } =
+    options.noDigest !== undefined
+      ? { reason: options.noDigest }
+      : strategy === 'range'
+        ? planDigest(model, spec, options.session)
+        : { reason: 'keys whose order conversion changes are looked up' };
   return {
     model,
     strategy,
     hasher,
+    digest: choice.plan,
+    rowsReason: choice.reason,
+    comparedBy: choice.plan === undefined ? 'rows' : 'digest',
     keyTypes: mapping.sourceKeyColumns.map((column) => typeOf.get(column) ?? 'text'),
     keyFamilies: sourceKey.map((column) => describeSource(column.type).family),
     tally: new MappingTally(model),

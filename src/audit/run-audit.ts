@@ -9,9 +9,10 @@ import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { formatLsn } from '../util/lsn.js';
 import { withReleasers } from '../util/releasers.js';
 import { type AuditReport, type MappingReport, mappingConsistent } from './audit-report.js';
-import { comparePass, type DifferenceHandler, type PassStats } from './compare-mapping.js';
+import { comparePass, type PassStats } from './compare-mapping.js';
 import type { KeyStrategy } from './key-plan.js';
 import { type PreparedMapping, prepareMappings } from './prepare-mappings.js';
+import type { DifferenceHandler } from './range-rows.js';
 import { type RecheckSummary, readObservations, recheck } from './recheck.js';
 import { Repairer, type RepairSummary } from './repair.js';
 import { createReplicationProbe, type ReplicationProbe } from './settle.js';
@@ -286,9 +287,11 @@ function createPass(
       hasher: entry.hasher,
       keyTypes: entry.keyTypes,
       keyFamilies: entry.keyFamilies,
+      digest: entry.digest,
       chunkSize,
       ...(onDifference ? { onDifference } : {}),
     });
+    entry.comparedBy = stats.digested ? 'digest' : 'rows';
     throughput.sourceRows += stats.sourceRead;
     throughput.targetRows += stats.targetRead;
     const seconds = (performance.now() - passStarted) / 1000;
@@ -301,6 +304,8 @@ function createPass(
         targetRows: stats.targetRead,
         hashedChunks: stats.hashedChunks,
         rowChunks: stats.rowChunks,
+        comparedBy: entry.comparedBy,
+        ...(entry.comparedBy === 'rows' && entry.rowsReason ? { why: entry.rowsReason } : {}),
         seconds: Math.round(seconds * 1000) / 1000,
       },
       'mapping compared',
@@ -383,7 +388,7 @@ function mappingOutcome(
   repairer: Repairer | undefined,
 ): MappingOutcome {
   return {
-    report: entry.tally.report(samples),
+    report: { ...entry.tally.report(samples), strategy: entry.comparedBy },
     onDelete: entry.model.mapping.onDelete,
     retained: entry.tally.retained,
     strategy: entry.strategy,

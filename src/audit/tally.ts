@@ -248,8 +248,8 @@ export class MappingTally {
     return this.candidates.filter((candidate) => isDifference(candidate.verdict));
   }
 
-  /** The JSON report's per-mapping object, with at most `samples` keys per kind. */
-  report(samples: number): MappingReport {
+  /** The JSON report's per-mapping object (but how it was compared), at most `samples` keys per kind. */
+  report(samples: number): Omit<MappingReport, 'strategy'> {
     const missing: KeyRecord[] = [];
     const extra: KeyRecord[] = [];
     const different: DifferentSample[] = [];

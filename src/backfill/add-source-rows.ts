@@ -22,7 +22,7 @@ export interface RowCounts {
 }
 
 /** Where mapped rows go: the pipeline's TargetBatch (online) or a plain chunk (offline). */
-interface RowSink {
+export interface RowSink {
   upsert(key: readonly TargetValue[], row: TargetRow, origin: Origin): void;
   deadLetter(letter: DeadLetter): void;
 }

@@ -1,4 +1,6 @@
+import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import { localInfileEnabled, planLoad } from '../mysql/load-data/load-rows.js';
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { TargetWriter } from '../mysql/writer.js';
 import type { PgClient } from '../postgres/pg-client.js';
@@ -15,6 +17,7 @@ import {
   type ProgressUpdate,
   progressStatement,
 } from './backfill-store.js';
+import { type ChunkEnd, loadChunks } from './load-chunks.js';
 import { keyOfRow, readChunk, type SourceReadPlan } from './source-reader.js';
 import { addRemovals, findStaleRows, type PrunePlan, readTargetKeys } from './stale-rows.js';
 
@@ -46,6 +49,7 @@ interface OfflineBackfillOptions {
   /** Stops after the chunk being written commits. */
   readonly signal: AbortSignal;
   readonly onProgress: (progress: BackfillProgress) => void;
+  readonly logger: Logger;
 }
 
 interface OfflineResult {
@@ -233,10 +237,87 @@ async function writePiece(
 }
 
 /**
- * The copy phase: rows are read, mapped and written in pieces of one statement's size, a chunk's
- * pieces in one transaction; pieces are small, so their objects die young. False when stopped.
+ * The copy phase. Through COPY and LOAD DATA where the MES allows LOAD DATA LOCAL; otherwise
+ * (or for a chunk LOAD DATA cannot write exactly) through the writer's statements. False when
+ * stopped.
  */
 async function copyRows(
+  options: OfflineBackfillOptions,
+  committed: Committed,
+  report: Report,
+): Promise<boolean> {
+  const { mapping } = options.plan;
+  if (!(await localInfileEnabled(options.target))) {
+    options.logger.warn(
+      { mapping: mapping.name },
+      'the MES refuses LOAD DATA LOCAL (local_infile is OFF): backfilling through INSERT statements, several times slower; enable it with SET GLOBAL local_infile=1',
+    );
+    return copyRowsByStatements(options, committed, report);
+  }
+  const load = await planLoad(
+    options.target,
+    mapping.target,
+    mapping.targetColumns,
+    mapping.keyColumns,
+  );
+  return rollingBack(options.writer, () =>
+    loadChunks(
+      {
+        source: options.source,
+        target: options.target,
+        writer: options.writer,
+        mapping,
+        read: options.plan.read,
+        load,
+        chunkSize: options.chunkSize,
+        signal: options.signal,
+        logger: options.logger,
+        writeByStatements: (after, counters) => writeChunkByStatements(options, after, counters),
+        commit: async (end: ChunkEnd) => {
+          committed.counters = end.counters;
+          if (committed.rowsTotal !== null && end.counters.rowsRead > committed.rowsTotal) {
+            committed.rowsTotal = end.counters.rowsRead;
+          }
+          committed.lastKey = end.lastKey;
+          // The chunk's rows and its progress commit together: a resumed run starts after them.
+          await commitProgress(options, committed, {
+            phase: 'copy',
+            pruneKey: null,
+            rowsTotal: committed.rowsTotal,
+          });
+          report('copy');
+        },
+      },
+      committed,
+    ),
+  );
+}
+
+/** One chunk after `after` through the writer's statements, in the open transaction. */
+async function writeChunkByStatements(
+  options: OfflineBackfillOptions,
+  after: readonly string[] | null,
+  counters: BackfillCounters,
+): Promise<ChunkEnd> {
+  const pieceRows = Math.min(options.chunkSize, offlinePieceRows);
+  let inChunk = 0;
+  let lastKey = after;
+  let pending = counters;
+  for (;;) {
+    const piece = await preparePiece(options, lastKey, pieceRows);
+    pending = await writePiece(options.writer, piece, pending);
+    inChunk += piece.rows;
+    lastKey = piece.lastKey;
+    const exhausted = piece.rows < pieceRows;
+    if (exhausted || inChunk >= options.chunkSize) return { counters: pending, lastKey, exhausted };
+  }
+}
+
+/**
+ * The copy phase through the writer: rows are read, mapped and written in pieces of one statement's size, a chunk's
+ * pieces in one transaction; pieces are small, so their objects die young. False when stopped.
+ */
+async function copyRowsByStatements(
   options: OfflineBackfillOptions,
   committed: Committed,
   report: Report,

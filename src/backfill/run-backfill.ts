@@ -238,6 +238,7 @@ async function backfillAllOffline(
       chunkSize: options.chunkSize,
       signal: options.signal,
       onProgress: (progress) => options.view.update(progress),
+      logger: options.logger,
     });
     if (result.interrupted) throw interrupted(mapping.name, result.counters.rowsRead);
     const seconds = secondsSince(started);

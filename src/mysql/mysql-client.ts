@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
@@ -15,6 +16,11 @@ export interface MysqlConnection {
     options: { readonly sql: string; readonly rowsAsArray: true },
     values?: unknown[],
   ): Promise<[unknown, unknown]>;
+  /** LOAD DATA LOCAL INFILE: the driver sends what the factory's stream yields as the file. */
+  query(options: {
+    readonly sql: string;
+    readonly infileStreamFactory: (path: string) => Readable;
+  }): Promise<[unknown, unknown]>;
   /** The statement as the driver would send it: for measuring a row against max_allowed_packet. */
   format(sql: string, values: unknown[]): string;
   /** The server's id of this session (CONNECTION_ID()): who holds a lock. */

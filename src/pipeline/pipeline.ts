@@ -85,6 +85,12 @@ export class Pipeline {
   private inflight: Promise<void> = Promise.resolve();
   private inTransaction = false;
   private skipping = false;
+  /**
+   * The open transaction was written under a `millrace…` replication origin: the return path's
+   * own writes into the source. Its changes are not applied (they came from the target), but its
+   * position is committed like an empty transaction's.
+   */
+  private ownWrite = false;
   private meta: ChangeMeta = { lsn: 0n, syncedAt: new Date(0) };
   /** Commit end LSN of the last complete transaction held in the batch. */
   private lastComplete: Lsn;
@@ -243,13 +249,22 @@ export class Pipeline {
         this.inTransaction = true;
         // A transaction whose commit record starts below the checkpoint ended at or below it.
         this.skipping = event.finalLsn < this.options.checkpoint;
+        this.ownWrite = false;
         this.meta = { lsn: event.finalLsn, syncedAt: new Date() };
         if (this.lastComplete === this.lastFlushed) this.markBatchStart();
+        return undefined;
+      case 'origin':
+        this.ownWrite = event.name.startsWith('millrace');
         return undefined;
       case 'insert':
       case 'update':
       case 'delete':
         if (this.skipping || !this.options.mapper.isMapped(event.table)) return undefined;
+        if (this.ownWrite) {
+          // Not applied, but an online backfill window must not copy the row back either.
+          this.options.interceptor?.onChange(event);
+          return undefined;
+        }
         if (needsIsolation(event)) return 'isolate';
         this.mapChange(event);
         return this.batchFull() ? 'chunk' : undefined;
@@ -259,6 +274,10 @@ export class Pipeline {
         return this.batchFull() && this.inTransaction ? 'chunk' : undefined;
       case 'truncate':
         if (this.skipping) return undefined;
+        if (this.ownWrite) {
+          this.options.interceptor?.onTruncate(event);
+          return undefined;
+        }
         return 'truncate';
       case 'commit':
         this.inTransaction = false;

@@ -7,6 +7,7 @@ import type { Lsn } from '../util/lsn.js';
  */
 export type SourceEvent =
   | BeginEvent
+  | OriginEvent
   | ChangeEvent
   | TruncateEvent
   | CommitEvent
@@ -18,6 +19,16 @@ export interface BeginEvent {
   readonly xid: number;
   /** LSN of the transaction's commit record (its start, not its end). */
   readonly finalLsn: Lsn;
+}
+
+/**
+ * The replication origin a transaction was written under, right after its begin (pgoutput sends
+ * it only for such transactions). Origins named `millrace…` mark the return path's own writes
+ * into the source, which must not come back.
+ */
+export interface OriginEvent {
+  readonly kind: 'origin';
+  readonly name: string;
 }
 
 export interface RelationEvent {

@@ -15,6 +15,8 @@ export interface KeysetPlan {
   readonly keyIndexes: readonly number[];
   readonly firstSql: string;
   readonly afterSql: string;
+  /** The table read, for statements built around the same keyset (see keysetSql). */
+  readonly table: { readonly schema: string; readonly table: string };
 }
 
 /** Plans reading `columns` (plus the key) of `table` in `keyColumns` order. */
@@ -24,21 +26,45 @@ export function planKeysetRead(
   columns: readonly string[],
 ): KeysetPlan {
   const selected = [...new Set([...keyColumns, ...columns])];
-  const list = selected.map(quotePgIdent).join(', ');
-  const from = quotePgTable(table.schema, table.table);
-  const order = keyColumns.map(quotePgIdent).join(', ');
-  // A row comparison is what lets PostgreSQL turn a composite keyset into one index range.
-  const after =
-    keyColumns.length === 1
-      ? `${quotePgIdent(keyColumns[0]!)} > $2`
-      : `(${order}) > (${keyColumns.map((_, index) => `$${index + 2}`).join(', ')})`;
+  const shape = { table, keyColumns, columns: selected };
   return Object.freeze({
+    table,
     columns: Object.freeze(selected),
     keyColumns: Object.freeze([...keyColumns]),
     keyIndexes: Object.freeze(keyColumns.map((column) => selected.indexOf(column))),
-    firstSql: `select ${list} from ${from} order by ${order} limit $1`,
-    afterSql: `select ${list} from ${from} where ${after} order by ${order} limit $1`,
+    firstSql: keysetSql(shape, null, '$1'),
+    afterSql: keysetSql(
+      shape,
+      keyColumns.map((_, index) => `$${index + 2}`),
+      '$1',
+    ),
   });
+}
+
+/**
+ * The chunk query of a plan, with the position after which it starts (`after`, one SQL
+ * expression per key column, null for the first chunk) and the row limit spelled by the caller:
+ * placeholders for a query, literals for a COPY (which takes no parameters).
+ */
+export function keysetSql(
+  plan: {
+    readonly table: { readonly schema: string; readonly table: string };
+    readonly keyColumns: readonly string[];
+    readonly columns: readonly string[];
+  },
+  after: readonly string[] | null,
+  limit: string,
+): string {
+  const list = plan.columns.map(quotePgIdent).join(', ');
+  const from = quotePgTable(plan.table.schema, plan.table.table);
+  const order = plan.keyColumns.map(quotePgIdent).join(', ');
+  if (after === null) return `select ${list} from ${from} order by ${order} limit ${limit}`;
+  // A row comparison is what lets PostgreSQL turn a composite keyset into one index range.
+  const where =
+    plan.keyColumns.length === 1
+      ? `${quotePgIdent(plan.keyColumns[0]!)} > ${after[0]}`
+      : `(${order}) > (${after.join(', ')})`;
+  return `select ${list} from ${from} where ${where} order by ${order} limit ${limit}`;
 }
 
 /** The `limit` rows after the key `after` (from the start when null), in `plan.columns` order. */

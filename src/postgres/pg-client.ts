@@ -19,6 +19,8 @@ export interface PgClient {
     readonly values?: readonly unknown[];
     readonly rowMode: 'array';
   }): Promise<{ rows: unknown[][] }>;
+  /** A streaming query (pg-copy-streams' COPY … TO STDOUT): returns the stream it was given. */
+  query<S extends pg.Submittable>(stream: S): S;
   end(): Promise<void>;
 }
 

@@ -1,13 +1,13 @@
-import type { Pgoutput } from 'pg-logical-replication';
-import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import { LogicalReplicationService } from 'pg-logical-replication';
 import { sqlState } from '../errors/classify-error.js';
 import { markError } from '../errors/error-origin.js';
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
-import { type SourceRow, UNCHANGED } from '../mapping/compiled-mapping.js';
 import type { ChangeHandler, ChangeSource } from '../pipeline/change-source.js';
+import type { SourceEvent } from '../pipeline/source-event.js';
 import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
 import { pgClientConfig } from './pg-client.js';
+import { MillracePgoutputPlugin } from './pgoutput/pgoutput-plugin.js';
 
 interface ReplicationSourceOptions {
   readonly url: string;
@@ -34,8 +34,6 @@ interface ReplicationSourceOptions {
 interface ServiceConnection {
   stream?: { pause?: () => void; resume?: () => void };
 }
-
-const identity = (value: string) => value;
 
 /**
  * The CRM side of the data path: a pgoutput stream decoded into SourceEvents, and the
@@ -91,14 +89,9 @@ export class ReplicationSource implements ChangeSource {
   }
 
   private async subscribe(): Promise<void> {
-    // Logical messages carry the online backfill's watermarks.
-    const plugin = new PgoutputPlugin({
-      protoVersion: 1,
-      publicationNames: [this.options.publication],
-      messages: true,
-    });
-    this.service.on('data', (lsn: string, message: Pgoutput.Message) =>
-      this.handleMessage(message, lsn),
+    const plugin = new MillracePgoutputPlugin({ publication: this.options.publication });
+    this.service.on('data', (_lsn: string, decoded: SourceEvent | RuntimeFailure | undefined) =>
+      this.handleDecoded(decoded),
     );
     this.service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) =>
       this.handleKeepalive(parseLsn(lsn), shouldRespond),
@@ -237,98 +230,23 @@ export class ReplicationSource implements ChangeSource {
     if (shouldRespond || this.applied > this.confirmed) this.sendStatus(false);
   }
 
-  private handleMessage(message: Pgoutput.Message, lsn: string): void {
-    switch (message.tag) {
-      case 'relation': {
-        for (const column of message.columns) column.parser = identity;
-        this.handler.event({
-          kind: 'relation',
-          table: `${message.schema}.${message.name}`,
-          columns: message.columns.map((column) => ({
-            name: column.name,
-            typeOid: column.typeOid >>> 0,
-          })),
-        });
-        return;
-      }
+  private handleDecoded(decoded: SourceEvent | RuntimeFailure | undefined): void {
+    if (decoded === undefined) return;
+    if (decoded instanceof RuntimeFailure) {
+      this.fail(decoded, false);
+      return;
+    }
+    switch (decoded.kind) {
       case 'begin':
         this.inTransaction = true;
-        this.handler.event({
-          kind: 'begin',
-          xid: message.xid >>> 0,
-          finalLsn: parseLsn(message.commitLsn ?? lsn),
-        });
-        return;
-      case 'insert':
+        break;
+      case 'commit':
+        // A change's time is its transaction's: idle is measured between transactions.
         this.lastChangeAt = Date.now();
-        this.handler.event({
-          kind: 'insert',
-          table: tableOf(message.relation),
-          row: message.new,
-          old: null,
-        });
-        return;
-      case 'update':
-        this.lastChangeAt = Date.now();
-        this.handler.event({
-          kind: 'update',
-          table: tableOf(message.relation),
-          row: withUnchanged(message.new, message.relation),
-          old: message.old ?? message.key,
-        });
-        return;
-      case 'delete':
-        this.lastChangeAt = Date.now();
-        this.handler.event({
-          kind: 'delete',
-          table: tableOf(message.relation),
-          row: null,
-          old: message.old ?? message.key,
-        });
-        return;
-      case 'truncate':
-        this.lastChangeAt = Date.now();
-        this.handler.event({ kind: 'truncate', tables: message.relations.map(tableOf) });
-        return;
-      case 'commit': {
-        const endLsn = parseLsn(message.commitEndLsn ?? lsn);
         this.inTransaction = false;
-        if (endLsn > this.received) this.received = endLsn;
-        this.handler.event({
-          kind: 'commit',
-          endLsn,
-          // Declared a number, decoded as a BigInt of microseconds: String() reads either.
-          commitTimeMs: Number(BigInt(String(message.commitTime)) / 1000n),
-        });
-        return;
-      }
-      case 'message':
-        if (!message.prefix.startsWith('millrace')) return;
-        this.handler.event({
-          kind: 'message',
-          prefix: message.prefix,
-          content: Buffer.from(message.content).toString('utf8'),
-          transactional: message.transactional,
-        });
-        return;
-      default:
-        // type and origin messages carry nothing the pipeline applies.
-        return;
+        if (decoded.endLsn > this.received) this.received = decoded.endLsn;
+        break;
     }
+    this.handler.event(decoded);
   }
-}
-
-function tableOf(relation: Pgoutput.MessageRelation): string {
-  return `${relation.schema}.${relation.name}`;
-}
-
-/** The library leaves an unchanged TOAST value `undefined`; millrace's sentinel says so explicitly. */
-function withUnchanged(
-  row: Record<string, unknown>,
-  relation: Pgoutput.MessageRelation,
-): SourceRow {
-  for (const column of relation.columns) {
-    if (row[column.name] === undefined) (row as Record<string, unknown>)[column.name] = UNCHANGED;
-  }
-  return row as SourceRow;
 }

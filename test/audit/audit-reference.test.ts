@@ -92,6 +92,7 @@ describe('millrace audit on the reference example', () => {
       'extra',
       'different',
       'samples',
+      'strategy',
     ]);
     expect(mappingOf(report, 'production_orders')).toMatchObject({
       source: 'public.sale_order',

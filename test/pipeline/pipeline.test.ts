@@ -161,6 +161,45 @@ describe('Pipeline', () => {
     expect(await stopAfterAck(300n)).toEqual(['apply stg_memo +3', ...committedUpTo(300n)]);
   });
 
+  it("drops the changes of a transaction under a millrace origin (the return path's own writes) and still commits its position", async () => {
+    const { recorder, push, stopAfterAck } = startPipeline();
+    const changes: string[] = [];
+    recorder.interceptor.onChange = (event) => changes.push(`${event.kind} ${event.table}`);
+    const underOrigin = (endLsn: bigint, name: string, list: readonly SourceEvent[]) => {
+      const [begin, ...rest] = transaction(endLsn, list);
+      return [begin!, { kind: 'origin', name } as const, ...rest];
+    };
+    push(
+      underOrigin(100n, 'millrace_orders', [
+        memo(1, 'echo'),
+        events.insert('public.part', part(1)),
+        { kind: 'truncate', tables: ['public.part'] },
+      ]),
+    );
+    // Another origin (say a subscription replicating into the CRM) is applied as usual.
+    push(underOrigin(200n, 'pg_16500', [memo(2, 'replicated')]));
+    push(transaction(300n, [memo(3, 'plain')]));
+    expect(await stopAfterAck(300n)).toEqual([
+      'truncate public.part',
+      'apply stg_memo +2,3',
+      ...committedUpTo(300n),
+    ]);
+    // An online backfill window still learns which rows the echo touched, so it copies none back.
+    expect(changes).toEqual([
+      'insert public.memo',
+      'insert public.part',
+      'insert public.memo',
+      'insert public.memo',
+    ]);
+  });
+
+  it('acknowledges a transaction under a millrace origin on its own, like an empty one', async () => {
+    const { push, stopAfterAck } = startPipeline();
+    const [begin, ...rest] = transaction(100n, [memo(1, 'echo')]);
+    push([begin!, { kind: 'origin', name: 'millrace_orders' }, ...rest]);
+    expect(await stopAfterAck(100n)).toEqual(committedUpTo(100n));
+  });
+
   it('commits a batch with the checkpoint of its last complete transaction, and acknowledges it after the commit', async () => {
     const { pipeline, recorder, push, stopAfterAck } = startPipeline();
     recorder.commits.close();

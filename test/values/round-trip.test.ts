@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { createLane, expectStored, type Lane, roundTrip } from './lanes.js';
+import {
+  createLane,
+  derivedLaneTypes,
+  expectStored,
+  type Lane,
+  laneTypes,
+  moodLabels,
+  roundTrip,
+} from './lanes.js';
 
 /**
  * Random values of every type family go through the real PostgreSQL (stored in a typed column,
@@ -13,59 +21,12 @@ import { createLane, expectStored, type Lane, roundTrip } from './lanes.js';
 const runs = { numRuns: 12 };
 const batch = <T>(arbitrary: fc.Arbitrary<T>, maxLength = 30) =>
   fc.array(arbitrary, { minLength: 1, maxLength });
-const bind = fc.constantFrom<'query' | 'execute'>('query', 'execute');
+const bind = fc.constantFrom<'query' | 'execute' | 'load'>('query', 'execute', 'load');
 const withNulls = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: null, freq: 8 });
 
 let db: TestDatabases;
 const lanes = new Map<string, Lane>();
 const lane = (name: string): Lane => lanes.get(name)!;
-
-/** [name, PostgreSQL type, MariaDB type] */
-const laneTypes: readonly (readonly [string, string, string])[] = [
-  ['int2', 'int2', 'smallint'],
-  ['int4', 'int4', 'int'],
-  ['int8', 'int8', 'bigint'],
-  ['int8u', 'int8', 'bigint unsigned'],
-  ['int4dec', 'int4', 'decimal(12,2)'],
-  ['num38', 'numeric', 'decimal(38,10)'],
-  ['numround', 'numeric(30,8)', 'decimal(20,4)'],
-  ['float8', 'float8', 'double'],
-  ['float4', 'float4', 'float'],
-  ['bool', 'bool', 'boolean'],
-  ['varchar', 'varchar(20)', 'varchar(20)'],
-  ['char', 'varchar(10)', 'char(10)'],
-  ['bpchar', 'char(8)', 'varchar(8)'],
-  ['text', 'text', 'text'],
-  ['date', 'date', 'date'],
-  ['ts6', 'timestamp', 'datetime(6)'],
-  ['ts3', 'timestamp', 'datetime(3)'],
-  ['ts0', 'timestamp(3)', 'datetime'],
-  ['tstz', 'timestamptz', 'datetime(6)'],
-  ['time', 'time', 'time(6)'],
-  ['timetz', 'timetz', 'time(6)'],
-  ['uuid', 'uuid', 'char(36)'],
-  ['uuidbin', 'uuid', 'binary(16)'],
-  ['jsonb', 'jsonb', 'json'],
-  ['json', 'json', 'json'],
-  ['texts', 'text[]', 'json'],
-  ['texts2', 'text[][]', 'json'],
-  ['int8s', 'int8[]', 'json'],
-  ['nums', 'numeric[]', 'json'],
-  ['floats', 'float8[]', 'json'],
-  ['bools', 'bool[]', 'json'],
-  ['bytea', 'bytea', 'blob'],
-  ['varbin', 'bytea', 'varbinary(64)'],
-  ['mood', 'mood', "enum('happy','sad','so-so','ünï ☃','it''s')"],
-  ['moodtext', 'mood', 'varchar(63)'],
-];
-/** Derived values (map, template, const, …): text parsed per target type. [name, MariaDB type] */
-const derivedLaneTypes: readonly (readonly [string, string])[] = [
-  ['d_dec', 'decimal(20,4)'],
-  ['d_int', 'int'],
-  ['d_dt', 'datetime(6)'],
-];
-// No 4-byte characters: MariaDB stores them in ENUM labels but information_schema shows '?'.
-const moodLabels = ['happy', 'sad', 'so-so', 'ünï ☃', "it's"];
 
 beforeAll(async () => {
   db = await createTestDatabases('values round trip');

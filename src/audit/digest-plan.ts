@@ -1,0 +1,94 @@
+import type { MappingSpec } from '../mapping/mapping-spec.js';
+import { quoteIdent } from '../mysql/sql/quote.js';
+import { quotePgIdent } from '../postgres/pg-client.js';
+import { type PgSession, pgCanonicalSql } from '../values/pg-canonical-sql.js';
+import { describeSource } from '../values/source-spec.js';
+import { describeTarget } from '../values/target-spec.js';
+import { canonicalColumnSql } from './chunk-hash.js';
+import { renderRule } from './digest-rules.js';
+import type { RowModel } from './row-model.js';
+
+/**
+ * How both databases compute the digest of a mapping's rows (the `digest` strategy): each side
+ * renders a row's key and compared columns as their canonical texts (PostgreSQL from the source
+ * row through the mapping's rules, MySQL from what it holds), and the row as those texts one
+ * after the other: character data length-prefixed (`<characters>:<text>`, `-` for NULL), other
+ * values (numbers, dates and times, hex: ASCII without `;`) followed by `;` (`-;` for NULL), and
+ * on the PostgreSQL side `E` for a value the conversion rejects, which MySQL never writes. So
+ * no two different rows share a text. A row's hash is the first 64 bits of the MD5 of that text
+ * (UTF-8 on both sides); a key range's digest is the row count and the XOR of the hashes, so
+ * order does not matter (keys are unique on each side, so no row cancels its twin).
+ */
+export interface DigestPlan {
+  /** The source key column, quoted; a single integer column. */
+  readonly sourceKey: string;
+  /** PostgreSQL: each field's canonical text (key first, then compared columns), over the source row. */
+  readonly sourceFields: readonly SourceField[];
+  /** The target key column, quoted. */
+  readonly targetKey: string;
+  /** MySQL: the row's text, over the target row. */
+  readonly targetRowSql: string;
+}
+
+export interface SourceField {
+  readonly sql: string;
+  /** Character data: length-prefixed; any other canonical text is ASCII without `;` and ends in one. */
+  readonly text: boolean;
+}
+
+/** A plan, or why the mapping is compared row by row. */
+export type DigestChoice =
+  | { readonly plan: DigestPlan; readonly reason?: undefined }
+  | { readonly plan?: undefined; readonly reason: string };
+
+export function planDigest(model: RowModel, spec: MappingSpec, session: PgSession): DigestChoice {
+  const { mapping, sourceTable } = model;
+  if (mapping.sourceKeyColumns.length !== 1) {
+    return { reason: 'digests walk single-column integer keys only' };
+  }
+  const sourceKey = mapping.sourceKeyColumns[0]!;
+  const keyType = sourceTable.columns.get(sourceKey)!.type;
+  const keyColumn = model.keyTargetColumns[0]!;
+  if (
+    describeSource(keyType).family !== 'integer' ||
+    keyType.name === 'oid' ||
+    describeTarget(keyColumn).kind !== 'integer'
+  ) {
+    return { reason: 'digests walk single-column integer keys only' };
+  }
+  if (spec.filter !== undefined) return { reason: 'filters are evaluated in JavaScript only' };
+
+  const sourceSql = [pgCanonicalSql(keyType, keyColumn, session)!(quotePgIdent(sourceKey))];
+  const targetColumns = [keyColumn, ...model.compareTargetColumns];
+  for (let i = 0; i < model.compareColumns.length; i++) {
+    const name = model.compareColumns[i]!.toLowerCase();
+    const column = spec.columns.find((candidate) => candidate.target.toLowerCase() === name);
+    if (column === undefined) return { reason: `${name} is not a mapped column` };
+    const rendered = renderRule(column.rule, model.compareTargetColumns[i]!, sourceTable, session);
+    if (rendered.reason !== undefined) return { reason: `${column.target}: ${rendered.reason}` };
+    sourceSql.push(rendered.sql);
+  }
+  const targetFields: string[] = [];
+  const sourceFields: SourceField[] = [];
+  for (let i = 0; i < targetColumns.length; i++) {
+    const column = targetColumns[i]!;
+    const rendered = canonicalColumnSql(column);
+    if (rendered === undefined) {
+      return { reason: `${column.name}: MySQL cannot render ${column.columnType} canonically` };
+    }
+    sourceFields.push({ sql: sourceSql[i]!, text: rendered.text });
+    if (rendered.text) {
+      // Its own characters, whatever the column's character set: PostgreSQL hashes UTF-8.
+      const text = `CONVERT(${rendered.sql} USING utf8mb4)`;
+      targetFields.push(`IFNULL(CONCAT(CHAR_LENGTH(${text}), ':', ${text}), '-')`);
+    } else targetFields.push(`IFNULL(${rendered.sql}, '-'), ';'`);
+  }
+  return {
+    plan: Object.freeze({
+      sourceKey: quotePgIdent(sourceKey),
+      sourceFields: Object.freeze(sourceFields),
+      targetKey: quoteIdent(keyColumn.name),
+      targetRowSql: `CONCAT(${targetFields.join(', ')})`,
+    }),
+  };
+}

@@ -1,0 +1,192 @@
+import type { RowOwner } from '../../mapping/compiled-mapping.js';
+import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
+import { quotePgIdent, quotePgTable } from '../../postgres/pg-client.js';
+import { pgRejectSql } from '../../values/pg-canonical-sql.js';
+import type { DigestPlan, SourceField } from '../digest-plan.js';
+import type { PgStatement, SourceTableRef } from './pg-statement.js';
+
+/**
+ * Keys `first..last` (inclusive) cut into buckets of `width` keys: bucket b holds the keys
+ * `first + b·width … first + (b+1)·width − 1`. Both databases number buckets the same way, so
+ * one statement per side returns the digest of every bucket of the range.
+ */
+export interface BucketRange {
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly width: bigint;
+  /** Only the keys in these buckets of a coarser cut of the same keys (starting at `first`). */
+  readonly within?: {
+    readonly first: bigint;
+    readonly width: bigint;
+    readonly buckets: readonly bigint[];
+  };
+}
+
+/** PostgreSQL: the `within` condition, its parameters numbered from `next`. */
+function sourceWithin(key: string, range: BucketRange, next: number) {
+  if (range.within === undefined) return { sql: '', values: [] };
+  const { first, width, buckets } = range.within;
+  return {
+    sql: ` AND (${key}::bigint - $${next}::bigint) / $${next + 1}::bigint = ANY($${next + 2}::bigint[])`,
+    values: [String(first), String(width), buckets.map(String)],
+  };
+}
+
+/** MySQL: the `within` condition and its parameters. */
+function targetWithin(key: string, range: BucketRange) {
+  if (range.within === undefined) return { sql: [], values: [] };
+  const { first, width, buckets } = range.within;
+  return {
+    sql: [`(${key} - ?) DIV ? IN (${buckets.map(() => '?').join(', ')})`],
+    values: [first, width, ...buckets],
+  };
+}
+
+/** A field's text in the row (see DigestPlan), over the inner query's column `name`. */
+function sourceField(field: SourceField, name: string): string {
+  const encoded = field.text ? `length(${name}) || ':' || ${name}` : `${name} || ';'`;
+  const empty = field.text ? "'-'" : "'-;'";
+  // Only an expression that can yield the rejection pays for the comparison.
+  if (!field.sql.includes(pgRejectSql)) return `coalesce(${encoded}, ${empty})`;
+  return `CASE WHEN ${name} IS NULL THEN ${empty} WHEN ${name} = ${pgRejectSql} THEN 'E' ELSE ${encoded} END`;
+}
+
+/**
+ * Per bucket of `range`: the bucket number, the count of source rows and the XOR of their row
+ * hashes (as text: PostgreSQL's is signed, MySQL's unsigned; both are read modulo 2^64). The fields are
+ * computed in a subquery kept apart (OFFSET 0), so each is evaluated once per row.
+ */
+export function sourceBucketDigests(
+  table: SourceTableRef,
+  plan: DigestPlan,
+  range: BucketRange,
+): PgStatement {
+  const fields = plan.sourceFields.map((field, index) => `${field.sql} AS f${index}`).join(', ');
+  const row = plan.sourceFields.map((field, index) => sourceField(field, `f${index}`)).join(' || ');
+  const key = plan.sourceKey;
+  const within = sourceWithin(key, range, 4);
+  return {
+    text:
+      `SELECT (k - $1::bigint) / $3::bigint AS b, count(*) AS n,` +
+      ` bit_xor(('x' || left(md5(${row}), 16))::bit(64)::bigint)::text AS s` +
+      ` FROM (SELECT ${key}::bigint AS k, ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
+      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint${within.sql} OFFSET 0) AS r GROUP BY 1 ORDER BY 1`,
+    values: [String(range.first), String(range.last), String(range.width), ...within.values],
+  };
+}
+
+/** The same per bucket of the target: live rows only, and only `owner`'s in a shared table. */
+export function targetBucketDigests(
+  table: string,
+  plan: DigestPlan,
+  range: BucketRange,
+  live: string | undefined,
+  owner: RowOwner | undefined,
+): Statement {
+  const key = plan.targetKey;
+  const within = targetWithin(key, range);
+  const where = [`${key} >= ?`, `${key} <= ?`, ...within.sql];
+  const values: unknown[] = [range.first, range.width, range.first, range.last, ...within.values];
+  if (live !== undefined) where.push(live);
+  if (owner !== undefined) {
+    where.push(`${quoteIdent(owner.column)} = ?`);
+    values.push(owner.value);
+  }
+  return {
+    sql:
+      `SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
+      ` CAST(BIT_XOR(CAST(CONV(LEFT(MD5(${plan.targetRowSql}), 16), 16, 10) AS UNSIGNED)) AS CHAR) AS s` +
+      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY b ORDER BY b`,
+    values,
+  };
+}
+
+/** Source rows (`columns`, text form) of the listed buckets of `range`, in key order. */
+export function sourceBucketRows(
+  table: SourceTableRef,
+  columns: readonly string[],
+  plan: DigestPlan,
+  range: BucketRange,
+  buckets: readonly bigint[],
+): PgStatement {
+  const key = plan.sourceKey;
+  const within = sourceWithin(key, range, 5);
+  return {
+    text:
+      `SELECT ${columns.map(quotePgIdent).join(', ')} FROM ${quotePgTable(table.schema, table.table)}` +
+      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint` +
+      ` AND (${key}::bigint - $1::bigint) / $3::bigint = ANY($4::bigint[])${within.sql} ORDER BY ${key}`,
+    values: [
+      String(range.first),
+      String(range.last),
+      String(range.width),
+      buckets.map((bucket) => String(bucket)),
+      ...within.values,
+    ],
+  };
+}
+
+/** Target rows (`columns`) of the listed buckets of `range`, in key order; `owner`'s only. */
+export function targetBucketRows(
+  table: string,
+  columns: readonly string[],
+  plan: DigestPlan,
+  range: BucketRange,
+  buckets: readonly bigint[],
+  owner: RowOwner | undefined,
+): Statement {
+  const key = plan.targetKey;
+  const within = targetWithin(key, range);
+  const where = [
+    `${key} >= ?`,
+    `${key} <= ?`,
+    `(${key} - ?) DIV ? IN (${buckets.map(() => '?').join(', ')})`,
+    ...within.sql,
+  ];
+  const values: unknown[] = [
+    range.first,
+    range.last,
+    range.first,
+    range.width,
+    ...buckets,
+    ...within.values,
+  ];
+  if (owner !== undefined) {
+    where.push(`${quoteIdent(owner.column)} = ?`);
+    values.push(owner.value);
+  }
+  return {
+    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} ORDER BY ${key}`,
+    values,
+  };
+}
+
+/** The smallest and largest source key, as text (NULLs for an empty table). */
+export function sourceKeySpan(table: SourceTableRef, plan: DigestPlan): PgStatement {
+  const key = plan.sourceKey;
+  return {
+    text: `SELECT min(${key})::text, max(${key})::text FROM ${quotePgTable(table.schema, table.table)}`,
+    values: [],
+  };
+}
+
+/** The smallest and largest key of the live target rows (`owner`'s only), as text. */
+export function targetKeySpan(
+  table: string,
+  plan: DigestPlan,
+  live: string | undefined,
+  owner: RowOwner | undefined,
+): Statement {
+  const key = plan.targetKey;
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (live !== undefined) where.push(live);
+  if (owner !== undefined) {
+    where.push(`${quoteIdent(owner.column)} = ?`);
+    values.push(owner.value);
+  }
+  return {
+    sql: `SELECT CAST(MIN(${key}) AS CHAR), CAST(MAX(${key}) AS CHAR) FROM ${quoteIdent(table)}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
+    values,
+  };
+}

@@ -1,0 +1,181 @@
+import type { SourceType, TargetColumn } from './column-types.js';
+import { describeSource, type SourceSpec } from './source-spec.js';
+import { describeTarget, type TargetSpec } from './target-spec.js';
+
+/**
+ * What a PostgreSQL rendering yields for a value the conversion would reject. Any text would
+ * do: a real value spelt like this is taken for a rejection too, which only sends its range to
+ * the row-by-row comparison, never makes two different rows look equal.
+ */
+export const pgRejectSql = "chr(1) || 'millrace:reject'";
+
+/** Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression. */
+export type PgRendering = (value: string) => string;
+
+/** What the session the rendering runs in allows. */
+export interface PgSession {
+  /**
+   * DateStyle is ISO: dates and timestamps print as `YYYY-MM-DD[ HH:MM:SS[.f]]`, and their
+   * `::text` (several times cheaper than to_char) can be used.
+   */
+  readonly isoDateStyle?: boolean;
+}
+
+/** A text SQL literal for PostgreSQL (standard_conforming_strings on, as since 9.1). */
+export function pgTextLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'::text`;
+}
+
+const sourceTextTypes = new Set(['text', 'varchar', 'bpchar']);
+
+/**
+ * The PostgreSQL expression that renders a value of `source` as the canonical text
+ * (src/values/canonical.ts) of what its conversion into `target` stores, NULL for NULL and
+ * pgRejectSql where the conversion throws; undefined for a pair without an exact rendering.
+ * `text` is a derived value (a text expression).
+ *
+ * Rendered exactly: integers into integer columns, numeric into DECIMAL (rounded half away from
+ * zero as round() does), text/varchar/char(n)/enum/uuid into character and ENUM columns (the
+ * column's limit checked as the converter checks it), boolean into integer columns, date into
+ * DATE, timestamp and timestamptz into DATETIME (UTC, fraction truncated). Everything else
+ * (floats, JSON, arrays, bytea, time, TIMESTAMP columns, text parsed as a number or a date)
+ * is not: its mapping is compared row by row. test/audit/digest-rendering.test.ts checks each
+ * rendered pair against the converter over the round-trip catalogue's values.
+ */
+export function pgCanonicalSql(
+  source: SourceType | 'text',
+  target: TargetColumn,
+  session: PgSession = {},
+): PgRendering | undefined {
+  const spec = describeTarget(target);
+  const from = describeSource(source);
+  switch (from.family) {
+    case 'integer':
+      return from.name === 'oid' ? undefined : integerRendering(from.range!, spec);
+    case 'numeric':
+      return spec.kind === 'decimal' ? decimalRendering(from, spec) : undefined;
+    case 'text':
+      if (source !== 'text' && !sourceTextTypes.has(from.name)) return undefined;
+      return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
+    case 'enum':
+    case 'uuid':
+      return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
+    case 'boolean':
+      return spec.kind === 'integer'
+        ? (value) => `CASE WHEN ${value} THEN '1' WHEN NOT ${value} THEN '0' END`
+        : undefined;
+    case 'date':
+      return spec.kind === 'date' ? dateRendering(session) : undefined;
+    case 'timestamp':
+    case 'timestamptz':
+      return spec.kind === 'datetime'
+        ? dateTimeRendering(spec.fsp, from.family, session)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function integerRendering(
+  [low, high]: readonly [bigint, bigint],
+  spec: TargetSpec,
+): PgRendering | undefined {
+  if (spec.kind !== 'integer') return undefined;
+  if (low >= spec.min && high <= spec.max) return (value) => `(${value})::text`;
+  return (value) =>
+    `CASE WHEN (${value})::numeric BETWEEN ${spec.min} AND ${spec.max} THEN (${value})::text WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`;
+}
+
+function decimalRendering(from: SourceSpec, spec: TargetSpec & { kind: 'decimal' }): PgRendering {
+  const { precision, scale, unsigned } = spec;
+  const limit = `1e${precision - scale}`;
+  if (
+    !unsigned &&
+    from.precision !== undefined &&
+    from.scale !== undefined &&
+    from.scale >= 0 &&
+    from.scale <= scale &&
+    from.precision - from.scale <= precision - scale
+  ) {
+    // Every value fits as it is (numeric(p,s) holds no infinity, but may hold NaN).
+    const text = (value: string) =>
+      from.scale === scale ? `(${value})::text` : `round(${value}, ${scale})::text`;
+    return (value) => `CASE WHEN ${value} = 'NaN' THEN ${pgRejectSql} ELSE ${text(value)} END`;
+  }
+  // The converter refuses a negative value for UNSIGNED before rounding (even one that rounds
+  // to zero); neither it nor PostgreSQL spells a negative zero.
+  return (value) =>
+    `CASE WHEN ${value} IS NULL THEN NULL` +
+    ` WHEN ${value} IN ('NaN', 'Infinity', '-Infinity') THEN ${pgRejectSql}` +
+    (unsigned ? ` WHEN ${value} < 0 THEN ${pgRejectSql}` : '') +
+    ` WHEN abs(round(${value}, ${scale})) >= ${limit} THEN ${pgRejectSql}` +
+    ` ELSE round(${value}, ${scale})::text END`;
+}
+
+/**
+ * Character data (at most `maxChars` characters, when known) into a character or ENUM column;
+ * `asText` turns the value into text.
+ */
+function stringRendering(
+  spec: TargetSpec,
+  maxChars: number | undefined,
+  asText: PgRendering,
+): PgRendering | undefined {
+  if (spec.kind === 'enum') {
+    const labels = spec.labels.map(pgTextLiteral).join(', ');
+    return (value) => {
+      const text = asText(value);
+      return `CASE WHEN ${text} IN (${labels}) THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
+    };
+  }
+  if (spec.kind !== 'string') return undefined;
+  const { padded } = spec;
+  // A UTF-8 character is at most 4 bytes.
+  const alwaysFits =
+    maxChars !== undefined &&
+    (spec.maxChars !== null ? maxChars <= spec.maxChars : maxChars * 4 <= spec.maxBytes!);
+  const fits = (text: string) =>
+    spec.maxChars !== null
+      ? `char_length(${text}) <= ${spec.maxChars}`
+      : `octet_length(${text}) <= ${spec.maxBytes}`;
+  return (value) => {
+    // CHAR(n) drops trailing spaces, as the converter does before it counts.
+    const text = padded ? `rtrim(${asText(value)}, ' ')` : asText(value);
+    if (alwaysFits) return text;
+    return `CASE WHEN ${fits(text)} THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
+  };
+}
+
+// Years 1..9999: range comparisons (infinities and BC fall outside) cost less than extract().
+function dateRendering(session: PgSession): PgRendering {
+  return (value) => {
+    const text = session.isoDateStyle ? `(${value})::text` : `to_char(${value}, 'YYYY-MM-DD')`;
+    return (
+      `CASE WHEN ${value} >= '0001-01-01'::date AND ${value} < '10000-01-01'::date THEN ${text}` +
+      ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
+    );
+  };
+}
+
+function dateTimeRendering(
+  fsp: number,
+  family: 'timestamp' | 'timestamptz',
+  session: PgSession,
+): PgRendering {
+  const width = fsp === 0 ? 19 : 20 + fsp;
+  // ISO output drops a zero fraction and the fraction's trailing zeros: padded back to 6 digits.
+  const text = (utc: string) =>
+    session.isoDateStyle
+      ? fsp === 0
+        ? `left(${utc}::text, 19)`
+        : `left(CASE WHEN length(${utc}::text) = 19 THEN ${utc}::text || '.000000' ELSE rpad(${utc}::text, 26, '0') END, ${width})`
+      : `left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})`;
+  return (value) => {
+    // A timestamptz is moved to UTC whatever the session's zone, as the converter moves it.
+    const utc = family === 'timestamptz' ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
+    return (
+      `CASE WHEN ${utc} >= '0001-01-01'::timestamp AND ${utc} < '10000-01-01'::timestamp` +
+      ` THEN ${text(utc)} WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
+    );
+  };
+}
