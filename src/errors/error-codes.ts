@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'DDL_DRIFT'
   // The MES binlog (the return path's source; exit 3).
   | 'BINLOG_PURGED'
+  | 'BINLOG_SETUP'
   | 'BINLOG_MISMATCH'
   | 'BINLOG_UNSUPPORTED'
   | 'BINLOG_DECODE'
