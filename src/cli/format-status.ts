@@ -1,3 +1,4 @@
+import { formatReturnStatus } from './return-status.js';
 import type { StatusReport } from './status-report.js';
 
 /** `1234567 bytes (1.2 MiB)`: exact for scripts that grep, readable for people. */
@@ -91,6 +92,7 @@ export function formatStatus(report: StatusReport): string {
   return [
     ...sourceLines(report),
     ...targetLines(report),
+    ...(report.returnPath ? formatReturnStatus(report.returnPath) : []),
     ...report.warnings.map((warning) => `warning: ${warning}`),
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import type { MappingSpec } from '../mapping/mapping-spec.js';
 import type { TargetStatus } from '../mysql/target-status.js';
 import type { PublicationStatus, SlotStatus, SourceStatus } from '../postgres/slot-status.js';
 import { parseLsn } from '../util/lsn.js';
+import type { ReturnStatus } from './return-status.js';
 
 /** The `status --json` document. Byte counts and seconds are numbers; LSNs keep PostgreSQL's spelling. */
 export interface StatusReport {
@@ -37,6 +38,8 @@ export interface StatusReport {
   readonly mappings: readonly MappingStatus[];
   /** Dead letters of every mapping, including ones no longer in the mappings directory; null without control tables. */
   readonly deadLettersTotal: number | null;
+  /** The return stream (MES binlog → CRM); null without to-crm mappings. */
+  readonly returnPath: ReturnStatus | null;
   /** What needs attention, each with its fix. */
   readonly warnings: readonly string[];
 }
@@ -58,6 +61,7 @@ interface StatusInput {
   readonly names: { readonly slot: string; readonly publication: string };
   readonly sourceUrl: string;
   readonly targetUrl: string;
+  readonly returnPath: ReturnStatus | null;
   /** Warnings found earlier (mappings). */
   readonly warnings: readonly string[];
 }
@@ -180,8 +184,14 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     deadLettersTotal: target.controlTables
       ? [...target.deadLetters.values()].reduce((a, b) => a + b, 0)
       : null,
+    returnPath: input.returnPath,
     warnings: [
       ...input.warnings,
+      ...(input.returnPath?.checkpoint?.purged
+        ? [
+            "the return path's checkpoint is in a purged MES binlog file: run millrace backfill for the to-crm mappings",
+          ]
+        : []),
       ...slotWarnings(slot, names.slot),
       ...publicationWarnings(source.publication, names.publication, specs),
       ...targetWarnings(target, names.slot, specs),

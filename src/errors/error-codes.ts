@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'REPLICATOR_RUNNING'
   | 'REPLICATOR_STOPPED'
   | 'DDL_DRIFT'
+  // The MES binlog (the return path's source; exit 3).
+  | 'BINLOG_PURGED'
+  | 'BINLOG_SETUP'
+  | 'BINLOG_MISMATCH'
+  | 'BINLOG_UNSUPPORTED'
+  | 'BINLOG_DECODE'
   | 'BAD_ROW'
   // Backfill and audit (exit 3).
   | 'BACKFILL_RUNNING'

@@ -1,32 +1,61 @@
-import type { TargetColumn } from '../values/column-types.js';
 import { checkDerived, checkNull, checkTypes, tryValues } from './check-conversion.js';
 import type { CheckReport } from './check-report.js';
 import { compileTransforms } from './compile-transforms.js';
-import { describeSourceType } from './describe-type.js';
+import type { DirectionTypes, NamedColumn } from './direction-types.js';
 import type { CopyRule, DeriveRule, TemplateRule } from './mapping-spec.js';
 import type { ResolvedColumn, ResolvedMapping } from './resolve-mapping.js';
-import { maxTextLength, transformBound, withDefaultBound } from './text-bounds.js';
-import { valueOrder } from './value-order.js';
+import { transformBound, withDefaultBound } from './text-bounds.js';
 
-const jsonTypes = new Set(['json', 'jsonb']);
+interface ColumnCheck<S, T extends NamedColumn> {
+  readonly report: CheckReport;
+  readonly types: DirectionTypes<S, T>;
+  readonly column: ResolvedColumn<S, T>;
+}
 
-function checkCopy(report: CheckReport, column: ResolvedColumn, rule: CopyRule): void {
+function checkCopy<S, T extends NamedColumn>(
+  { report, types, column }: ColumnCheck<S, T>,
+  rule: CopyRule,
+): void {
   const from = column.reads.get(rule.from);
   const to = column.column;
   if (!from || !to) return;
   const mayBeNull = rule.default === undefined ? !from.notNull : rule.default === null;
-  checkTypes(report, from.type, to, column.field, !mayBeNull);
+  checkTypes(report, types, from.type, to, column.field, !mayBeNull);
   if (rule.default !== undefined && rule.default !== null)
-    tryValues(report, from.type, to, `${column.field}.default`, [rule.default], 'the default');
+    tryValues(
+      report,
+      types,
+      from.type,
+      to,
+      `${column.field}.default`,
+      [rule.default],
+      'the default',
+    );
 }
 
-function checkConst(report: CheckReport, field: string, value: string | null, to?: TargetColumn) {
+function checkConst<S, T extends NamedColumn>(
+  { report, types, column }: ColumnCheck<S, T>,
+  value: string | null,
+) {
+  const to = column.column;
+  const field = column.field;
   if (!to) return;
-  if (value === null) checkNull(report, to, `${field}.const`, true);
-  tryValues(report, 'text', to, `${field}.const`, value === null ? [] : [value], 'the constant');
+  if (value === null) checkNull(report, types, to, `${field}.const`, true);
+  tryValues(
+    report,
+    types,
+    'text',
+    to,
+    `${field}.const`,
+    value === null ? [] : [value],
+    'the constant',
+  );
 }
 
-function checkTemplate(report: CheckReport, column: ResolvedColumn, rule: TemplateRule): void {
+function checkTemplate<S, T extends NamedColumn>(
+  { report, types, column }: ColumnCheck<S, T>,
+  rule: TemplateRule,
+): void {
   const to = column.column;
   const placeholders = rule.parts.flatMap((part) => (part.kind === 'column' ? [part.column] : []));
   if (!to || placeholders.some((name) => !column.reads.has(name))) return;
@@ -34,11 +63,12 @@ function checkTemplate(report: CheckReport, column: ResolvedColumn, rule: Templa
   const bound = rule.parts.reduce<number | undefined>((sum, part) => {
     if (sum === undefined) return undefined;
     if (part.kind === 'text') return sum + [...part.text].length;
-    const length = maxTextLength(column.reads.get(part.column)!.type);
+    const length = types.sourceTextLength(column.reads.get(part.column)!.type);
     return length === undefined ? undefined : sum + length;
   }, 0);
   checkDerived(
     report,
+    types,
     to,
     column.field,
     transformBound(withDefaultBound(bound, rule.default), rule.transform),
@@ -46,12 +76,15 @@ function checkTemplate(report: CheckReport, column: ResolvedColumn, rule: Templa
   );
 }
 
-function checkDerive(report: CheckReport, column: ResolvedColumn, rule: DeriveRule): void {
+function checkDerive<S, T extends NamedColumn>(
+  { report, types, column }: ColumnCheck<S, T>,
+  rule: DeriveRule,
+): void {
   const { field } = column;
   const from = column.reads.get(rule.from);
   if (!from) return;
-  const type = describeSourceType(from.type);
-  if (rule.path && !jsonTypes.has(from.type.name)) {
+  const type = types.describeSource(from.type);
+  if (rule.path && !types.sourceIsJson(from.type)) {
     report.error(
       'PATH_NOT_JSON',
       `${field}.path`,
@@ -60,7 +93,7 @@ function checkDerive(report: CheckReport, column: ResolvedColumn, rule: DeriveRu
     return;
   }
   if (rule.map && !rule.path) {
-    const order = valueOrder(from.type);
+    const order = types.sourceOrder(from.type);
     for (const key of rule.map.keys()) {
       if (order.key(key) === undefined)
         report.warn(
@@ -78,16 +111,17 @@ function checkDerive(report: CheckReport, column: ResolvedColumn, rule: DeriveRu
     // A map has a known set of results: convert each of them now rather than warn about types.
     const transform = compileTransforms(rule.transform) ?? ((text: string) => text);
     const results = [...rule.map.values(), ...(hasDefault ? [rule.default!] : [])];
-    checkNull(report, to, field, results.includes(null) || (!hasDefault && inputMayBeNull));
+    checkNull(report, types, to, field, results.includes(null) || (!hasDefault && inputMayBeNull));
     const texts = [
       ...new Set(results.filter((value): value is string => value !== null).map(transform)),
     ];
-    tryValues(report, 'text', to, `${field}.map`, texts, 'mapped value');
+    tryValues(report, types, 'text', to, `${field}.map`, texts, 'mapped value');
     return;
   }
-  const bound = rule.path ? undefined : maxTextLength(from.type);
+  const bound = rule.path ? undefined : types.sourceTextLength(from.type);
   checkDerived(
     report,
+    types,
     to,
     field,
     transformBound(withDefaultBound(bound, rule.default), rule.transform),
@@ -96,13 +130,17 @@ function checkDerive(report: CheckReport, column: ResolvedColumn, rule: DeriveRu
 }
 
 /** Each mapped column: its names, then what its rule can put into the target column. */
-export function checkColumns(report: CheckReport, resolved: ResolvedMapping): void {
+export function checkColumns<S, T extends NamedColumn>(
+  report: CheckReport,
+  resolved: ResolvedMapping<S, T>,
+): void {
   for (const column of resolved.columns) {
     report.add(column.problems);
     const { rule } = column;
-    if (rule.kind === 'copy') checkCopy(report, column, rule);
-    else if (rule.kind === 'const') checkConst(report, column.field, rule.value, column.column);
-    else if (rule.kind === 'template') checkTemplate(report, column, rule);
-    else checkDerive(report, column, rule);
+    const check = { report, types: resolved.types, column };
+    if (rule.kind === 'copy') checkCopy(check, rule);
+    else if (rule.kind === 'const') checkConst(check, rule.value);
+    else if (rule.kind === 'template') checkTemplate(check, rule);
+    else checkDerive(check, rule);
   }
 }

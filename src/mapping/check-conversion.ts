@@ -1,29 +1,21 @@
 import { describeError } from '../errors/millrace-error.js';
-import type { SourceType, TargetColumn } from '../values/column-types.js';
-import { checkCompatibility } from '../values/compatibility.js';
-import { compileConversion } from '../values/compile-conversion.js';
 import type { CheckReport } from './check-report.js';
-import { describeSourceType } from './describe-type.js';
-
-const charTypes = new Set(['char', 'varchar']);
-const textTypes = new Set(['tinytext', 'text', 'mediumtext', 'longtext']);
+import type { DirectionTypes, NamedColumn } from './direction-types.js';
 
 /** PostgreSQL's limit for one value, in bytes: no text is longer. */
 const pgFieldLimit = 1_073_741_823;
 
-/** A target column's type as messages show it: MariaDB's JSON is a LONGTEXT, but people wrote JSON. */
-const typeLabel = (column: TargetColumn) => (column.isJson ? 'json' : column.columnType);
-
 /** A plain copy: the values module's verdict for the pair, and NULLs into NOT NULL. */
-export function checkTypes(
+export function checkTypes<S, T extends NamedColumn>(
   report: CheckReport,
-  type: SourceType,
-  to: TargetColumn,
+  types: DirectionTypes<S, T>,
+  type: S,
+  to: T,
   field: string,
   notNull: boolean,
 ): void {
-  const verdict = checkCompatibility(type, to);
-  const pair = `${describeSourceType(type)} into ${typeLabel(to)}`;
+  const verdict = types.compatibility(type, to);
+  const pair = `${types.describeSource(type)} into ${types.describeTarget(to)}`;
   if (verdict.level === 'error')
     report.error('TYPE_INCOMPATIBLE', field, `${pair}: ${verdict.reason ?? 'cannot be converted'}`);
   else if (verdict.level === 'warning')
@@ -32,20 +24,21 @@ export function checkTypes(
       field,
       `${pair}: ${verdict.reason ?? 'some values may be rejected'}`,
     );
-  checkNull(report, to, field, !notNull);
+  checkNull(report, types, to, field, !notNull);
 }
 
 /** Text computed per row (template, path, transform): length and parse risks. */
-export function checkDerived(
+export function checkDerived<S, T extends NamedColumn>(
   report: CheckReport,
-  to: TargetColumn,
+  types: DirectionTypes<S, T>,
+  to: T,
   field: string,
   bound: number | undefined,
   mayBeNull: boolean,
 ): void {
-  checkNull(report, to, field, mayBeNull);
-  const verdict = checkCompatibility('text', to);
-  const pair = `derived text into ${typeLabel(to)}`;
+  checkNull(report, types, to, field, mayBeNull);
+  const verdict = types.compatibility('text', to);
+  const pair = `derived text into ${types.describeTarget(to)}`;
   if (verdict.level === 'error') {
     report.error('TYPE_INCOMPATIBLE', field, `${pair}: ${verdict.reason ?? 'cannot be converted'}`);
     return;
@@ -56,42 +49,46 @@ export function checkDerived(
       field,
       `${pair}: ${verdict.reason ?? 'some values may be rejected'}`,
     );
-  if (!to.isJson) checkLength(report, to, field, bound);
+  if (!types.targetIsJson(to)) checkLength(report, types, to, field, bound);
 }
 
-function checkLength(
+function checkLength<S, T extends NamedColumn>(
   report: CheckReport,
-  to: TargetColumn,
+  types: DirectionTypes<S, T>,
+  to: T,
   field: string,
   bound: number | undefined,
 ): void {
-  if (to.maxLength === null) return;
+  const limit = types.targetTextLimit(to);
+  if (limit === undefined) return;
+  const label = types.describeTarget(to);
   const values = `values ${bound === undefined ? 'of unbounded length' : `of up to ${bound} characters`}`;
-  if (charTypes.has(to.dataType) && (bound === undefined || bound > to.maxLength)) {
+  if (limit.chars !== undefined && (bound === undefined || bound > limit.chars)) {
     report.warn(
       'VALUE_MAY_NOT_FIT',
       field,
-      `${values} go into ${to.columnType}: longer ones are rejected as bad rows (add transform: [{ truncate: ${to.maxLength} }] to cut them)`,
+      `${values} go into ${label}: longer ones are rejected as bad rows (add transform: [{ truncate: ${limit.chars} }] to cut them)`,
     );
   } else if (
-    textTypes.has(to.dataType) &&
-    (bound === undefined ? pgFieldLimit : bound * 4) > to.maxLength
+    limit.bytes !== undefined &&
+    (bound === undefined ? pgFieldLimit : bound * 4) > limit.bytes
   ) {
     report.warn(
       'VALUE_MAY_NOT_FIT',
       field,
-      `${values} go into ${to.columnType} (${to.maxLength} bytes): longer ones are rejected as bad rows`,
+      `${values} go into ${label} (${limit.bytes} bytes): longer ones are rejected as bad rows`,
     );
   }
 }
 
-export function checkNull(
+export function checkNull<S, T extends NamedColumn>(
   report: CheckReport,
-  to: TargetColumn,
+  types: DirectionTypes<S, T>,
+  to: T,
   field: string,
   mayBeNull: boolean,
 ): void {
-  if (mayBeNull && !to.nullable) {
+  if (mayBeNull && !types.targetNullable(to)) {
     report.warn(
       'NULL_INTO_NOT_NULL',
       field,
@@ -101,23 +98,25 @@ export function checkNull(
 }
 
 /** Converts known values now: a constant or mapped value that cannot fit is an error today, not a bad row later. */
-export function tryValues(
+export function tryValues<S, T extends NamedColumn>(
   report: CheckReport,
-  type: SourceType | 'text',
-  to: TargetColumn,
+  types: DirectionTypes<S, T>,
+  type: S | 'text',
+  to: T,
   field: string,
   values: readonly string[],
   what: string,
 ): void {
   const { spec } = report;
+  const label = types.describeTarget(to);
   let conversion: ((text: string | null) => unknown) | undefined;
   try {
-    conversion = compileConversion(type, to, { mapping: spec.name, column: to.name });
+    conversion = types.compile(type, to, { mapping: spec.name, column: to.name });
   } catch (failure) {
     report.error(
       'TYPE_INCOMPATIBLE',
       field,
-      `${type === 'text' ? 'text' : describeSourceType(type)} into ${typeLabel(to)}: ${describeError(failure)}`,
+      `${type === 'text' ? 'text' : types.describeSource(type)} into ${label}: ${describeError(failure)}`,
     );
     return;
   }
@@ -131,7 +130,7 @@ export function tryValues(
       report.error(
         'VALUE_NOT_CONVERTIBLE',
         field,
-        `${what} '${value}' does not fit ${typeLabel(to)}: ${reason.startsWith(prefix) ? reason.slice(prefix.length) : reason}`,
+        `${what} '${value}' does not fit ${label}: ${reason.startsWith(prefix) ? reason.slice(prefix.length) : reason}`,
       );
     }
   }

@@ -1,9 +1,10 @@
 import { checkTypes } from './check-conversion.js';
 import { type CheckReport, columnList as list, sameColumns } from './check-report.js';
+import type { NamedColumn } from './direction-types.js';
 import type { ResolvedMapping } from './resolve-mapping.js';
 import type { SourceTable } from './tables.js';
 
-function identityName(table: SourceTable): string {
+function identityName<S>(table: SourceTable<S>): string {
   switch (table.replicaIdentity) {
     case 'd':
       return table.primaryKey.length > 0
@@ -19,7 +20,10 @@ function identityName(table: SourceTable): string {
 }
 
 /** The key is the primary key or a unique key of the target: upserts rely on it. */
-function checkTargetUnique(report: CheckReport, { spec, target, key }: ResolvedMapping): void {
+function checkTargetUnique<S, T extends NamedColumn>(
+  report: CheckReport,
+  { spec, target, key }: ResolvedMapping<S, T>,
+): void {
   if (!target || !key.every((entry) => entry.column !== undefined)) return;
   const keyTargets = spec.key.map((entry) => entry.target);
   const uniques = [target.primaryKey, ...target.uniqueKeys].filter((columns) => columns.length > 0);
@@ -36,7 +40,10 @@ function checkTargetUnique(report: CheckReport, { spec, target, key }: ResolvedM
 }
 
 /** Deletes and key changes carry only the replica identity: the source key must be in it. */
-function checkSourceIdentity(report: CheckReport, { spec, source, key }: ResolvedMapping): void {
+function checkSourceIdentity<S, T extends NamedColumn>(
+  report: CheckReport,
+  { spec, source, key }: ResolvedMapping<S, T>,
+): void {
   if (!source || !key.every((entry) => entry.source !== undefined)) return;
   const identity = new Set(source.identityColumns);
   const uncovered = spec.key.filter((entry) => !identity.has(entry.from));
@@ -56,6 +63,7 @@ function checkSourceIdentity(report: CheckReport, { spec, source, key }: Resolve
   const knownUnique = [
     source.primaryKey,
     source.replicaIdentity === 'i' ? source.identityColumns : [],
+    ...(source.uniqueKeys ?? []),
   ].filter((columns) => columns.length > 0);
   if (!knownUnique.some((columns) => columns.every((column) => sourceKey.has(column)))) {
     report.warn(
@@ -67,11 +75,21 @@ function checkSourceIdentity(report: CheckReport, { spec, source, key }: Resolve
 }
 
 /** Key: exists on both sides, unique on the target, carried by the source's replica identity. */
-export function checkKey(report: CheckReport, resolved: ResolvedMapping): void {
+export function checkKey<S, T extends NamedColumn>(
+  report: CheckReport,
+  resolved: ResolvedMapping<S, T>,
+): void {
   for (const entry of resolved.key) {
     report.add(entry.problems);
     if (entry.source && entry.column)
-      checkTypes(report, entry.source.type, entry.column, entry.field, entry.source.notNull);
+      checkTypes(
+        report,
+        resolved.types,
+        entry.source.type,
+        entry.column,
+        entry.field,
+        entry.source.notNull,
+      );
   }
   checkTargetUnique(report, resolved);
   checkSourceIdentity(report, resolved);

@@ -1,5 +1,6 @@
+import type { SourceType } from '../values/column-types.js';
 import type { CheckReport } from './check-report.js';
-import { describeSourceType } from './describe-type.js';
+import type { NamedColumn } from './direction-types.js';
 import { filterConditions } from './mapping-spec.js';
 import type { ResolvedMapping } from './resolve-mapping.js';
 import type { SourceColumn } from './tables.js';
@@ -11,8 +12,11 @@ const toastableTypes = new Set(['text', 'varchar', 'bpchar', 'json', 'jsonb', 'b
  * Whether PostgreSQL may store the column's values out of line (TOAST), so that an UPDATE that
  * does not change it sends it as "unchanged" rather than its value.
  */
-export function mayBeToasted(column: SourceColumn): boolean {
-  return column.toastable ?? (column.type.category === 'A' || toastableTypes.has(column.type.name));
+export function mayBeToasted<S>(column: SourceColumn<S>): boolean {
+  if (column.toastable !== undefined) return column.toastable;
+  // Only fakes in tests leave `toastable` out, and they describe CRM columns.
+  const type = column.type as Partial<SourceType>;
+  return type.category === 'A' || toastableTypes.has(type.name ?? '');
 }
 
 /**
@@ -21,9 +25,11 @@ export function mayBeToasted(column: SourceColumn): boolean {
  * one batch) is absent on the target, so the upsert that creates it would lack their values:
  * only REPLICA IDENTITY FULL brings them, in the old row that pgoutput then sends.
  */
-function toastedUnderFilter(resolved: ResolvedMapping): readonly SourceColumn[] {
+function toastedUnderFilter<S, T extends NamedColumn>(
+  resolved: ResolvedMapping<S, T>,
+): readonly SourceColumn<S>[] {
   if (resolved.spec.filter === undefined) return [];
-  const found = new Map<string, SourceColumn>();
+  const found = new Map<string, SourceColumn<S>>();
   for (const column of resolved.columns) {
     for (const [name, source] of column.reads) if (mayBeToasted(source)) found.set(name, source);
   }
@@ -48,14 +54,17 @@ export function fullIdentityReason(resolved: ResolvedMapping): string | undefine
 }
 
 /** Warns when a row entering the mapping's filter could be written without a TOASTed value. */
-export function checkToastFilter(report: CheckReport, resolved: ResolvedMapping): void {
-  const { spec, source } = resolved;
+export function checkToastFilter<S, T extends NamedColumn>(
+  report: CheckReport,
+  resolved: ResolvedMapping<S, T>,
+): void {
+  const { spec, source, types } = resolved;
   if (!source || source.replicaIdentity === 'f') return;
   const columns = toastedUnderFilter(resolved);
   if (columns.length === 0) return;
   const filtered = [...new Set(filterConditions(spec.filter).map((c) => c.column))].join(', ');
   const written = columns
-    .map((column) => `${column.name} (${describeSourceType(column.type)})`)
+    .map((column) => `${column.name} (${types.describeSource(column.type)})`)
     .join(', ');
   report.warn(
     'TOAST_FILTER_NEEDS_FULL',

@@ -1,9 +1,13 @@
 import { type CheckReport, columnList as list, sameColumns } from './check-report.js';
+import type { NamedColumn } from './direction-types.js';
 import type { ResolvedMapping } from './resolve-mapping.js';
 import type { TargetTable } from './tables.js';
 
 /** Inserts must set every NOT NULL column without a default. */
-function checkRequired(report: CheckReport, { spec, target, written }: ResolvedMapping): void {
+function checkRequired<S, T extends NamedColumn>(
+  report: CheckReport,
+  { spec, target, written }: ResolvedMapping<S, T>,
+): void {
   const missing = (target?.requiredColumns ?? []).filter(
     (name) => !written.has(name.toLowerCase()),
   );
@@ -16,11 +20,14 @@ function checkRequired(report: CheckReport, { spec, target, written }: ResolvedM
   );
 }
 
-/** ON DUPLICATE KEY UPDATE fires on any unique key, not only the mapped one. */
-function checkOtherUniqueKeys(
+/**
+ * A row that collides on another unique key: ON DUPLICATE KEY UPDATE (to-mes) overwrites the
+ * other row, ON CONFLICT (key) (to-crm) refuses it.
+ */
+function checkOtherUniqueKeys<S, T extends NamedColumn>(
   report: CheckReport,
-  { spec, written }: ResolvedMapping,
-  target: TargetTable,
+  { spec, written, types }: ResolvedMapping<S, T>,
+  target: TargetTable<T>,
 ): void {
   const keyTargets = spec.key.map((entry) => entry.target);
   for (const columns of [target.primaryKey, ...target.uniqueKeys]) {
@@ -29,14 +36,17 @@ function checkOtherUniqueKeys(
       report.warn(
         'OTHER_UNIQUE_KEY',
         'key',
-        `${spec.target} also has the unique key ${list(columns)}, which the mapping writes: a source row with the same ${list(columns)} as another row would overwrite that row (ON DUPLICATE KEY UPDATE fires on any unique key)`,
+        `${spec.target} also has the unique key ${list(columns)}, which the mapping writes: a source row with the same ${list(columns)} as another row ${types.otherUniqueKeyEffect}`,
       );
     }
   }
 }
 
 /** What the set of written columns means for inserts and upserts into the target table. */
-export function checkWritten(report: CheckReport, resolved: ResolvedMapping): void {
+export function checkWritten<S, T extends NamedColumn>(
+  report: CheckReport,
+  resolved: ResolvedMapping<S, T>,
+): void {
   if (!resolved.target) return;
   checkRequired(report, resolved);
   checkOtherUniqueKeys(report, resolved, resolved.target);

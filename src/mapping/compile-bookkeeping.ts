@@ -2,6 +2,7 @@ import { MappingError } from '../errors/millrace-error.js';
 import type { TargetValue } from '../values/column-types.js';
 import { failCompile } from './compile-failure.js';
 import type { ChangeMeta, TargetRow } from './compiled-mapping.js';
+import type { NamedColumn } from './direction-types.js';
 import type { MappingSpec } from './mapping-spec.js';
 import type { ResolvedBookkeeping, ResolvedMapping } from './resolve-mapping.js';
 
@@ -23,17 +24,20 @@ interface Writer<T> {
   readonly write: (value: T) => TargetValue;
 }
 
-function writerOf<T>(spec: MappingSpec, part: ResolvedBookkeeping<T> | undefined) {
+function writerOf<V, T extends NamedColumn>(
+  spec: MappingSpec,
+  part: ResolvedBookkeeping<V, T> | undefined,
+) {
   if (part === undefined) return undefined;
   const made = part.made!;
   const write = made.ok ? made.write : failCompile(spec, part.field, made.reason);
-  return { name: part.column!.name, write } satisfies Writer<T>;
+  return { name: part.column!.name, write } satisfies Writer<V>;
 }
 
 /** Writes soft deletes and metadata; fails for a column whose type cannot hold what it gets. */
-export function compileBookkeeping(
+export function compileBookkeeping<S, T extends NamedColumn>(
   spec: MappingSpec,
-  resolved: ResolvedMapping,
+  resolved: ResolvedMapping<S, T>,
 ): CompiledBookkeeping {
   const flag = writerOf(spec, resolved.flag);
   const deletedAt = writerOf(spec, resolved.deletedAt);

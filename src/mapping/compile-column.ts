@@ -1,14 +1,13 @@
 import { describeError, ValueError } from '../errors/millrace-error.js';
-import type { TargetColumn, TargetValue } from '../values/column-types.js';
+import type { TargetValue } from '../values/column-types.js';
 import type { Conversion } from '../values/compile-conversion.js';
 import { convertOrFail, failCompile } from './compile-failure.js';
 import { compileTransforms } from './compile-transforms.js';
 import type { SourceRow } from './compiled-mapping.js';
-import { describeSourceType } from './describe-type.js';
+import type { DirectionTypes, NamedColumn } from './direction-types.js';
 import { JsonTextError, jsonPathText } from './json-path.js';
 import type { DeriveRule, MappingSpec, TemplateRule } from './mapping-spec.js';
 import type { ResolvedColumn } from './resolve-mapping.js';
-import { valueOrder } from './value-order.js';
 
 /** One target column computed from a row. */
 export interface ColumnOp {
@@ -18,14 +17,18 @@ export interface ColumnOp {
   readonly compute: (row: SourceRow) => TargetValue;
 }
 
-const jsonTypes = new Set(['json', 'jsonb']);
-
 function shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
-function compileConst(spec: MappingSpec, column: TargetColumn, field: string, text: string | null) {
-  const conversion = convertOrFail(spec, 'text', column, field);
+function compileConst<S, T extends NamedColumn>(
+  spec: MappingSpec,
+  types: DirectionTypes<S, T>,
+  column: T,
+  field: string,
+  text: string | null,
+) {
+  const conversion = convertOrFail(spec, types, 'text', column, field);
   let value: TargetValue;
   try {
     value = conversion(text);
@@ -33,7 +36,7 @@ function compileConst(spec: MappingSpec, column: TargetColumn, field: string, te
     return failCompile(
       spec,
       `${field}.const`,
-      `the constant does not fit ${column.columnType}: ${describeError(error)}`,
+      `the constant does not fit ${types.describeTarget(column)}: ${describeError(error)}`,
       error,
     );
   }
@@ -103,28 +106,29 @@ function compilePathReader(
   };
 }
 
-function compileDerive(
+function compileDerive<S, T extends NamedColumn>(
   spec: MappingSpec,
-  column: TargetColumn,
+  types: DirectionTypes<S, T>,
+  column: T,
   rule: DeriveRule,
-  resolved: ResolvedColumn,
+  resolved: ResolvedColumn<S, T>,
 ): ColumnOp {
   const { from, path } = rule;
   const target = column.name;
   const source = resolved.reads.get(from)!;
-  if (path !== undefined && !jsonTypes.has(source.type.name)) {
+  if (path !== undefined && !types.sourceIsJson(source.type)) {
     failCompile(
       spec,
       `${resolved.field}.path`,
-      `path needs a json or jsonb column; ${from} is ${describeSourceType(source.type)}`,
+      `path needs a json or jsonb column; ${from} is ${types.describeSource(source.type)}`,
     );
   }
   const transform = compileTransforms(rule.transform);
-  const conversion = convertOrFail(spec, 'text', column, resolved.field);
+  const conversion = convertOrFail(spec, types, 'text', column, resolved.field);
   const hasDefault = rule.default !== undefined;
   const fallback = rule.default ?? null;
   // Map keys compare like filter values: 1 matches a numeric '1.00', true a boolean 't'.
-  const order = path === undefined ? valueOrder(source.type) : undefined;
+  const order = path === undefined ? types.sourceOrder(source.type) : undefined;
   const keyOf = order ? (text: string) => order.key(text) ?? text : (text: string) => text;
   const map =
     rule.map && new Map([...rule.map].map(([key, value]) => [keyOf(key), value] as const));
@@ -156,24 +160,28 @@ function compileDerive(
 }
 
 /** A resolved column (every name found) as the closure that computes it from a source row. */
-export function compileColumn(spec: MappingSpec, resolved: ResolvedColumn): ColumnOp {
+export function compileColumn<S, T extends NamedColumn>(
+  spec: MappingSpec,
+  types: DirectionTypes<S, T>,
+  resolved: ResolvedColumn<S, T>,
+): ColumnOp {
   const { rule, field } = resolved;
   const column = resolved.column!;
   switch (rule.kind) {
     case 'const':
-      return compileConst(spec, column, field, rule.value);
+      return compileConst(spec, types, column, field, rule.value);
     case 'copy': {
       const type = resolved.reads.get(rule.from)!.type;
       return compileCopy(
-        convertOrFail(spec, type, column, field),
+        convertOrFail(spec, types, type, column, field),
         column.name,
         rule.from,
         rule.default,
       );
     }
     case 'template':
-      return compileTemplate(convertOrFail(spec, 'text', column, field), column.name, rule);
+      return compileTemplate(convertOrFail(spec, types, 'text', column, field), column.name, rule);
     case 'derive':
-      return compileDerive(spec, column, rule, resolved);
+      return compileDerive(spec, types, column, rule, resolved);
   }
 }

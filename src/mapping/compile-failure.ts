@@ -1,7 +1,6 @@
 import { describeError, MappingError } from '../errors/millrace-error.js';
-import type { SourceType, TargetColumn } from '../values/column-types.js';
-import { type Conversion, compileConversion } from '../values/compile-conversion.js';
-import { describeSourceType } from './describe-type.js';
+import type { Conversion } from '../values/compile-conversion.js';
+import type { DirectionTypes, NamedColumn } from './direction-types.js';
 import { formatProblem, problemAt } from './mapping-problem.js';
 import type { MappingSpec } from './mapping-spec.js';
 
@@ -20,20 +19,21 @@ export function failCompile(
 }
 
 /** The conversion of `source` values into `target`, or the compile failure of the pair. */
-export function convertOrFail(
+export function convertOrFail<S, T extends NamedColumn>(
   spec: MappingSpec,
-  source: SourceType | 'text',
-  target: TargetColumn,
+  types: DirectionTypes<S, T>,
+  source: S | 'text',
+  target: T,
   field: string,
 ): Conversion {
   try {
-    return compileConversion(source, target, { mapping: spec.name, column: target.name });
+    return types.compile(source, target, { mapping: spec.name, column: target.name });
   } catch (error) {
-    const from = source === 'text' ? 'text' : describeSourceType(source);
+    const from = source === 'text' ? 'text' : types.describeSource(source);
     return failCompile(
       spec,
       field,
-      `cannot convert ${from} to ${target.columnType}: ${describeError(error)}`,
+      `cannot convert ${from} to ${types.describeTarget(target)}: ${describeError(error)}`,
       error,
     );
   }

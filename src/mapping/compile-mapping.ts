@@ -6,11 +6,11 @@ import { type ColumnOp, compileColumn } from './compile-column.js';
 import { convertOrFail, failCompile } from './compile-failure.js';
 import { compileFilter } from './compile-filter.js';
 import { type CompiledMapping, type SourceRow, UNCHANGED } from './compiled-mapping.js';
-import { describeSourceType } from './describe-type.js';
+import type { DirectionTypes, NamedColumn } from './direction-types.js';
 import type { MappingSpec } from './mapping-spec.js';
 import { type ResolvedMapping, resolveMapping } from './resolve-mapping.js';
 import type { SourceTable, TargetTable } from './tables.js';
-import { valueOrder } from './value-order.js';
+import { toMesTypes } from './to-mes-types.js';
 
 interface KeyOp {
   readonly target: string;
@@ -28,26 +28,31 @@ function absent(row: SourceRow, deps: readonly string[]): boolean {
 }
 
 /** The filter's closures; a literal that is not a value of its column's type fails the compile. */
-function compileMatches(spec: MappingSpec, source: SourceTable) {
+function compileMatches<S, T extends NamedColumn>(
+  spec: MappingSpec,
+  types: DirectionTypes<S, T>,
+  source: SourceTable<S>,
+) {
   const typeOf = (column: string) => source.columns.get(column)!.type;
   return compileFilter(spec.filter, {
-    orderOf: (column) => valueOrder(typeOf(column)),
+    orderOf: (column) => types.sourceOrder(typeOf(column)),
     invalid: (condition, literal, expects) =>
       failCompile(
         spec,
         condition.field,
-        `'${literal}' is not ${expects} (${condition.column} is ${describeSourceType(typeOf(condition.column))})`,
+        `'${literal}' is not ${expects} (${condition.column} is ${types.describeSource(typeOf(condition.column))})`,
       ),
   });
 }
 
 /** Every name resolved, or the first one that is not as a compile failure. */
-function resolveOrFail(
+function resolveOrFail<S, T extends NamedColumn>(
   spec: MappingSpec,
-  source: SourceTable,
-  target: TargetTable,
-): ResolvedMapping {
-  const resolved = resolveMapping(spec, source, target, { placeholder: 'source column' });
+  source: SourceTable<S>,
+  target: TargetTable<T>,
+  types: DirectionTypes<S, T>,
+): ResolvedMapping<S, T> {
+  const resolved = resolveMapping(spec, source, target, { placeholder: 'source column', types });
   const first = resolved.problems.find((problem) => problem.level === 'error');
   if (first) failCompile(spec, first.field, first.message);
   return resolved;
@@ -75,7 +80,7 @@ function outline(
   spec: MappingSpec,
   keyOps: readonly KeyOp[],
   columnOps: readonly ColumnOp[],
-  filter: ResolvedMapping['filter'],
+  filter: ResolvedMapping<unknown, NamedColumn>['filter'],
   bookkeeping: CompiledBookkeeping,
 ): Outline {
   const { flag, deletedAt, lsn, syncedAt } = bookkeeping;
@@ -94,6 +99,7 @@ function outline(
   return {
     name: spec.name,
     file: spec.file,
+    direction: spec.direction,
     source: Object.freeze({ schema: spec.source.schema, table: spec.source.table }),
     sourceKey: spec.sourceKey,
     target: spec.target,
@@ -128,15 +134,29 @@ export function compileMapping(
   spec: MappingSpec,
   sourceTable: SourceTable,
   targetTable: TargetTable,
+): CompiledMapping;
+export function compileMapping<S, T extends NamedColumn>(
+  spec: MappingSpec,
+  sourceTable: SourceTable<S>,
+  targetTable: TargetTable<T>,
+  types: DirectionTypes<S, T>,
+): CompiledMapping;
+export function compileMapping<S, T extends NamedColumn>(
+  spec: MappingSpec,
+  sourceTable: SourceTable<S>,
+  targetTable: TargetTable<T>,
+  types: DirectionTypes<S, T> = toMesTypes as unknown as DirectionTypes<S, T>,
 ): CompiledMapping {
-  const resolved = resolveOrFail(spec, sourceTable, targetTable);
+  const resolved = resolveOrFail(spec, sourceTable, targetTable, types);
   const keyOps: KeyOp[] = resolved.key.map(({ column, source, from, field }) => ({
     target: column!.name,
     from,
-    convert: convertOrFail(spec, source!.type, column!, field),
+    convert: convertOrFail(spec, types, source!.type, column!, field),
   }));
-  const columnOps: ColumnOp[] = resolved.columns.map((column) => compileColumn(spec, column));
-  const matches = compileMatches(spec, sourceTable);
+  const columnOps: ColumnOp[] = resolved.columns.map((column) =>
+    compileColumn(spec, types, column),
+  );
+  const matches = compileMatches(spec, types, sourceTable);
   const bookkeeping = compileBookkeeping(spec, resolved);
   const { liveColumns, metaColumns } = bookkeeping;
   const keyValue = compileKeyValue(spec);

@@ -1,4 +1,5 @@
 import type { TargetValue } from '../values/column-types.js';
+import type { Direction } from './direction-types.js';
 
 /**
  * An unchanged TOASTed column in an UPDATE: pgoutput does not send its value. It is not NULL:
@@ -17,7 +18,10 @@ export type OnDelete = 'delete' | 'soft' | 'ignore';
 
 /** Per-change facts some target columns are computed from (the mapping's `metadata`). */
 export interface ChangeMeta {
-  /** Commit LSN of the source transaction (end LSN); 0n for a backfill read. */
+  /**
+   * Commit LSN of the source transaction (end LSN); for to-crm the encoded binlog position
+   * (file index << 32 | offset) after the commit; 0n for a backfill read.
+   */
   readonly lsn: bigint;
   /** When millrace wrote the change. */
   readonly syncedAt: Date;
@@ -28,9 +32,16 @@ export interface MappingOutline {
   readonly name: string;
   /** The YAML file it came from, as the user spells the mappings directory (`mappings/orders.yaml`). */
   readonly file: string;
+  /** to-mes: CRM → MES; to-crm: MES → CRM. */
+  readonly direction: Direction;
+  /** The CRM table (to-mes), or the MES table with schema '' (to-crm: the connection's database). */
   readonly source: { readonly schema: string; readonly table: string };
-  /** `schema.table`, the key the pipeline routes source changes by. */
+  /**
+   * The key the pipeline routes source changes by: `schema.table` (to-mes), the bare MES table
+   * name (to-crm).
+   */
   readonly sourceKey: string;
+  /** The MES table (to-mes), or `schema.table` in the CRM (to-crm). */
   readonly target: string;
   readonly onDelete: OnDelete;
   /** Columns a soft delete sets; present exactly when onDelete is `soft`. */

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { describeError, MappingError } from '../errors/millrace-error.js';
 import { checkAcrossMappings } from './check-across-mappings.js';
+import type { Direction } from './direction-types.js';
 import { formatIssues, formatPath } from './format-issues.js';
 import { lineOf, type MappingProblem, mappingErrorOf } from './mapping-problem.js';
-import { mappingSchema } from './mapping-schema.js';
+import { crmMappingSchema, mappingSchema } from './mapping-schema.js';
 import type { MappingSpec } from './mapping-spec.js';
 import { normalizeMapping } from './normalize-mapping.js';
 
@@ -159,7 +160,9 @@ function readCandidate(
       ...(line === undefined ? {} : { line }),
     } satisfies MappingProblem;
   };
-  const parsed = mappingSchema.safeParse(candidate.value);
+  const direction = (candidate.value as { direction?: unknown } | null)?.direction;
+  const schema = direction === 'to-crm' ? crmMappingSchema : mappingSchema;
+  const parsed = schema.safeParse(candidate.value);
   if (!parsed.success) {
     // In file order, as the person reading the messages edits it (zod reports unknown keys last).
     const issues = formatIssues(parsed.error.issues).map((issue) =>
@@ -226,9 +229,12 @@ export function readMappings(dir: string): LoadedMappings {
   });
 }
 
-/** The mappings of `dir` for a command that runs them: any problem is fatal (exit 2, one line). */
-export function loadMappings(dir: string): readonly MappingSpec[] {
+/**
+ * The mappings of one direction of `dir`, for a command that runs them (to-mes unless asked
+ * otherwise): any problem in any mapping of the directory is fatal (exit 2, one line).
+ */
+export function loadMappings(dir: string, direction: Direction = 'to-mes'): readonly MappingSpec[] {
   const loaded = readMappings(dir);
   if (loaded.problems.length > 0) throw mappingErrorOf(loaded.problems);
-  return loaded.specs;
+  return loaded.specs.filter((spec) => spec.direction === direction);
 }

@@ -54,3 +54,15 @@ export function mappedTables(specs: readonly Pick<MappingSpec, 'source' | 'targe
   for (const spec of specs) source.set(`${spec.source.schema}.${spec.source.table}`, spec.source);
   return { source: [...source.values()], target: [...new Set(specs.map((spec) => spec.target))] };
 }
+
+/** The tables to-crm mappings read (bare MES table names) and write (CRM `schema.table`). */
+export function mappedCrmTables(specs: readonly Pick<MappingSpec, 'sourceKey' | 'target'>[]): {
+  readonly source: readonly string[];
+  readonly target: readonly { readonly schema: string; readonly table: string }[];
+} {
+  const targets = [...new Set(specs.map((spec) => spec.target))].map((target) => {
+    const dot = target.indexOf('.');
+    return { schema: target.slice(0, dot), table: target.slice(dot + 1) };
+  });
+  return { source: [...new Set(specs.map((spec) => spec.sourceKey))], target: targets };
+}

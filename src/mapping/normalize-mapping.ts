@@ -1,4 +1,5 @@
 import type { OnDelete } from './compiled-mapping.js';
+import type { Direction } from './direction-types.js';
 import { formatPath } from './format-issues.js';
 import type {
   RawColumnRule,
@@ -164,27 +165,8 @@ function normalizeFilter(
     : Object.freeze({ kind: 'all', items: Object.freeze(items), field: formatPath(path) });
 }
 
-/**
- * Turns a schema-valid YAML mapping into a MappingSpec and finds what is wrong inside it without
- * a database: soft-delete settings that contradict `onDelete`, a target column written twice,
- * template syntax.
- */
-export function normalizeMapping(input: NormalizeInput): {
-  spec?: MappingSpec;
-  issues: SpecIssue[];
-} {
-  const { raw } = input;
-  const issues: SpecIssue[] = [];
-  const [schema, table] = raw.source.split('.') as [string, string];
-  const key: KeySpec[] = Object.entries(raw.key).map(([target, from]) =>
-    Object.freeze({ target, from }),
-  );
-  const columns: ColumnSpec[] = [];
-  for (const [target, rawRule] of Object.entries(raw.columns ?? {})) {
-    const rule = normalizeRule(rawRule, ['columns', target], issues);
-    if (rule) columns.push(Object.freeze({ target, rule }));
-  }
-  const onDelete: OnDelete = raw.onDelete ?? 'delete';
+/** softDelete and onDelete: soft go together. */
+function checkSoftDelete(raw: RawMapping, onDelete: OnDelete, issues: SpecIssue[]): void {
   if (raw.softDelete && onDelete !== 'soft') {
     issues.push({
       code: 'SOFT_DELETE_WITHOUT_SOFT',
@@ -199,6 +181,47 @@ export function normalizeMapping(input: NormalizeInput): {
       message: 'onDelete: soft needs softDelete: { flag: <column>, at: <column> }',
     });
   }
+}
+
+/**
+ * Source and target as the pipeline routes and the engines look them up. to-mes: source
+ * `schema.table` in the CRM, target a MES table. to-crm: source a bare MES table name (a
+ * `database.` prefix is dropped: the MES connection names the database), target `schema.table`
+ * in the CRM (`public` when no schema is written).
+ */
+function tableNames(direction: Direction, raw: RawMapping) {
+  if (direction === 'to-mes') {
+    const [schema, table] = raw.source.split('.') as [string, string];
+    return { schema, table, sourceKey: `${schema}.${table}`, target: raw.target };
+  }
+  const table = raw.source.slice(raw.source.indexOf('.') + 1);
+  const target = raw.target.includes('.') ? raw.target : `public.${raw.target}`;
+  return { schema: '', table, sourceKey: table, target };
+}
+
+/**
+ * Turns a schema-valid YAML mapping into a MappingSpec and finds what is wrong inside it without
+ * a database: soft-delete settings that contradict `onDelete`, a target column written twice,
+ * template syntax.
+ */
+export function normalizeMapping(input: NormalizeInput): {
+  spec?: MappingSpec;
+  issues: SpecIssue[];
+} {
+  const { raw } = input;
+  const issues: SpecIssue[] = [];
+  const direction = raw.direction ?? 'to-mes';
+  const names = tableNames(direction, raw);
+  const key: KeySpec[] = Object.entries(raw.key).map(([target, from]) =>
+    Object.freeze({ target, from }),
+  );
+  const columns: ColumnSpec[] = [];
+  for (const [target, rawRule] of Object.entries(raw.columns ?? {})) {
+    const rule = normalizeRule(rawRule, ['columns', target], issues);
+    if (rule) columns.push(Object.freeze({ target, rule }));
+  }
+  const onDelete: OnDelete = raw.onDelete ?? 'delete';
+  checkSoftDelete(raw, onDelete, issues);
 
   // MySQL column names are case-insensitive: `Name` and `name` are one column.
   const written = new Map<string, string>();
@@ -227,9 +250,10 @@ export function normalizeMapping(input: NormalizeInput): {
   const spec: MappingSpec = Object.freeze({
     name: input.name,
     file: input.file,
-    source: Object.freeze({ schema, table }),
-    sourceKey: `${schema}.${table}`,
-    target: raw.target,
+    direction,
+    source: Object.freeze({ schema: names.schema, table: names.table }),
+    sourceKey: names.sourceKey,
+    target: names.target,
     key: Object.freeze(key),
     columns: Object.freeze(columns),
     ...(raw.filter === undefined

@@ -1,4 +1,4 @@
-import type { SourceType } from '../values/column-types.js';
+import type { MesColumn, SourceType } from '../values/column-types.js';
 
 /**
  * How a filter compares values of one source column. Every value (the row's text form and the
@@ -161,4 +161,45 @@ function codePointRank(unit: number): number {
   if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
   if (unit >= 0xe000) return unit - 0x800;
   return unit;
+}
+
+const mesNumberKinds = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'float',
+  'double',
+  'real',
+  'year',
+  'bit',
+]);
+
+/**
+ * The order a filter uses for a MES column (to-crm), on MySQL's text forms: numbers by value,
+ * TINYINT(1) as a boolean (its 0/1 and true/false literals), dates and times as ISO text
+ * (DATETIME and TIMESTAMP are UTC), everything else as text in code point order.
+ */
+export function mesValueOrder(column: MesColumn): ValueOrder {
+  if (column.dataType === 'tinyint' && column.columnType.startsWith('tinyint(1)'))
+    return { expects: 'true or false', key: booleanKey };
+  if (mesNumberKinds.has(column.dataType)) return { expects: 'a number', key: numericKey };
+  switch (column.dataType) {
+    case 'date':
+      return { expects: 'a date like 2024-01-31', key: dateKey };
+    case 'datetime':
+    case 'timestamp':
+      return {
+        expects: 'a timestamp like 2024-01-31 08:00:00',
+        key: (text) => timestampKey(text, true),
+      };
+    case 'time':
+      return { expects: 'a time like 08:30:00', key: timeKey };
+    default:
+      return { expects: 'a text value', key: (text) => text };
+  }
 }

@@ -17,10 +17,16 @@ import {
   type WriteStatement,
 } from './write-statements.js';
 
-/** Strict mode turns a value that does not fit into an error instead of silent truncation. */
+/**
+ * Strict mode turns a value that does not fit into an error instead of silent truncation.
+ * `skip_replication` marks every event group this session writes (rows, checkpoint, dead
+ * letters) in the MariaDB binlog, so the return path's binlog reader, which asks the server to
+ * leave marked groups out, never sends millrace's own writes back to the CRM (no echo). It needs
+ * no privilege; the `/*M! … *\/` part runs on MariaDB only (MySQL has no such variable).
+ */
 const sessionSql = [
   "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-  "SET SESSION time_zone = '+00:00'",
+  "SET SESSION time_zone = '+00:00' /*M!, skip_replication = 1 */",
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
 

@@ -22,7 +22,7 @@ interface ColumnRow {
   storage: string;
 }
 
-interface TypeRow {
+export interface TypeRow {
   oid: string;
   typname: string;
   typtype: string;
@@ -84,7 +84,10 @@ const leavesSql = `
 select t.relid::oid::text as leaf from pg_partition_tree($1::oid) t where t.isleaf`;
 
 /** Resolves types through domains (to the base type, keeping the domain's typmod) and fetches array elements. */
-async function loadTypes(client: PgClient, oids: Iterable<string>): Promise<Map<string, TypeRow>> {
+export async function loadTypes(
+  client: PgClient,
+  oids: Iterable<string>,
+): Promise<Map<string, TypeRow>> {
   const types = new Map<string, TypeRow>();
   let wanted = new Set(oids);
   while (wanted.size > 0) {
@@ -118,7 +121,7 @@ function resolveDomain(
   return { type, typmod: mod };
 }
 
-function sourceType(types: Map<string, TypeRow>, oid: string, typmod: number): SourceType {
+export function sourceType(types: Map<string, TypeRow>, oid: string, typmod: number): SourceType {
   const { type, typmod: mod } = resolveDomain(types, oid, typmod);
   if (type.typcategory === 'A' && type.typelem !== '0') {
     // An array of a domain converts as an array of the domain's base type.

@@ -15,6 +15,8 @@ interface ReplicatorOptions {
   readonly sourceSide: 'crm' | 'mes';
   /** What names this stream in its state lines (the slot, the direction). */
   readonly identity: Readonly<Record<string, string>>;
+  /** Spells a checkpoint for the state lines (an LSN, a binlog file and offset). */
+  readonly formatPosition?: (position: bigint) => string;
   /** Start-up connect timeout, in milliseconds. */
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
@@ -49,6 +51,10 @@ export class Replicator {
   constructor(options: ReplicatorOptions) {
     this.options = options;
     this.logger = options.logger;
+  }
+
+  private format(position: bigint): string {
+    return (this.options.formatPosition ?? formatLsn)(position);
   }
 
   /** For /healthz: healthy only while replicating. */
@@ -137,7 +143,7 @@ export class Replicator {
         onReplicating: (checkpoint) => {
           this.setState('replicating', '', {
             ...this.options.identity,
-            checkpoint: formatLsn(checkpoint),
+            checkpoint: this.format(checkpoint),
           });
           onReplicating();
         },
@@ -146,7 +152,7 @@ export class Replicator {
           return this.compiledTypes;
         },
         onStopping: (checkpoint) =>
-          this.setState('stopping', '', { checkpoint: formatLsn(checkpoint) }),
+          this.setState('stopping', '', { checkpoint: this.format(checkpoint) }),
         onStandby: (holder) => {
           // Logged once per wait; /healthz answers 503 "standby" meanwhile.
           this.setState('standby', '', { ...this.options.identity, holder });

@@ -16,6 +16,8 @@ export interface SourceType {
   readonly elementName?: string;
   /** Type modifier (atttypmod) of the column, -1 when none: numeric(p,s), varchar(n), timestamp(p). */
   readonly typmod: number;
+  /** For enum types, the labels in sort order; read where the type is a write target (to-crm). */
+  readonly enumLabels?: readonly string[];
 }
 
 /** A MySQL/MariaDB column, from information_schema.COLUMNS. */
@@ -40,5 +42,21 @@ export interface TargetColumn {
   readonly enumValues?: readonly string[];
 }
 
-/** A value as bound to a MySQL statement parameter. */
+/**
+ * A value as bound to a statement parameter: for MySQL any of these; for PostgreSQL (to-crm
+ * mappings) text in the form the column's type parses exactly, or a Buffer for bytea.
+ */
 export type TargetValue = string | number | bigint | Buffer | null;
+
+/**
+ * A MySQL/MariaDB column read by a to-crm mapping: the same information_schema facts as a MES
+ * staging column, the other way round.
+ */
+export type MesColumn = TargetColumn;
+
+/** A CRM (PostgreSQL) column a to-crm mapping writes. */
+export interface CrmColumn {
+  readonly name: string;
+  readonly type: SourceType;
+  readonly nullable: boolean;
+}

@@ -1,10 +1,33 @@
 import { ConfigError } from '../errors/millrace-error.js';
-import type { SourceType, TargetColumn, TargetValue } from './column-types.js';
+import type {
+  CrmColumn,
+  MesColumn,
+  SourceType,
+  TargetColumn,
+  TargetValue,
+} from './column-types.js';
+import type { ConversionPlan } from './conversion-plan.js';
 import type { ConversionSite } from './conversion-site.js';
 import { planConversion } from './plan-conversion.js';
+import { planCrmConversion } from './plan-crm-conversion.js';
 
-/** PostgreSQL text form (or null) → the parameter bound for the target column. */
+/** Source text form (or null) → the parameter bound for the target column. */
 export type Conversion = (text: string | null) => TargetValue;
+
+/** The plan's converter with the null check around it, or the plan's refusal. */
+function buildConversion(plan: ConversionPlan, site: ConversionSite): Conversion {
+  if (plan.build === undefined) {
+    throw new ConfigError(
+      'MAPPING_TYPE_MISMATCH',
+      `${site.mapping}.${site.column}: ${plan.reason}`,
+      {
+        context: { mapping: site.mapping, column: site.column },
+      },
+    );
+  }
+  const convert = plan.build(Object.freeze({ mapping: site.mapping, column: site.column }));
+  return (text) => (text === null ? null : convert(text));
+}
 
 /**
  * Compiles the conversion of values of `source` into `target`, once per mapped column: the
@@ -21,16 +44,18 @@ export function compileConversion(
   target: TargetColumn,
   site: ConversionSite,
 ): Conversion {
-  const plan = planConversion(source, target);
-  if (plan.build === undefined) {
-    throw new ConfigError(
-      'MAPPING_TYPE_MISMATCH',
-      `${site.mapping}.${site.column}: ${plan.reason}`,
-      {
-        context: { mapping: site.mapping, column: site.column },
-      },
-    );
-  }
-  const convert = plan.build(Object.freeze({ mapping: site.mapping, column: site.column }));
-  return (text) => (text === null ? null : convert(text));
+  return buildConversion(planConversion(source, target), site);
+}
+
+/**
+ * The to-crm counterpart: MySQL's text form of a MES column (or derived text) into the
+ * PostgreSQL parameter for a CRM column (text the column's type parses exactly, a Buffer for
+ * bytea). Same contract as compileConversion.
+ */
+export function compileCrmConversion(
+  source: MesColumn | 'text',
+  target: CrmColumn,
+  site: ConversionSite,
+): Conversion {
+  return buildConversion(planCrmConversion(source, target), site);
 }

@@ -16,6 +16,7 @@ import { TargetBatch } from '../../src/writes/target-batch.js';
 const mapping: CompiledMapping = Object.freeze({
   name: 'things',
   file: 'things.yaml',
+  direction: 'to-mes',
   source: { schema: 'public', table: 'thing' },
   sourceKey: 'public.thing',
   target: 'stg_thing',

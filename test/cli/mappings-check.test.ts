@@ -91,6 +91,7 @@ describe('millrace mappings check', () => {
     expect(report.mappings.find((mapping) => mapping.name === 'production_orders')).toEqual({
       name: 'production_orders',
       file: 'mappings/production-orders.yaml',
+      direction: 'to-mes',
       source: 'public.sale_order',
       target: 'stg_production_order',
       columns: 16,

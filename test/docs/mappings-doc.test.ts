@@ -4,11 +4,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMapping } from '../../src/mapping/check-mapping.js';
 import { readMappings } from '../../src/mapping/load-mappings.js';
-import { mappedTables } from '../../src/mapping/mapping-index.js';
+import { mappedCrmTables, mappedTables } from '../../src/mapping/mapping-index.js';
 import { formatProblem, type MappingProblem } from '../../src/mapping/mapping-problem.js';
+import type { MappingSpec } from '../../src/mapping/mapping-spec.js';
+import { mesSourceTable, type SourceTable } from '../../src/mapping/tables.js';
+import { toCrmTypes } from '../../src/mapping/to-crm-types.js';
 import { introspectTarget } from '../../src/mysql/introspect.js';
 import { introspectSource } from '../../src/postgres/introspect.js';
-import type { SourceType, TargetColumn } from '../../src/values/column-types.js';
+import { introspectCrmTargets } from '../../src/postgres/introspect-targets.js';
+import type { MesColumn, SourceType, TargetColumn } from '../../src/values/column-types.js';
 import { checkCompatibility } from '../../src/values/compatibility.js';
 import { crmSchemaFile, migrateReferenceStaging } from '../fixtures/crm-fixture.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
@@ -82,6 +86,35 @@ beforeAll(async () => {
   dbs = await createTestDatabases('docs_mappings');
   await dbs.pg.query(readFileSync(crmSchemaFile, 'utf8'));
   await migrateReferenceStaging(dbs.mesUrl);
+  // The return path's examples: a MES work-order table and the CRM table it feeds.
+  await dbs.mysql.query(`
+    create table work_order (
+      id bigint unsigned not null primary key,
+      crm_order_ref varchar(64) not null,
+      status enum('draft','released','running','done') not null,
+      planned_start datetime(6) null,
+      planned_finish datetime(6) null,
+      qty_done decimal(12,3) not null default 0,
+      qty_scrap decimal(12,3) not null default 0,
+      rush tinyint(1) not null default 0,
+      note text null
+    ) character set utf8mb4`);
+  await dbs.pg.query(`
+    create table public.mes_work_order (
+      mes_order_id numeric(20,0) primary key,
+      order_ref varchar(64) not null,
+      status text not null,
+      planned_start timestamptz(6),
+      planned_finish timestamptz(6),
+      qty_done numeric(12,3) not null,
+      qty_scrap numeric(12,3) not null,
+      rush boolean not null,
+      note text,
+      is_deleted boolean not null default false,
+      deleted_at timestamptz,
+      mes_position bigint,
+      synced_at timestamptz
+    )`);
 });
 
 afterAll(async () => {
@@ -95,13 +128,29 @@ async function problemsOf(sample: Example): Promise<MappingProblem[]> {
   dirs.push(dir);
   writeFileSync(path.join(dir, sample.file), sample.text);
   const loaded = readMappings(dir);
-  if (loaded.specs.length === 0) return [...loaded.problems];
-  const tables = mappedTables(loaded.specs);
+  const toMes = loaded.specs.filter((spec) => spec.direction === 'to-mes');
+  const toCrm = loaded.specs.filter((spec) => spec.direction === 'to-crm');
+  const tables = mappedTables(toMes);
   const schemas = {
     source: await introspectSource(dbs.pg, tables.source),
     target: await introspectTarget(dbs.mysql, tables.target),
   };
-  return [...loaded.problems, ...loaded.specs.flatMap((spec) => checkMapping(spec, schemas))];
+  return [
+    ...loaded.problems,
+    ...toMes.flatMap((spec) => checkMapping(spec, schemas)),
+    ...(await crmProblemsOf(toCrm)),
+  ];
+}
+
+/** to-crm mappings against the MES tables they read and the CRM tables they write. */
+async function crmProblemsOf(specs: readonly MappingSpec[]): Promise<MappingProblem[]> {
+  if (specs.length === 0) return [];
+  const tables = mappedCrmTables(specs);
+  const source = new Map<string, SourceTable<MesColumn>>();
+  for (const [name, table] of await introspectTarget(dbs.mysql, tables.source))
+    source.set(name, mesSourceTable(table));
+  const schemas = { source, target: await introspectCrmTargets(dbs.pg, tables.target) };
+  return specs.flatMap((spec) => checkMapping(spec, schemas, toCrmTypes));
 }
 
 describe('docs/mappings.md', () => {

@@ -4,8 +4,9 @@ import { checkMapping } from '../../mapping/check-mapping.js';
 import { readMappings } from '../../mapping/load-mappings.js';
 import { formatProblem, type MappingProblem } from '../../mapping/mapping-problem.js';
 import type { MappingSpec } from '../../mapping/mapping-spec.js';
+import { toCrmTypes } from '../../mapping/to-crm-types.js';
 import { type CommandContext, createContext } from '../context.js';
-import { readLiveSchemas } from '../live-mappings.js';
+import { readCrmSchemas, readLiveSchemas } from '../live-mappings.js';
 
 interface CheckOptions {
   readonly strict?: boolean;
@@ -17,6 +18,7 @@ interface MappingVerdict {
   readonly name: string;
   readonly file: string;
   /** Null when the mapping did not load far enough to know. */
+  readonly direction: MappingSpec['direction'] | null;
   readonly source: string | null;
   readonly target: string | null;
   /** Target columns a full write sets (key, columns, soft-delete, metadata). */
@@ -91,13 +93,30 @@ function verdict(problems: readonly MappingProblem[]): MappingVerdict['status'] 
       : 'ok';
 }
 
-async function buildReport(context: CommandContext, strict: boolean): Promise<CheckReport> {
+/** Each direction's mappings against its two live schemas (only read when it has mappings). */
+async function checkSpecs(
+  context: CommandContext,
+  specs: readonly MappingSpec[],
+): Promise<Map<MappingSpec, MappingProblem[]>> {
   const { config, logger } = context;
-  const loaded = readMappings(config.mappingsDir);
-  const schemas =
-    loaded.specs.length > 0
-      ? await readLiveSchemas(config, logger, loaded.specs, 'millrace mappings check')
-      : undefined;
+  const label = 'millrace mappings check';
+  const toMes = specs.filter((spec) => spec.direction === 'to-mes');
+  const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
+  const problems = new Map<MappingSpec, MappingProblem[]>();
+  if (toMes.length > 0) {
+    const schemas = await readLiveSchemas(config, logger, toMes, label);
+    for (const spec of toMes) problems.set(spec, checkMapping(spec, schemas));
+  }
+  if (toCrm.length > 0) {
+    const schemas = await readCrmSchemas(config, logger, toCrm, label);
+    for (const spec of toCrm) problems.set(spec, checkMapping(spec, schemas, toCrmTypes));
+  }
+  return problems;
+}
+
+async function buildReport(context: CommandContext, strict: boolean): Promise<CheckReport> {
+  const loaded = readMappings(context.config.mappingsDir);
+  const checked = await checkSpecs(context, loaded.specs);
   const unloaded = groupUnloaded(loaded.problems);
   const mappings: MappingVerdict[] = [];
   for (const file of loaded.files) {
@@ -106,6 +125,7 @@ async function buildReport(context: CommandContext, strict: boolean): Promise<Ch
       mappings.push({
         name: entry.name,
         file,
+        direction: null,
         source: null,
         target: null,
         columns: null,
@@ -115,10 +135,11 @@ async function buildReport(context: CommandContext, strict: boolean): Promise<Ch
     }
     for (const spec of loaded.specs) {
       if (spec.file !== file) continue;
-      const problems = checkMapping(spec, schemas!);
+      const problems = checked.get(spec)!;
       mappings.push({
         name: spec.name,
         file,
+        direction: spec.direction,
         source: spec.sourceKey,
         target: spec.target,
         columns: columnCount(spec),
@@ -159,7 +180,7 @@ function renderText(report: CheckReport): string {
     const route =
       mapping.source === null
         ? `(${mapping.file}: did not load)`
-        : `${mapping.source} → ${mapping.target}`;
+        : `${mapping.source} → ${mapping.target}${mapping.direction === 'to-crm' ? ' (to-crm)' : ''}`;
     const columns = mapping.columns === null ? '' : `, ${plural(mapping.columns, 'column')}`;
     const errors = mapping.problems.filter((problem) => problem.level === 'error').length;
     const warnings = mapping.problems.length - errors;

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
+import { RuntimeFailure } from '../../errors/millrace-error.js';
 import { loadMappings } from '../../mapping/load-mappings.js';
+import { checkBinlogSetup } from '../../mysql/binlog/binlog-setup-check.js';
+import type { MysqlConnection } from '../../mysql/mysql-client.js';
+import type { PgClient } from '../../postgres/pg-client.js';
 import { type SetupReport, setupReplication } from '../../postgres/setup/setup-replication.js';
+import { rowsOf } from '../../postgres/sql-client.js';
 import { tableLabel } from '../../postgres/table-name.js';
 import { withReleasers } from '../../util/releasers.js';
-import { holdSource } from '../command-connections.js';
+import { holdSource, holdTarget } from '../command-connections.js';
 import { createContext } from '../context.js';
 
 export async function executeSetup(_options: unknown, command: Command): Promise<void> {
@@ -12,8 +17,13 @@ export async function executeSetup(_options: unknown, command: Command): Promise
   const { config, logger, print } = context;
   // Mappings first: a bad mapping is a usage error and needs no database.
   const specs = loadMappings(config.mappingsDir);
+  const returning = loadMappings(config.mappingsDir, 'to-crm');
   await withReleasers(async (releasers) => {
     const client = await holdSource(releasers, context, 'setup');
+    if (returning.length > 0) {
+      print(await checkReturnPath(client, await holdTarget(releasers, context), config.targetUrl));
+      if (specs.length === 0) return;
+    }
     const report = await setupReplication({
       client,
       publication: config.publication,
@@ -24,6 +34,35 @@ export async function executeSetup(_options: unknown, command: Command): Promise
     logger.debug({ publication: report.publication, slot: report.slot }, 'setup done');
     print(describeSetup(report, redact(config.sourceUrl)));
   });
+}
+
+/**
+ * The return path's needs: the MES binary log as a replica reads it, and on the CRM the right
+ * to tag the sink's writes with a replication origin (no echo). Any gap fails setup (exit 3)
+ * with one line per fix.
+ */
+async function checkReturnPath(
+  client: PgClient,
+  mes: MysqlConnection,
+  targetUrl: string,
+): Promise<string> {
+  const problems = (await checkBinlogSetup(mes)).map((problem) => problem.message);
+  const [origin] = await rowsOf<{ allowed: boolean }>(
+    client,
+    "SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'execute') AS allowed",
+  );
+  if (!origin?.allowed) {
+    problems.push(
+      'the CRM role may not tag its writes with a replication origin (no echo): run GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text), pg_replication_origin_session_reset() TO <role> as a superuser',
+    );
+  }
+  if (problems.length > 0) {
+    throw new RuntimeFailure(
+      'BINLOG_SETUP',
+      `the return path (to-crm mappings) cannot run: ${problems.join('; ')}`,
+    );
+  }
+  return `MES ${redact(targetUrl)}: binary log on (ROW format, FULL row image), replica privileges present; CRM role may set a replication origin`;
 }
 
 /** What setup found, created or added, one fact per line. */

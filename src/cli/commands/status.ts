@@ -10,13 +10,16 @@ import { withReleasers } from '../../util/releasers.js';
 import { holdSource, holdTarget } from '../command-connections.js';
 import { createContext } from '../context.js';
 import { formatStatus } from '../format-status.js';
+import { readReturnStatus } from '../return-status.js';
 import { buildStatusReport } from '../status-report.js';
 
 export async function executeStatus(options: { json?: boolean }, command: Command): Promise<void> {
   const context = createContext(command);
   const { config, print } = context;
   const warnings: string[] = [];
-  const specs = readSpecs(config.mappingsDir, warnings);
+  const all = readSpecs(config.mappingsDir, warnings);
+  const specs = all.filter((spec) => spec.direction === 'to-mes');
+  const returning = all.filter((spec) => spec.direction === 'to-crm');
   const names = { slot: config.slot, publication: config.publication };
   await withReleasers(async (releasers) => {
     const pg = await holdSource(releasers, context, 'status');
@@ -24,6 +27,8 @@ export async function executeStatus(options: { json?: boolean }, command: Comman
     const mysql = await holdTarget(releasers, context);
     const targets = [...new Set(specs.map((spec) => spec.target))];
     const target = await readTargetStatus(mysql, config.slot, targets);
+    const returnPath =
+      returning.length === 0 ? null : await readReturnStatus(pg, mysql, config.slot, returning);
     const report = buildStatusReport({
       source,
       target,
@@ -31,13 +36,17 @@ export async function executeStatus(options: { json?: boolean }, command: Comman
       names,
       sourceUrl: redact(config.sourceUrl),
       targetUrl: redact(config.targetUrl),
+      returnPath,
       warnings,
     });
     print(options.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
   });
 }
 
-/** The valid mappings; a broken mappings directory becomes a warning, since status is for diagnosis. */
+/**
+ * The valid mappings of both directions; a broken mappings directory becomes
+ * a warning, since status is for diagnosis.
+ */
 function readSpecs(dir: string, warnings: string[]): readonly MappingSpec[] {
   try {
     const loaded = readMappings(dir);

@@ -4,7 +4,9 @@ import { lazyAction } from '../lazy-action.js';
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .summary('replicate continuously from the CRM to the MES (the long-running service)')
+    .summary(
+      'replicate continuously from the CRM to the MES, and back for to-crm mappings (the long-running service)',
+    )
     .description(
       'Stream changes from the CRM through the mappings into the MES staging tables. Each batch of ' +
         'source transactions is written in one MySQL transaction together with its checkpoint, and ' +
@@ -33,6 +35,14 @@ export function registerRun(program: Command): void {
       '--standby',
       'when another run holds this slot, wait for its lock (a standby; /healthz 503 "standby") and take over within 10 s of its death, instead of exiting 3',
     )
+    .addOption(
+      new Option(
+        '--direction <direction>',
+        'which streams to run: CRM → MES (to-mes), MES → CRM (to-crm, mappings with `direction: to-crm`), or both; each has its own lock, checkpoint and restart loop',
+      )
+        .choices(['to-mes', 'to-crm', 'both'])
+        .default('both'),
+    )
     .addHelpText(
       'after',
       `
@@ -41,6 +51,7 @@ Examples:
   millrace setup && millrace run --backfill
   millrace run --on-error stop --metrics-port 9187
   millrace run --standby --metrics-port 9187      # on a second host: takes over when the active one dies
+  millrace run --direction to-crm                 # only the return path (MES binlog → CRM)
   CRM_DATABASE_URL=postgres://millrace:…@crm:5432/crm MES_DATABASE_URL=mysql://millrace:…@mes:3306/mes millrace run`,
     )
     .action(lazyAction(async () => (await import('../commands/run.js')).executeRun));

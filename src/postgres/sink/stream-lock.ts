@@ -1,0 +1,46 @@
+import { RuntimeFailure } from '../../errors/millrace-error.js';
+import { sleep } from '../../util/sleep.js';
+import type { PgClient } from '../pg-client.js';
+
+interface StreamLockOptions {
+  /** `run --standby`, or a restart whose old session the server may still hold: wait for it. */
+  readonly wait: boolean;
+  readonly signal: AbortSignal;
+  /** Another session holds the lock and this one waits for it. */
+  readonly onWaiting: () => void;
+}
+
+/** How often a waiting session asks again, in milliseconds. */
+const pollMs = 1_000;
+
+/**
+ * The return stream's lock: a session advisory lock taken on the CRM writer's own session, so
+ * only the session that holds it can write the stream's rows and checkpoint, and the server
+ * frees it the moment that session ends (a crash, a cut connection). Keyed by the stream name,
+ * so instances on other streams run beside it.
+ */
+export async function takeStreamLock(
+  client: PgClient,
+  stream: string,
+  options: StreamLockOptions,
+): Promise<'held' | 'waited' | 'stopped'> {
+  let waited = false;
+  for (;;) {
+    const { rows } = await client.query(
+      "SELECT pg_try_advisory_lock(hashtextextended('millrace to-crm ' || $1, 0)) AS held",
+      [stream],
+    );
+    if ((rows[0] as { held: boolean } | undefined)?.held) return waited ? 'waited' : 'held';
+    if (!options.wait) {
+      throw new RuntimeFailure(
+        'REPLICATOR_RUNNING',
+        `another millrace run replicates the to-crm stream ${stream} (it holds the stream's lock on the CRM); stop it first, or start this one with --standby`,
+        { context: { stream } },
+      );
+    }
+    if (!waited) options.onWaiting();
+    waited = true;
+    await sleep(pollMs, options.signal);
+    if (options.signal.aborted) return 'stopped';
+  }
+}

@@ -1,0 +1,57 @@
+import type { Logger } from '../log/logger.js';
+import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import { indexMappingsBySource } from '../mapping/mapping-index.js';
+import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
+import { decodeBinlogPosition, formatBinlogPosition } from '../mysql/binlog/binlog-position.js';
+import { Replicator } from './replicator.js';
+import { type ReturnSessionOptions, runReturnSession } from './return-session.js';
+
+export interface ToCrmOptions {
+  /** The CRM, written. */
+  readonly sourceUrl: string;
+  /** The MES, whose binlog is read. */
+  readonly targetUrl: string;
+  /** The stream's name: its checkpoint row, lock and replication origin (the slot's name). */
+  readonly stream: string;
+  /** Compiled `to-crm` mappings. */
+  readonly mappings: readonly CompiledMapping[];
+  readonly onBadRow: 'deadletter' | 'stop';
+  /** Start-up connect timeout, in milliseconds. */
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics?: ReplicatorMetrics;
+  readonly standby?: boolean;
+  readonly progressIntervalMs?: number;
+  readonly maxBatchWrites?: number;
+  readonly maxBatchDelayMs?: number;
+}
+
+/** The MES → CRM direction: the MES binlog into the CRM's tables. */
+export function toCrmReplicator(options: ToCrmOptions): Replicator {
+  const logger = options.logger.child({ direction: 'to-crm' });
+  const sessionOptions: ReturnSessionOptions = {
+    crmUrl: options.sourceUrl,
+    mesUrl: options.targetUrl,
+    stream: options.stream,
+    mappings: options.mappings,
+    mappingsByTable: indexMappingsBySource(options.mappings),
+    onBadRow: options.onBadRow,
+    connectTimeoutMs: options.connectTimeoutMs,
+    logger,
+    standby: options.standby === true,
+    progressIntervalMs: options.progressIntervalMs ?? 10_000,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
+    ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
+  };
+  return new Replicator({
+    sourceSide: 'mes',
+    identity: { stream: options.stream },
+    formatPosition: (position) => formatBinlogPosition('binlog', decodeBinlogPosition(position)),
+    connectTimeoutMs: options.connectTimeoutMs,
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    session: (connectTimeoutMs, context) =>
+      runReturnSession({ ...sessionOptions, connectTimeoutMs }, context),
+  });
+}
