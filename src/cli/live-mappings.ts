@@ -4,7 +4,7 @@ import { compileMappings } from '../mapping/compile-mappings.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { loadMappings } from '../mapping/load-mappings.js';
 import { mappedCrmTables, mappedTables } from '../mapping/mapping-index.js';
-import { formatProblem } from '../mapping/mapping-problem.js';
+import { formatProblem, type MappingProblem } from '../mapping/mapping-problem.js';
 import type { MappingSpec } from '../mapping/mapping-spec.js';
 import { mesSourceTable, type Schemas, type SourceTable } from '../mapping/tables.js';
 import { toCrmTypes } from '../mapping/to-crm-types.js';
@@ -89,7 +89,7 @@ export async function compileLiveMappings(
   direction: MappingSpec['direction'] = 'to-mes',
 ): Promise<readonly CompiledMapping[]> {
   const specs = loadMappings(config.mappingsDir, direction);
-  const onWarning = (problem: Parameters<typeof formatProblem>[0]) =>
+  const onWarning = (problem: MappingProblem) =>
     logger.warn({ mapping: problem.mapping }, formatProblem(problem));
   if (direction === 'to-crm') {
     const schemas = await readCrmSchemas(config, logger, specs);

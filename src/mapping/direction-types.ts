@@ -13,7 +13,7 @@ export interface NamedColumn {
 }
 
 /** A text length limit of a target column, in the unit the column counts. */
-export type TextLimit =
+type TextLimit =
   | { readonly chars: number; readonly bytes?: undefined }
   | { readonly bytes: number; readonly chars?: undefined };
 
@@ -23,7 +23,6 @@ export type TextLimit =
  * compile code is the same for both directions and asks only this.
  */
 export interface DirectionTypes<S, T extends NamedColumn> {
-  readonly direction: Direction;
   /** How messages name each side's database: `the CRM`, `the MES database`. */
   readonly sourceSide: string;
   readonly targetSide: string;

@@ -11,7 +11,6 @@ const jsonTypes = new Set(['json', 'jsonb']);
 
 /** MES (MySQL columns, MySQL's text form) → CRM (PostgreSQL types, bound as text or bytes). */
 export const toCrmTypes: DirectionTypes<MesColumn, CrmColumn> = Object.freeze({
-  direction: 'to-crm',
   sourceSide: 'the MES database',
   targetSide: 'the CRM',
   describeSource: (column: MesColumn) => (column.isJson ? 'json' : column.columnType),

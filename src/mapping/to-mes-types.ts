@@ -13,7 +13,6 @@ const textTypes = new Set(['tinytext', 'text', 'mediumtext', 'longtext']);
 
 /** CRM (PostgreSQL types, text form) → MES (MySQL columns): what every mapping did before directions. */
 export const toMesTypes: DirectionTypes<SourceType, TargetColumn> = Object.freeze({
-  direction: 'to-mes',
   sourceSide: 'the CRM',
   targetSide: 'the MES database',
   describeSource: describeSourceType,
