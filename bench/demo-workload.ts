@@ -7,13 +7,16 @@
  * new sale orders with lines, orders moving draft → sent → sale → done, cancellations, deleted
  * drafts, line quantity changes, customer updates, new customers with contacts, price changes.
  * Meanwhile it shows one line per second: changes/s (from millrace's /metrics), lag and rows per
- * staging table, refreshed in place on a terminal, as plain lines otherwise. At the end it
- * commits a marker customer and waits until it is on the MES: the replicator has caught up.
+ * staging table, refreshed in place on a terminal, as plain lines otherwise. Beside it the MES
+ * plans work orders for released production orders and reports progress (bench/demo-plant.ts),
+ * which the return path carries back to the CRM. At the end it commits a marker customer and
+ * waits until it is on the MES, then until the CRM holds every MES work order as it is.
  *
  * Databases from CRM_DATABASE_URL / MES_DATABASE_URL (defaults: the local crm and mes).
  */
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { awaitWorkOrders, runPlant } from './demo-plant.js';
 
 interface Options {
   readonly seconds: number;
@@ -262,13 +265,16 @@ async function main(): Promise<void> {
     application_name: 'millrace-demo-display',
   });
   await watcher.connect();
-  const mes = await mysql.createConnection({
-    host: mesUrl.hostname,
-    port: mesUrl.port ? Number(mesUrl.port) : 3306,
-    user: decodeURIComponent(mesUrl.username || 'root'),
-    password: decodeURIComponent(mesUrl.password),
-    database: decodeURIComponent(mesUrl.pathname.slice(1)),
-  });
+  const connectMes = () =>
+    mysql.createConnection({
+      host: mesUrl.hostname,
+      port: mesUrl.port ? Number(mesUrl.port) : 3306,
+      user: decodeURIComponent(mesUrl.username || 'root'),
+      password: decodeURIComponent(mesUrl.password),
+      database: decodeURIComponent(mesUrl.pathname.slice(1)),
+    });
+  const mes = await connectMes();
+  const plantMes = await connectMes();
   const maxima = await watcher.query<Record<keyof Known, string>>(
     `select (select max(id) from res_partner) as partners, (select max(id) from product_product) as products,
             (select max(id) from sale_order) as orders, (select max(id) from sale_order_line) as lines`,
@@ -367,7 +373,8 @@ async function main(): Promise<void> {
       show(await status(`[${String(elapsed).padStart(3)} s]`));
     }
   })();
-  await Promise.all([...workers, display]);
+  const plant = runPlant(plantMes, end);
+  await Promise.all([...workers, display, plant]);
   const seconds = (performance.now() - started) / 1000;
   show(
     `workload done: ${format(transactions)} CRM transactions changing ${format(rowsChanged)} rows in ${seconds.toFixed(0)} s` +
@@ -396,9 +403,18 @@ async function main(): Promise<void> {
     true,
   );
 
+  // The return path caught up: the CRM holds the MES's work orders as they are now.
+  const returned = await awaitWorkOrders(plantMes, watcher);
+  show(
+    `return path: the CRM holds all ${format(returned.rows)} MES work orders ${returned.seconds.toFixed(2)} s after the plant's last change; the latest, next to their sale orders:`,
+    true,
+  );
+  for (const line of returned.sample) show(`  ${line}`, true);
+
   for (const client of clients) await client.end();
   await watcher.end();
   await mes.end();
+  await plantMes.end();
 }
 
 await main();

@@ -2,7 +2,7 @@
 # The README's first command: millrace's main job, end to end, on this machine's local PostgreSQL
 # and MariaDB, in under three minutes:
 #   services -> dependencies -> build -> reset the demo databases -> migrate -> reference CRM with
-#   ~100k rows -> mappings check -> setup -> backfill -> `run` in the background while a CRM
+#   ~100k rows -> mappings check (both directions) -> setup -> backfill -> `run` in the background while a CRM
 #   workload writes, with a live line (changes/s, lag, rows per staging table) -> audit as HTML
 #   -> clean stop (SIGTERM, exit 0).
 #
@@ -106,7 +106,7 @@ fi
 pg -d postgres -c "drop database if exists $crm_db with (force)" -c "create database $crm_db"
 my -e "drop database if exists \`$mes_db\`"
 
-step "MES: database, control tables and the reference staging tables (migrations/)"
+step "MES: database, control tables, the reference staging tables and work orders (migrations/); CRM: the millrace schema and the work-order table (migrations/crm/)"
 millrace migrate --migrations ./migrations
 
 step "CRM: the reference schema (test/fixtures) seeded with scale $scale"
@@ -145,7 +145,7 @@ done
 grep -q '"msg":"replicator replicating"' "$run_log" || { echo "demo: run did not start within 30 s" >&2; tail -n 20 "$run_log" >&2; exit 3; }
 echo "replicating"
 
-step "CRM workload for ${seconds} s at ${rate} transactions/s (orders, lines, customers, products), live"
+step "CRM workload for ${seconds} s at ${rate} transactions/s (orders, lines, customers, products), and the MES planning work orders that flow back to the CRM, live"
 node dist/bench/demo-workload.js --seconds "$seconds" --rate "$rate" --metrics-port "$metrics_port"
 
 step "audit: CRM and MES compared through the mappings"
