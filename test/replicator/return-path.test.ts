@@ -198,4 +198,53 @@ describe('the return path (MES work orders -> CRM), run --direction to-crm', () 
     );
     expect((await returnCheckpoint(dbs, stream))!.lsn).toBeGreaterThan(second!.lsn);
   }, 240_000);
+
+  it('loses nothing when the MES rotates its binlog mid-stream', async () => {
+    run ??= await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);
+    const before = (await returnCheckpoint(dbs, stream))!;
+    const my = dbs.mysql;
+    const slot = (crm: number) => [
+      crm,
+      'PLANNED',
+      '2026-06-01 00:00:00.000007',
+      '2026-06-02 00:00:00',
+      crm,
+      0,
+      'R',
+    ];
+    await my.query(insertWorkOrder, slot(201));
+    await my.query('flush binary logs');
+    await my.query(insertWorkOrder, slot(202));
+    await my.query(`update work_order set qty_produced = 1.5 where crm_order_id = 201`);
+    await my.query('flush binary logs');
+    await my.query('delete from work_order where crm_order_id = 202');
+    await my.query(insertWorkOrder, slot(203));
+    await waitForWorkOrders(dbs, run);
+    const after = (await returnCheckpoint(dbs, stream))!;
+    expect(parseBinlogFileName(after.binlog_file)!.index).toBeGreaterThanOrEqual(
+      parseBinlogFileName(before.binlog_file)!.index + 2,
+    );
+    expect((await stopRun(run)).code).toBe(0);
+    run = undefined;
+  }, 120_000);
+
+  it('refuses --direction to-crm without a to-crm mapping: exit 2, one line', async () => {
+    const forwardOnly = writeMappings({
+      'm.yaml': `
+name: items
+source: public.item
+target: stg_item
+key: { item_id: id }
+columns: { label: label }
+`,
+    });
+    const result = await runCli(
+      ['run', '--direction', 'to-crm'],
+      replicationEnv(dbs, stream, forwardOnly),
+    );
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toContain('direction: to-crm');
+  }, 60_000);
 });
