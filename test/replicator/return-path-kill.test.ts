@@ -53,6 +53,22 @@ async function mesTransaction(conn: mysql.Connection, n: number): Promise<void> 
   await conn.query(n % 5 === 4 ? 'rollback' : 'commit');
 }
 
+/**
+ * qty_produced only grows on the MES, so a CRM update that lowers it is an older change applied
+ * again after a newer one (a repeated insert or update): recorded, and expected never to happen.
+ */
+const crmReplayDetector = `
+  create table wo_replays (id bigint not null, was numeric not null, became numeric not null);
+  create function record_wo_replay() returns trigger language plpgsql as $$
+  begin
+    if new.qty_produced < old.qty_produced then
+      insert into wo_replays values (new.work_order_id, old.qty_produced, new.qty_produced);
+    end if;
+    return new;
+  end $$;
+  create trigger wo_replays before update on mes_work_order
+    for each row execute function record_wo_replay();`;
+
 describe('the return path killed with SIGKILL under a MES workload', () => {
   let dbs: TestDatabases;
   let run: RunningCli | undefined;
@@ -65,6 +81,7 @@ describe('the return path killed with SIGKILL under a MES workload', () => {
       dbs,
       migrationsDir(['20240101000005_work_order.mjs', 'crm/20240101000001_mes_work_order.mjs']),
     );
+    await dbs.pg.query(crmReplayDetector);
   }, 120_000);
 
   afterAll(async () => {
@@ -118,6 +135,7 @@ describe('the return path killed with SIGKILL under a MES workload', () => {
     if (failure) throw failure;
     expect(transactions).toBeGreaterThan(20);
     await waitForWorkOrders(dbs, run, 90_000);
+    expect((await dbs.pg.query('select * from wo_replays')).rows).toEqual([]);
     expect((await stopRun(run)).code).toBe(0);
   }, 240_000);
 });
