@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const mes = await mysql.createConnection({ ...parseTargetUrl(mesUrl).options, database: name });
   try {
     await loadCrmFixture(crm, scale);
-    await migrateReferenceStaging(mesUrl);
+    await migrateReferenceStaging({ mesUrl, crmUrl });
     const specs = loadMappings(referenceMappingsDir);
     const tables = mappedTables(specs);
     const schemas = {

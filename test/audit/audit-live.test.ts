@@ -35,7 +35,7 @@ describe('millrace audit while a replicator applies a workload', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_live');
     await loadCrmFixture(dbs.pg, 2_000);
-    await migrateReferenceStaging(dbs.mesUrl);
+    await migrateReferenceStaging(dbs);
     const name = uniqueName('aud');
     await createReplication(dbs, name, [
       'res_partner',

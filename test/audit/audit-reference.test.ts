@@ -30,7 +30,7 @@ describe('millrace audit on the reference example', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('audit_ref');
     await loadCrmFixture(dbs.pg, 200);
-    await migrateReferenceStaging(dbs.mesUrl);
+    await migrateReferenceStaging(dbs);
     env = cliEnv({
       CRM_DATABASE_URL: dbs.crmUrl,
       MES_DATABASE_URL: dbs.mesUrl,

@@ -55,7 +55,7 @@ describe('millrace backfill of the reference CRM', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('backfill_reference');
     await loadCrmFixture(dbs.pg, 400);
-    await migrateReferenceStaging(dbs.mesUrl);
+    await migrateReferenceStaging(dbs);
   });
 
   afterAll(async () => {

@@ -21,7 +21,9 @@ const projects: string[] = [];
 beforeAll(async () => {
   dbs = await createTestDatabases('cli_check_to_crm');
   await loadCrmFixture(dbs.pg, 5);
-  await migrateReferenceStaging(dbs.mesUrl);
+  await migrateReferenceStaging(dbs);
+  // Its own work-order table in place of the reference one (same name, other columns).
+  await dbs.mysql.query('drop table work_order');
   await dbs.mysql.query(`
     create table work_order (
       id bigint unsigned not null primary key,
@@ -66,6 +68,8 @@ function project(mapping: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'millrace-project-'));
   projects.push(dir);
   cpSync(referenceMappingsDir, path.join(dir, 'mappings'), { recursive: true });
+  // This test's own work_order table replaces the reference one, and its mapping the reference's.
+  rmSync(path.join(dir, 'mappings', 'work-orders.yaml'));
   writeFileSync(path.join(dir, 'mappings', 'work-orders-back.yaml'), mapping);
   return dir;
 }

@@ -20,7 +20,7 @@ const projects: string[] = [];
 beforeAll(async () => {
   dbs = await createTestDatabases('cli_mappings_check');
   await loadCrmFixture(dbs.pg, 20);
-  await migrateReferenceStaging(dbs.mesUrl);
+  await migrateReferenceStaging(dbs);
 });
 
 afterAll(async () => {
@@ -65,7 +65,8 @@ describe('millrace mappings check', () => {
       '✓ customer_contacts: public.res_partner → stg_customer_contact, 7 columns',
       '✓ production_order_lines: public.sale_order_line → stg_production_order_line, 12 columns',
       '✓ production_orders: public.sale_order → stg_production_order, 16 columns',
-      '5 mappings checked: 5 ok, 0 failed; 0 errors, 0 warnings',
+      '✓ work_orders: work_order → public.mes_work_order (to-crm), 11 columns',
+      '6 mappings checked: 6 ok, 0 failed; 0 errors, 0 warnings',
     ]);
     const strict = await millrace(dir, ['mappings', 'check', '--strict']);
     expect(strict.code).toBe(0);

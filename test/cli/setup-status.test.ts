@@ -225,6 +225,7 @@ describe.sequential('setup, status and teardown', () => {
         'deadLettersTotal',
         'mappings',
         'publication',
+        'returnPath',
         'slot',
         'source',
         'target',

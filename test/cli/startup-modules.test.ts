@@ -25,7 +25,7 @@ let dbs: TestDatabases;
 beforeAll(async () => {
   dbs = await createTestDatabases('cli_startup_modules');
   await loadCrmFixture(dbs.pg, 5);
-  await migrateReferenceStaging(dbs.mesUrl);
+  await migrateReferenceStaging(dbs);
 });
 
 afterAll(async () => {

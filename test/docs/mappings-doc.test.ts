@@ -85,8 +85,10 @@ const dirs: string[] = [];
 beforeAll(async () => {
   dbs = await createTestDatabases('docs_mappings');
   await dbs.pg.query(readFileSync(crmSchemaFile, 'utf8'));
-  await migrateReferenceStaging(dbs.mesUrl);
+  await migrateReferenceStaging(dbs);
   // The return path's examples: a MES work-order table and the CRM table it feeds.
+  // Its own work-order table in place of the reference one (same name, other columns).
+  await dbs.mysql.query('drop table work_order');
   await dbs.mysql.query(`
     create table work_order (
       id bigint unsigned not null primary key,
@@ -99,6 +101,7 @@ beforeAll(async () => {
       rush tinyint(1) not null default 0,
       note text null
     ) character set utf8mb4`);
+  await dbs.pg.query('drop table public.mes_work_order');
   await dbs.pg.query(`
     create table public.mes_work_order (
       mes_order_id numeric(20,0) primary key,

@@ -47,7 +47,7 @@ const syncedAt = '2024-05-01 10:00:00.123000';
 beforeAll(async () => {
   dbs = await createTestDatabases('compile_mapping');
   await loadCrmFixture(dbs.pg, 240);
-  await migrateReferenceStaging(dbs.mesUrl);
+  await migrateReferenceStaging(dbs);
   const specs = loadMappings(referenceMappingsDir);
   const tables = mappedTables(specs);
   schemas = {

@@ -47,6 +47,7 @@ describe('readMappings: the reference mappings', () => {
       'materials',
       'production_order_lines',
       'production_orders',
+      'work_orders',
     ]);
   });
 
