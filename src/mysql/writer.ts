@@ -1,9 +1,10 @@
 import { isRowDataError } from '../errors/classify-error.js';
-import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
+import { RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
 import { targetKeyRecord } from '../values/key-text.js';
+import { refuseRow } from '../writes/refuse-row.js';
 import type { DeadLetter, Origin, WriteChunk } from '../writes/write-chunk.js';
 import { type MysqlConnection, statementsRunBefore } from './mysql-client.js';
 import { writeCheckpoint } from './sql/checkpoint.js';
@@ -286,15 +287,7 @@ export class TargetWriter implements Sink {
     key: Readonly<Record<string, unknown>>,
     error: unknown,
   ): DeadLetter {
-    const message = describeError(error);
-    if (this.onBadRow === 'stop') {
-      throw new RuntimeFailure(
-        'BAD_ROW',
-        `mapping ${origin.mapping}: the target refused a row (${message}); stopped without acknowledging it (--on-error stop)`,
-        { cause: error, context: { mapping: origin.mapping, key } },
-      );
-    }
-    return { origin, key, error: message };
+    return refuseRow(this.onBadRow, 'the target', origin, key, error);
   }
 
   private async recordDeadLetters(letters: readonly DeadLetter[]): Promise<void> {

@@ -1,8 +1,9 @@
 import { isRowDataError } from '../../errors/classify-error.js';
-import { describeError, RuntimeFailure } from '../../errors/millrace-error.js';
+import { RuntimeFailure } from '../../errors/millrace-error.js';
 import type { Logger } from '../../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../../pipeline/sink.js';
 import { targetKeyRecord } from '../../values/key-text.js';
+import { refuseRow } from '../../writes/refuse-row.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -299,15 +300,7 @@ export class CrmSink implements Sink {
     key: Readonly<Record<string, unknown>>,
     error: unknown,
   ): DeadLetter {
-    const message = describeError(error);
-    if (this.onBadRow === 'stop') {
-      throw new RuntimeFailure(
-        'BAD_ROW',
-        `mapping ${origin.mapping}: the CRM refused a row (${message}); stopped without acknowledging it (--on-error stop)`,
-        { cause: error, context: { mapping: origin.mapping, key } },
-      );
-    }
-    return { origin, key, error: message };
+    return refuseRow(this.onBadRow, 'the CRM', origin, key, error);
   }
 
   private async recordDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
