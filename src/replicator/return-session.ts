@@ -25,15 +25,13 @@ export interface ReturnSessionOptions {
   readonly crmUrl: string;
   readonly mesUrl: string;
   readonly stream: string;
-  readonly mappings: readonly CompiledMapping[];
-  /** Mappings by bare MES table name. */
+  /** Compiled to-crm mappings by bare MES table name. */
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   readonly onBadRow: 'deadletter' | 'stop';
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
   readonly standby: boolean;
-  readonly progressIntervalMs: number;
   readonly maxBatchWrites?: number;
   readonly maxBatchDelayMs?: number;
 }
@@ -106,9 +104,7 @@ export async function runReturnSession(
     }),
     logger: options.logger.child({ component: 'source' }),
   });
-  let pipeline: Pipeline | undefined;
-  const fail = (error: unknown) => pipeline?.fail(error);
-  pipeline = new Pipeline({
+  const pipeline = new Pipeline({
     mapper: new ChangeMapper({
       mappingsByTable: options.mappingsByTable,
       onBadRow: options.onBadRow,
@@ -123,12 +119,14 @@ export async function runReturnSession(
     ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
     ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
   });
-  const running = pipeline;
   releasers.add(() => source.stop());
-  await source.start({ event: (event) => running.push(event), fail });
+  await source.start({
+    event: (event) => pipeline.push(event),
+    fail: (error) => pipeline.fail(error),
+  });
   context.onReplicating(checkpoint.lsn);
-  await running.run(context.signal);
-  context.onStopping(running.committedLsn());
+  await pipeline.run(context.signal);
+  context.onStopping(pipeline.committedLsn());
 }
 
 /** The CRM writer's session and the stream's lock on it; undefined when stopped while waiting. */

@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import { decodeBinlogPosition, formatBinlogPosition } from '../mysql/binlog/binlog-position.js';
+import { decodeBinlogPosition } from '../mysql/binlog/binlog-position.js';
 import { Replicator } from './replicator.js';
 import { type ReturnSessionOptions, runReturnSession } from './return-session.js';
 
@@ -21,7 +21,6 @@ export interface ToCrmOptions {
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
   readonly standby?: boolean;
-  readonly progressIntervalMs?: number;
   readonly maxBatchWrites?: number;
   readonly maxBatchDelayMs?: number;
 }
@@ -33,13 +32,11 @@ export function toCrmReplicator(options: ToCrmOptions): Replicator {
     crmUrl: options.sourceUrl,
     mesUrl: options.targetUrl,
     stream: options.stream,
-    mappings: options.mappings,
     mappingsByTable: indexMappingsBySource(options.mappings),
     onBadRow: options.onBadRow,
     connectTimeoutMs: options.connectTimeoutMs,
     logger,
     standby: options.standby === true,
-    progressIntervalMs: options.progressIntervalMs ?? 10_000,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
     ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),
@@ -47,7 +44,11 @@ export function toCrmReplicator(options: ToCrmOptions): Replicator {
   return new Replicator({
     sourceSide: 'mes',
     identity: { stream: options.stream },
-    formatPosition: (position) => formatBinlogPosition('binlog', decodeBinlogPosition(position)),
+    // The file's base name is the server's; the state line names the file by its number.
+    formatPosition: (position) => {
+      const { fileIndex, offset } = decodeBinlogPosition(position);
+      return `binlog file ${fileIndex} offset ${offset}`;
+    },
     connectTimeoutMs: options.connectTimeoutMs,
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
