@@ -92,6 +92,8 @@ export async function compileLiveMappings(
   const onWarning = (problem: MappingProblem) =>
     logger.warn({ mapping: problem.mapping }, formatProblem(problem));
   if (direction === 'to-crm') {
+    // Most installations have no return path: `run` must not connect twice more to find that out.
+    if (specs.length === 0) return [];
     const schemas = await readCrmSchemas(config, logger, specs);
     return compileMappings(specs, schemas, { types: toCrmTypes, onWarning });
   }
