@@ -63,6 +63,12 @@ async function dropPgDatabase(admin: pg.Client, name: string): Promise<void> {
     }
   }
   await admin.query(`drop database if exists "${name}" with (force)`);
+  // The return path tags its CRM writes with the origin millrace_<slot>; origins are cluster-wide,
+  // so they outlive the database. Free now that the database's sessions are gone.
+  await admin.query(
+    'select pg_replication_origin_drop(roname) from pg_replication_origin where roname = any($1)',
+    [slots.rows.map((slot) => `millrace_${slot.slot_name}`)],
+  );
 }
 
 /** Creates a fresh database pair named after `label`; call `drop()` in afterAll. */
