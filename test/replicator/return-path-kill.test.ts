@@ -5,8 +5,7 @@ import { createTestDatabases, type TestDatabases } from '../support/databases.js
 import { endRun, type RunningCli, stopRun, uniqueName, waitFor } from '../support/replication.js';
 import {
   dropReturnOrigin,
-  migrateBoth,
-  migrationsDir,
+  migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
   waitForWorkOrders,
@@ -77,10 +76,7 @@ describe('the return path killed with SIGKILL under a MES workload', () => {
 
   beforeAll(async () => {
     dbs = await createTestDatabases('return_kill');
-    await migrateBoth(
-      dbs,
-      migrationsDir(['20240101000005_work_order.mjs', 'crm/20240101000001_mes_work_order.mjs']),
-    );
+    await migrateWorkOrders(dbs);
     await dbs.pg.query(crmReplayDetector);
   }, 120_000);
 

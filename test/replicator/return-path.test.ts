@@ -15,8 +15,7 @@ import {
 } from '../support/replication.js';
 import {
   dropReturnOrigin,
-  migrateBoth,
-  migrationsDir,
+  migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
   waitForWorkOrders,
@@ -70,10 +69,7 @@ describe('the return path (MES work orders -> CRM), run --direction to-crm', () 
 
   beforeAll(async () => {
     dbs = await createTestDatabases('return');
-    await migrateBoth(
-      dbs,
-      migrationsDir(['20240101000005_work_order.mjs', 'crm/20240101000001_mes_work_order.mjs']),
-    );
+    await migrateWorkOrders(dbs);
     await dbs.pg.query(crmWriteLog);
   }, 120_000);
 

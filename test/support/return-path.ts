@@ -28,6 +28,14 @@ export async function migrateBoth(dbs: TestDatabases, dir: string): Promise<void
   expect(result.code, result.stderr).toBe(0);
 }
 
+/** The reference work-order tables: `work_order` on the MES, `mes_work_order` on the CRM. */
+export function migrateWorkOrders(dbs: TestDatabases): Promise<void> {
+  return migrateBoth(
+    dbs,
+    migrationsDir(['20240101000005_work_order.mjs', 'crm/20240101000001_mes_work_order.mjs']),
+  );
+}
+
 /** A mappings directory holding the reference work-order mapping (to-crm) and `extra` files. */
 export function workOrderMappings(extra: Readonly<Record<string, string>> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'millrace-mappings-'));
