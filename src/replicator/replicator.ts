@@ -19,6 +19,11 @@ interface ReplicatorOptions {
   readonly formatPosition?: (position: bigint) => string;
   /** Start-up connect timeout, in milliseconds. */
   readonly connectTimeoutMs: number;
+  /**
+   * `run --standby`: waiting for the lock is standing by. Without it, the only wait is a
+   * restart's for the lock the server still keeps for the session that just died.
+   */
+  readonly standby: boolean;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
   /** One connected session of this direction, from its checkpoint until stop or failure. */
@@ -28,6 +33,7 @@ interface ReplicatorOptions {
 type ReplicatorState =
   | 'starting'
   | 'standby'
+  | 'reclaiming lock'
   | 'replicating'
   | 'source down'
   | 'target down'
@@ -154,8 +160,11 @@ export class Replicator {
         onStopping: (checkpoint) =>
           this.setState('stopping', '', { checkpoint: this.format(checkpoint) }),
         onStandby: (holder) => {
-          // Logged once per wait; /healthz answers 503 "standby" meanwhile.
-          this.setState('standby', '', { ...this.options.identity, holder });
+          // Logged once per wait; /healthz answers 503 with the state meanwhile.
+          this.setState(this.options.standby ? 'standby' : 'reclaiming lock', '', {
+            ...this.options.identity,
+            holder,
+          });
           onStandby();
         },
       }),

@@ -43,6 +43,7 @@ export function toCrmReplicator(options: ToCrmOptions): Replicator {
   };
   return new Replicator({
     sourceSide: 'mes',
+    standby: options.standby === true,
     identity: { stream: options.stream },
     // The file's base name is the server's; the state line names the file by its number.
     formatPosition: (position) => {

@@ -49,6 +49,7 @@ export function toMesReplicator(options: ToMesOptions): Replicator {
   };
   return new Replicator({
     sourceSide: 'crm',
+    standby: options.standby === true,
     identity: { slot: options.slot },
     connectTimeoutMs: options.connectTimeoutMs,
     logger: options.logger,
