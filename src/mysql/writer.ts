@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../pipeline/sink.js';
 import { formatLsn } from '../util/lsn.js';
 import { targetKeyRecord } from '../values/key-text.js';
-import { refuseRow } from '../writes/refuse-row.js';
+import { type OnBadRow, refuseRow } from '../writes/refuse-row.js';
 import type { DeadLetter, Origin, WriteChunk } from '../writes/write-chunk.js';
 import { type MysqlConnection, statementsRunBefore } from './mysql-client.js';
 import { writeCheckpoint } from './sql/checkpoint.js';
@@ -30,8 +30,6 @@ const sessionSql = [
   "SET SESSION time_zone = '+00:00' /*M!, skip_replication = 1 */",
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
-
-export type OnBadRow = 'deadletter' | 'stop';
 
 interface WriterOptions {
   readonly connection: MysqlConnection;

@@ -3,6 +3,7 @@ import type { ChangeMeta, CompiledMapping, SourceRow } from '../mapping/compiled
 import { formatLsn } from '../util/lsn.js';
 import type { TargetValue } from '../values/column-types.js';
 import { sameTargetKey } from '../values/key-text.js';
+import type { OnBadRow } from '../writes/refuse-row.js';
 import type { TargetBatch } from '../writes/target-batch.js';
 import type { Origin } from '../writes/write-chunk.js';
 import type { ChangeEvent, TruncateEvent } from './source-event.js';
@@ -14,7 +15,7 @@ interface ChangeMapperOptions {
   /** Mappings by source table (`schema.table`); several per table is fan-out. */
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
   /** A value that cannot be converted: record a dead letter, or stop. */
-  readonly onBadRow: 'deadletter' | 'stop';
+  readonly onBadRow: OnBadRow;
 }
 
 /**
@@ -24,7 +25,7 @@ interface ChangeMapperOptions {
  */
 export class ChangeMapper {
   private readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
-  private readonly onBadRow: 'deadletter' | 'stop';
+  private readonly onBadRow: OnBadRow;
 
   constructor(options: ChangeMapperOptions) {
     this.mappingsByTable = options.mappingsByTable;

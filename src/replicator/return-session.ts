@@ -19,6 +19,7 @@ import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { loadCrmCheckpoint } from '../postgres/sink/crm-checkpoint-store.js';
 import { CrmSink } from '../postgres/sink/crm-sink.js';
 import { takeStreamLock } from '../postgres/sink/stream-lock.js';
+import type { OnBadRow } from '../writes/refuse-row.js';
 import type { SessionContext } from './session.js';
 
 export interface ReturnSessionOptions {
@@ -27,7 +28,7 @@ export interface ReturnSessionOptions {
   readonly stream: string;
   /** Compiled to-crm mappings by bare MES table name. */
   readonly mappingsByTable: ReadonlyMap<string, readonly CompiledMapping[]>;
-  readonly onBadRow: 'deadletter' | 'stop';
+  readonly onBadRow: OnBadRow;
   readonly connectTimeoutMs: number;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;

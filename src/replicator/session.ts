@@ -5,7 +5,7 @@ import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import { loadCheckpoint } from '../mysql/checkpoint-store.js';
 import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
 import { watchReplicatorLock } from '../mysql/replicator-lock.js';
-import { type OnBadRow, TargetWriter } from '../mysql/writer.js';
+import { TargetWriter } from '../mysql/writer.js';
 import { ChangeMapper } from '../pipeline/change-mapper.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createRelationCheck, type TableTypes } from '../pipeline/relation-check.js';
@@ -13,6 +13,7 @@ import { readDeclaredTypes } from '../postgres/declared-types.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { ReplicationSource } from '../postgres/replication-source.js';
 import type { Releasers } from '../util/releasers.js';
+import type { OnBadRow } from '../writes/refuse-row.js';
 import { takeReplicatorLock, waitForSlotRelease } from './lock-handover.js';
 import { startProgressReporter } from './progress-reporter.js';
 

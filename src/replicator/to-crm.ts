@@ -3,6 +3,7 @@ import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
 import { decodeBinlogPosition } from '../mysql/binlog/binlog-position.js';
+import type { OnBadRow } from '../writes/refuse-row.js';
 import { Replicator } from './replicator.js';
 import { type ReturnSessionOptions, runReturnSession } from './return-session.js';
 
@@ -15,7 +16,7 @@ export interface ToCrmOptions {
   readonly stream: string;
   /** Compiled `to-crm` mappings. */
   readonly mappings: readonly CompiledMapping[];
-  readonly onBadRow: 'deadletter' | 'stop';
+  readonly onBadRow: OnBadRow;
   /** Start-up connect timeout, in milliseconds. */
   readonly connectTimeoutMs: number;
   readonly logger: Logger;

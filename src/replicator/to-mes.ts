@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
 import { indexMappingsBySource } from '../mapping/mapping-index.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import type { OnBadRow } from '../mysql/writer.js';
+import type { OnBadRow } from '../writes/refuse-row.js';
 import { Replicator } from './replicator.js';
 import { runSession, type SessionOptions } from './session.js';
 

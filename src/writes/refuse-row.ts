@@ -1,12 +1,15 @@
 import { describeError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { DeadLetter, Origin } from './write-chunk.js';
 
+/** `--on-error`: a row a database refuses becomes a dead letter, or stops the stream. */
+export type OnBadRow = 'deadletter' | 'stop';
+
 /**
  * A row a database refused, under `--on-error`: the dead letter to record, or (stop) the
  * BAD_ROW failure that ends the stream without acknowledging it. Both sinks decide it here.
  */
 export function refuseRow(
-  onBadRow: 'deadletter' | 'stop',
+  onBadRow: OnBadRow,
   refusedBy: string,
   origin: Origin,
   key: Readonly<Record<string, unknown>>,

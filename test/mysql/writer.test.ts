@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RuntimeFailure } from '../../src/errors/millrace-error.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { type OnBadRow, TargetWriter } from '../../src/mysql/writer.js';
+import { TargetWriter } from '../../src/mysql/writer.js';
+import type { OnBadRow } from '../../src/writes/refuse-row.js';
 import type { DeadLetter, Origin, TableWrites, WriteChunk } from '../../src/writes/write-chunk.js';
 import {
   type RecordedStatement,

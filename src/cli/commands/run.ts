@@ -10,6 +10,7 @@ import type { Replicator } from '../../replicator/replicator.js';
 import { toCrmReplicator } from '../../replicator/to-crm.js';
 import { toMesReplicator } from '../../replicator/to-mes.js';
 import { listenForStop } from '../../util/stop-signal.js';
+import type { OnBadRow } from '../../writes/refuse-row.js';
 import { createContext } from '../context.js';
 import { parsePositiveSeconds } from '../flags.js';
 import { compileLiveMappings } from '../live-mappings.js';
@@ -18,7 +19,7 @@ import { compileLiveMappings } from '../live-mappings.js';
 const shutdownDeadlineMs = 10_000;
 
 interface RunOptions {
-  onError: 'deadletter' | 'stop';
+  onError: OnBadRow;
   heartbeat: string;
   backfill?: boolean;
   standby?: boolean;

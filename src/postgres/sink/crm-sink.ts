@@ -3,7 +3,7 @@ import { RuntimeFailure } from '../../errors/millrace-error.js';
 import type { Logger } from '../../log/logger.js';
 import type { Checkpoint, ChunkStats, Sink } from '../../pipeline/sink.js';
 import { targetKeyRecord } from '../../values/key-text.js';
-import { refuseRow } from '../../writes/refuse-row.js';
+import { type OnBadRow, refuseRow } from '../../writes/refuse-row.js';
 import type {
   DeadLetter,
   KeyedWrite,
@@ -41,7 +41,7 @@ export interface CrmSinkOptions {
   /** The return path's stream: its commits carry the replication origin `millrace_<stream>`. */
   readonly stream: string;
   /** What to do with a row the CRM refuses: record it and go on, or stop. */
-  readonly onBadRow: 'deadletter' | 'stop';
+  readonly onBadRow: OnBadRow;
   /** Spells an encoded position as binlog file and offset (checkpoint row, dead letters). */
   readonly describePosition: (lsn: bigint) => BinlogPlace;
   /** Called for each dead letter written (metrics). */
@@ -70,7 +70,7 @@ export class CrmSink implements Sink {
   private readonly client: PgClient;
   private readonly logger: Logger;
   private readonly origin: string;
-  private readonly onBadRow: 'deadletter' | 'stop';
+  private readonly onBadRow: OnBadRow;
   private readonly describePosition: (lsn: bigint) => BinlogPlace;
   private readonly onDeadLetter: ((letter: DeadLetter) => void) | undefined;
   private readonly journalBytes: number;
