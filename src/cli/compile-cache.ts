@@ -2,7 +2,7 @@ import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** The part of `node:module` this uses: `enableCompileCache` exists from Node 22.1 on. */
+/** The part of `node:module` this uses: `enableCompileCache` exists from Node 22.8 on (not in 20). */
 interface CompileCacheApi {
   readonly enableCompileCache?: (directory?: string) => unknown;
 }
@@ -20,8 +20,9 @@ export function compileCacheDir(
 
 /**
  * Lets Node keep the V8 code of the modules a command loads on disk, so the next start skips
- * compiling them (README "Start-up"). Node 20 has no such cache and starts as before; a cache
- * directory that cannot be created or written only means no cache, never a failed command.
+ * compiling them (README "CLI start-up"). Node 20 has no such cache and starts as before; a
+ * cache directory that cannot be created or written only means no cache, never a failed command.
+ * NODE_COMPILE_CACHE (a cache Node enabled at start) and NODE_DISABLE_COMPILE_CACHE=1 still win.
  */
 export function enableCompileCache(
   api: CompileCacheApi = nodeModule as CompileCacheApi,

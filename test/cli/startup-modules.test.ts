@@ -5,7 +5,7 @@ import { cliEnv, runCliTracingPackages } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /**
- * Start-up cost: a command loads only the packages it uses (README "Start-up"). Timing is too
+ * Start-up cost: a command loads only the packages it uses (README "CLI start-up"). Timing is too
  * noisy on a shared machine to assert; this guards its causes: which of millrace's dependencies
  * each command loads (exactly, so a new import shows here), and that none of them pulls in
  * Node's fetch implementation.
