@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { watchConnection } from '../errors/watch-connection.js';
 import type { Logger } from '../log/logger.js';
 import { connectWithRetry } from '../util/connect-with-retry.js';
+import { loadPg } from './load-pg.js';
 
 /**
  * The slice of a `pg` Client millrace uses, as a structural type: every module that reads the
@@ -71,8 +72,9 @@ export function connectSource(options: ConnectSourceOptions): Promise<PgClient> 
     timeoutMs: options.timeoutMs,
     logger: options.logger,
     connect: async () => {
+      const { Client } = await loadPg();
       // Watched from before connect: a server that closes the socket during start-up is an outage.
-      const client = watchConnection(new pg.Client(pgClientConfig(options)), 'crm', [
+      const client = watchConnection(new Client(pgClientConfig(options)), 'crm', [
         'connect',
         'query',
       ]);

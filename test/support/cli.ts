@@ -59,24 +59,35 @@ export function runCli(
   return finished(startCli(args, env, cwd));
 }
 
+/** What a traced CLI process loaded: see `runCliTracingPackages`. */
+export interface CliTrace {
+  /** npm packages (scoped ones as `@scope/name`), sorted. */
+  readonly packages: readonly string[];
+  /** Lazily loaded globals it read (Node's fetch classes), sorted. */
+  readonly globals: readonly string[];
+}
+
 /**
  * Runs the built CLI with module-trace.ts preloaded, and returns with its result the npm packages
- * the process loaded (scoped ones as `@scope/name`).
+ * the process loaded and the lazy globals it touched.
  */
 export async function runCliTracingPackages(
   args: readonly string[],
   env: NodeJS.ProcessEnv = cliEnv(),
   cwd?: string,
-): Promise<CliResult & { readonly packages: readonly string[] }> {
+): Promise<CliResult & CliTrace> {
   const dir = mkdtempSync(path.join(tmpdir(), 'millrace-trace-'));
   try {
     const trace = path.join(dir, 'modules.txt');
     const preload = pathToFileURL(path.resolve('dist/test/support/module-trace.js')).href;
     const traced = { ...env, MILLRACE_MODULE_TRACE: trace, NODE_OPTIONS: `--import=${preload}` };
     const result = await runCli(args, traced, cwd);
-    const names = readFileSync(trace, 'utf8').match(/node_modules\/(@[^/]+\/)?[^/]+/g) ?? [];
+    const text = readFileSync(trace, 'utf8');
+    const names = text.match(/node_modules\/(@[^/]+\/)?[^/]+/g) ?? [];
     const packages = [...new Set(names.map((name) => name.slice('node_modules/'.length)))];
-    return { ...result, packages: packages.sort() };
+    const reads = text.match(/^global:\w+$/gm) ?? [];
+    const globals = [...new Set(reads.map((line) => line.slice('global:'.length)))];
+    return { ...result, packages: packages.sort(), globals: globals.sort() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
