@@ -9,18 +9,18 @@ interface MetricShape<L extends string> {
   readonly buckets?: number[];
 }
 
+/** Every stream metric's label names: `direction`, then its own. */
+function labelNames<L extends string>(shape: MetricShape<L>): ('direction' | L)[] {
+  return ['direction', ...(shape.labelNames ?? [])];
+}
+
 function counter<L extends string = never>(
   registry: Registry,
   name: string,
   help: string,
   shape: MetricShape<L> = {},
 ): Counter<'direction' | L> {
-  return new Counter<'direction' | L>({
-    name,
-    help,
-    labelNames: ['direction', ...(shape.labelNames ?? [])],
-    registers: [registry],
-  });
+  return new Counter({ name, help, labelNames: labelNames(shape), registers: [registry] });
 }
 
 function gauge<L extends string = never>(
@@ -29,12 +29,7 @@ function gauge<L extends string = never>(
   help: string,
   shape: MetricShape<L> = {},
 ): Gauge<'direction' | L> {
-  return new Gauge<'direction' | L>({
-    name,
-    help,
-    labelNames: ['direction', ...(shape.labelNames ?? [])],
-    registers: [registry],
-  });
+  return new Gauge({ name, help, labelNames: labelNames(shape), registers: [registry] });
 }
 
 function histogram(
