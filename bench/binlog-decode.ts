@@ -3,12 +3,11 @@ import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { silentLogger } from '../src/log/logger.js';
 import { type BinlogQuery, binlogEnd, listBinlogFiles } from '../src/mysql/binlog/binlog-files.js';
-import { decodeBinlogPosition } from '../src/mysql/binlog/binlog-position.js';
 import { BinlogSource } from '../src/mysql/binlog/binlog-source.js';
 import { ZongjiReader } from '../src/mysql/binlog/zongji-reader.js';
 import { parseTargetUrl } from '../src/mysql/mysql-client.js';
 import type { Lsn } from '../src/util/lsn.js';
-import { runPipeline, shellQuote } from './support/shell.js';
+import { binlogRange, decodeBinlogRange } from './support/raw-tools.js';
 import { median, round } from './support/stats.js';
 
 /**
@@ -97,30 +96,6 @@ async function millraceRun(
   return ms;
 }
 
-/** Time for mariadb-binlog to decode the same range from the server, in ms. */
-async function rawRun(
-  url: string,
-  files: readonly string[],
-  start: number,
-  stop: number,
-): Promise<number> {
-  const parsed = new URL(url);
-  const args = [
-    '--read-from-remote-server',
-    `--host=${parsed.hostname}`,
-    `--port=${parsed.port || '3306'}`,
-    `--user=${decodeURIComponent(parsed.username || 'root')}`,
-    ...(parsed.password ? [`--password=${decodeURIComponent(parsed.password)}`] : []),
-    '--base64-output=decode-rows',
-    '-v',
-    `--start-position=${start}`,
-    `--stop-position=${stop}`,
-    ...files,
-  ];
-  const result = await runPipeline(`mariadb-binlog ${args.map(shellQuote).join(' ')} > /dev/null`);
-  return result.ms;
-}
-
 async function main(): Promise<void> {
   const { options } = parseTargetUrl(serverUrl);
   const admin = await mysql.createConnection(options);
@@ -137,16 +112,11 @@ async function main(): Promise<void> {
       `queued ${transactions} single-row transactions in ${round((performance.now() - queuedAt) / 1000, 1)} s`,
     );
     const filesNow = await listBinlogFiles(admin);
-    const end = binlogEnd(filesNow);
-    const from = decodeBinlogPosition(start);
-    const to = decodeBinlogPosition(end);
-    const names = filesNow
-      .filter((f) => f.index >= from.fileIndex && f.index <= to.fileIndex)
-      .map((f) => f.name);
+    const range = binlogRange(filesNow, start, binlogEnd(filesNow));
     const ours: number[] = [];
     const raw: number[] = [];
     for (let run = 0; run < runs; run++) {
-      raw.push(await rawRun(serverUrl, names, from.offset, to.offset));
+      raw.push(await decodeBinlogRange(new URL(serverUrl), range));
       ours.push(await millraceRun(serverUrl, database, admin, start));
       say(
         `run ${run + 1}: millrace ${round(ours.at(-1) as number, 0)} ms, mariadb-binlog ${round(raw.at(-1) as number, 0)} ms`,
@@ -155,7 +125,7 @@ async function main(): Promise<void> {
     const oursMs = median(ours);
     const rawMs = median(raw);
     say(
-      `binlog range: ${names.join(', ')} (${from.offset} .. ${to.offset}); other databases' events in it are read by both`,
+      `binlog range: ${range.files.join(', ')} (${range.start} .. ${range.stop}); other databases' events in it are read by both`,
     );
     say(
       `millrace BinlogSource: ${round(transactions / (oursMs / 1000), 0)} transactions/s (median ${round(oursMs, 0)} ms)`,

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { runAudit } from './scenarios/audit.js';
 import { runBackfill } from './scenarios/backfill.js';
 import { runCatchup } from './scenarios/catchup.js';
+import { runReturnCatchup } from './scenarios/return-catchup.js';
+import { runReturnSteady } from './scenarios/return-steady.js';
 import { runSteady } from './scenarios/steady.js';
 import {
   type BenchDatabases,
@@ -102,6 +104,8 @@ const labels: Record<ScenarioName, string> = {
   steady: 'steady',
   backfill: 'backfill',
   audit: 'audit',
+  'return-catchup': 'retcatch',
+  'return-steady': 'retsteady',
 };
 
 /** One scenario to run; the steady state runs once per rate. */
@@ -111,9 +115,11 @@ interface Job {
 }
 
 function jobsOf(options: BenchOptions): Job[] {
-  return options.scenarios.flatMap((name): Job[] =>
-    name === 'steady' ? options.steadyRates.map((rate) => ({ name, rate })) : [{ name }],
-  );
+  return options.scenarios.flatMap((name): Job[] => {
+    if (name === 'steady') return options.steadyRates.map((rate) => ({ name, rate }));
+    if (name === 'return-steady') return options.returnSteadyRates.map((rate) => ({ name, rate }));
+    return [{ name }];
+  });
 }
 
 async function runScenario(
@@ -151,6 +157,10 @@ async function runScenario(
         return await runBackfill(context);
       case 'audit':
         return await runAudit(context);
+      case 'return-catchup':
+        return await runReturnCatchup(context);
+      case 'return-steady':
+        return await runReturnSteady(context, rate ?? options.returnSteadyRates[0]!);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });

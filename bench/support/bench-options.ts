@@ -8,6 +8,8 @@ export interface BenchOptions {
   readonly runs: number;
   /** Steady state: paced changes per second; the scenario runs once per rate. */
   readonly steadyRates: readonly number[];
+  /** Return steady state: its rates, 1,000 changes/s unless --steady-rate names others. */
+  readonly returnSteadyRates: readonly number[];
   /** Steady state: measured duration, in seconds. */
   readonly steadySeconds: number;
   /** Steady state: changes before the measured window, excluded from the figures, in seconds. */
@@ -28,6 +30,8 @@ export const scenarioNames = [
   'steady',
   'backfill',
   'audit',
+  'return-catchup',
+  'return-steady',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -35,15 +39,17 @@ export type ScenarioName = (typeof scenarioNames)[number];
 const aliases: Readonly<Record<string, readonly ScenarioName[]>> = {
   all: scenarioNames,
   catchup: ['catchup-rows', 'catchup-txn'],
+  return: ['return-catchup', 'return-steady'],
 };
 
 export const usage = `usage: npm run bench -- [options]
   --scenarios LIST      comma-separated: catchup (= catchup-rows,catchup-txn), catchup-rows,
-                        catchup-txn, steady, backfill, audit, all (default all)
+                        catchup-txn, steady, backfill, audit, return (= return-catchup,
+                        return-steady: the MES -> CRM path), all (default all)
   --scale N             multiply the 1M row/change counts, e.g. 0.1 for a quick run (default 1)
   --runs N              measured runs per scenario, medians reported (default 3)
   --steady-rate LIST    steady state: changes per second, comma-separated rates each run as
-                        a scenario of its own (default 2000,10000)
+                        a scenario of its own (default 2000,10000; return-steady 1000)
   --steady-seconds N    steady state: measured seconds per run (default 60)
   --steady-warmup N     steady state: unmeasured seconds before each run (default 3)
   --cpu-prof            one extra run per scenario under node --cpu-prof; top functions reported
@@ -75,7 +81,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let scenarios: ScenarioName[] = [...scenarioNames];
   let scale = 1;
   let runs = 3;
-  let steadyRates = [2000, 10_000];
+  let steadyRates: number[] | undefined;
   let steadySeconds = 60;
   let steadyWarmupSeconds = 3;
   let cpuProf = false;
@@ -150,7 +156,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     scenarios,
     scale,
     runs,
-    steadyRates,
+    steadyRates: steadyRates ?? [2000, 10_000],
+    returnSteadyRates: steadyRates ?? [1000],
     steadySeconds,
     steadyWarmupSeconds,
     cpuProf,

@@ -37,7 +37,13 @@ function figures(result: ScenarioResult): string {
           ? ''
           : `, **${number(m.decodeRatio)}** to pg_recvlogical alone`)
       );
+    case 'return-catchup':
+      return (
+        `${number(m.changesPerSecond)} changes/s (${number(m.millraceSeconds)} s, of which start-up ${number(m.millraceStartupSeconds)} s); ` +
+        `raw binlog decode ${number(m.decodeSeconds)} s (${number(m.decodeChangesPerSecond)} changes/s); ratio **${number(m.ratio)}**`
+      );
     case 'steady':
+    case 'return-steady':
       return (
         `p50 ${number(m.p50Ms)} ms, p95 ${number(m.p95Ms)} ms, **p99 ${number(m.p99Ms)} ms**, max ${number(m.maxMs)} ms ` +
         `at ${number(m.achievedRate)} changes/s (${number(m.samples)} samples per run)`

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { WorkloadStatements } from './paced-workload.js';
 
 /**
  * The bench's one mapped table: a CRM-like item with the common types millrace converts
@@ -121,6 +122,17 @@ export const churnProcedure = `
     end loop;
   end $$`;
 
+const statuses = ['open', 'released', 'done'] as const;
+
+/** The paced workload's statements on the CRM's bench_item (steady state, to-mes). */
+export const itemStatements: WorkloadStatements = {
+  insert: (key, probe) =>
+    `insert into bench_item values (${key}, 'SKU-${key}', md5('${key}'), ${key % 1000}, ${key % 100_000} / 100.0, '${statuses[key % 3]}', ${probe}, now())`,
+  update: (key, probe) =>
+    `update bench_item set qty = qty + 1, price = price + 0.01, status = '${statuses[probe % 3]}', probe = ${probe}, updated_at = now() where id = ${key}`,
+  remove: (key) => `delete from bench_item where id = ${key}`,
+};
+
 /** \`n\` rows in one statement (one transaction), ids from \`first\`. */
 export function bulkInsertSql(first: number, n: number): string {
   return `insert into bench_item
@@ -137,9 +149,11 @@ export function targetFingerprintSql(table: string): string {
   return `select cast(count(*) as char) as n, cast(coalesce(sum(qty), 0) as char) as qty, cast(coalesce(sum(price), 0) as char) as price from ${table}`;
 }
 
-/** A temporary mappings directory holding the bench mapping. */
-export function writeBenchMappings(): string {
+/** A temporary mappings directory holding `files` (by default the bench's forward mapping). */
+export function writeBenchMappings(
+  files: Readonly<Record<string, string>> = { 'bench.yaml': mappingYaml },
+): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'millrace-bench-mappings-'));
-  writeFileSync(path.join(dir, 'bench.yaml'), mappingYaml);
+  for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
   return dir;
 }

@@ -80,7 +80,7 @@ export async function readCheckpoint(dbs: BenchDatabases, slot: string): Promise
  * Polls the checkpoint every `intervalMs` until it reaches `lsn`; returns the time it was first
  * seen there (performance.now()). Fails when millrace exits first or after `timeoutMs`.
  */
-export async function waitForCheckpoint(
+export function waitForCheckpoint(
   dbs: BenchDatabases,
   slot: string,
   lsn: bigint,
@@ -88,14 +88,34 @@ export async function waitForCheckpoint(
   timeoutMs: number,
   intervalMs = 20,
 ): Promise<number> {
+  return waitUntilReached(
+    async () => (await readCheckpoint(dbs, slot)) >= lsn,
+    'the checkpoint',
+    run,
+    timeoutMs,
+    intervalMs,
+  );
+}
+
+/**
+ * Polls `reached` every `intervalMs` until it holds; returns the time it was first seen true
+ * (performance.now()). Fails when millrace exits first or after `timeoutMs`.
+ */
+export async function waitUntilReached(
+  reached: () => Promise<boolean>,
+  what: string,
+  run: SpawnedCli,
+  timeoutMs: number,
+  intervalMs = 20,
+): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if ((await readCheckpoint(dbs, slot)) >= lsn) return performance.now();
+    if (await reached()) return performance.now();
     if (!run.running)
-      throw new Error(`millrace run exited before reaching the checkpoint\n${run.tail()}`);
+      throw new Error(`millrace run exited before ${what} reached the last commit\n${run.tail()}`);
     if (performance.now() > deadline) {
       throw new Error(
-        `checkpoint did not reach the last commit within ${timeoutMs / 1000} s\n${run.tail()}`,
+        `${what} did not reach the last commit within ${timeoutMs / 1000} s\n${run.tail()}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

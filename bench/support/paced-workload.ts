@@ -1,4 +1,24 @@
-import type pg from 'pg';
+/**
+ * A session the workload sends statements on: a pg Client (CRM) or a mysql2 connection opened
+ * with multipleStatements (MES) both fit.
+ */
+export interface WorkloadSession {
+  query(sql: string): Promise<unknown>;
+}
+
+/** The workload's single-row statements on its table, in the source's SQL dialect. */
+export interface WorkloadStatements {
+  /** A new row `key` carrying `probe`. */
+  insert(key: number, probe: number): string;
+  /** A change to row `key` that sets its probe to `probe`. */
+  update(key: number, probe: number): string;
+  remove(key: number): string;
+}
+
+/** Rows on the target whose probe is at least `fromProbe`: their key and current probe. */
+export type ProbePoll = (
+  fromProbe: number,
+) => Promise<readonly { readonly key: number; readonly probe: number }[]>;
 
 /** One change the workload made, as the latency tracker needs it. */
 interface Pending {
@@ -41,23 +61,17 @@ export interface LatencyTotals {
 /** Statements per message at most when a backlog forms. */
 const maxPerMessage = 16;
 
-const statuses = ['open', 'released', 'done'] as const;
-
-interface PollConnection {
-  query(sql: string, values: unknown[]): Promise<[unknown, unknown]>;
-}
-
 /**
- * A paced CRM workload with commit-to-visibility latency. Each insert and update writes a unique,
- * increasing `probe` number; the driver records when its autocommit returned (the commit), and a
- * poller on the MES reads new probes every ~2 ms and records when each first became visible there
- * (committed on the target and readable by another session). Keys with a change in flight are
- * never touched again until it returns, so no statement races another on the same row.
+ * A paced source workload with commit-to-visibility latency, for either direction. Each insert
+ * and update writes a unique, increasing `probe` number; the driver records when its autocommit
+ * returned (the commit), and a poller on the target reads new probes every ~2 ms and records when
+ * each first became visible there (committed on the target and readable by another session).
+ * Keys with a change in flight are never touched again until it returns, so no statement races
+ * another on the same row.
  */
 export class PacedWorkload {
-  private readonly clients: readonly pg.Client[];
-  private readonly poll: PollConnection;
-  private readonly table: string;
+  private readonly poll: ProbePoll;
+  private readonly statements: WorkloadStatements;
   private readonly pending = new Map<number, Pending>();
   private readonly pendingByKey = new Map<number, number[]>();
   private readonly inFlight = new Set<number>();
@@ -65,7 +79,7 @@ export class PacedWorkload {
   private low = 1;
   private probe = 0;
   private outstanding = 0;
-  private readonly idle: pg.Client[];
+  private readonly idle: WorkloadSession[];
   private readonly waiting: {
     sql: string;
     resolve: (value: unknown) => void;
@@ -90,13 +104,12 @@ export class PacedWorkload {
   };
 
   constructor(options: {
-    clients: readonly pg.Client[];
-    poll: PollConnection;
-    targetTable: string;
+    readonly clients: readonly WorkloadSession[];
+    readonly statements: WorkloadStatements;
+    readonly poll: ProbePoll;
   }) {
-    this.clients = options.clients;
     this.poll = options.poll;
-    this.table = options.targetTable;
+    this.statements = options.statements;
     this.idle = [...options.clients];
   }
 
@@ -268,32 +281,22 @@ export class PacedWorkload {
   private insert(measured: boolean): void {
     const key = this.nextId++;
     const probe = this.track(key, measured);
-    this.send(
-      key,
-      `insert into bench_item values (${key}, 'SKU-${key}', md5('${key}'), ${key % 1000}, ${key % 100_000} / 100.0, '${statuses[key % 3]}', ${probe}, now())`,
-      probe,
-      () => {
-        if (measured) this.totals.committed.inserts++;
-      },
-    );
+    this.send(key, this.statements.insert(key, probe), probe, () => {
+      if (measured) this.totals.committed.inserts++;
+    });
   }
 
   private update(key: number, measured: boolean): void {
     const probe = this.track(key, measured);
-    this.send(
-      key,
-      `update bench_item set qty = qty + 1, price = price + 0.01, status = '${statuses[probe % 3]}', probe = ${probe}, updated_at = now() where id = ${key}`,
-      probe,
-      () => {
-        if (measured) this.totals.committed.updates++;
-      },
-    );
+    this.send(key, this.statements.update(key, probe), probe, () => {
+      if (measured) this.totals.committed.updates++;
+    });
   }
 
   private remove(key: number, measured: boolean): void {
     // Whatever of this key was not seen yet may vanish before the poller sees it.
     for (const probe of this.pendingByKey.get(key) ?? []) this.forget(probe, true);
-    this.send(key, `delete from bench_item where id = ${key}`, undefined, () => {
+    this.send(key, this.statements.remove(key), undefined, () => {
       if (measured) this.totals.committed.deletes++;
     });
   }
@@ -337,17 +340,12 @@ export class PacedWorkload {
           continue;
         }
         const began = performance.now();
-        const [rows] = await this.poll.query(
-          `select item_id, probe from ${this.table} where probe >= ?`,
-          [first.value],
-        );
+        const rows = await this.poll(first.value);
         // The statement's snapshot is taken as it starts: what it returns was visible by \`began\`.
         const seenAt = began;
         this.totals.polls++;
         this.totals.pollMs += performance.now() - began;
-        for (const row of rows as { item_id: string | number; probe: string | number }[]) {
-          const key = Number(row.item_id);
-          const seen = Number(row.probe);
+        for (const { key, probe: seen } of rows) {
           for (const probe of [...(this.pendingByKey.get(key) ?? [])]) {
             if (probe === seen) this.resolve(probe, seenAt);
             else if (probe < seen) this.forget(probe, true);

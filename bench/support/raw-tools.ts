@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type mysql from 'mysql2/promise';
+import type { BinlogFile } from '../../src/mysql/binlog/binlog-files.js';
+import { decodeBinlogPosition } from '../../src/mysql/binlog/binlog-position.js';
+import type { Lsn } from '../../src/util/lsn.js';
 import { type BenchDatabases, mysqlToolArgs, pgToolArgs, toolEnv } from './bench-env.js';
 import { mappedSelect, mappedTupleSelect, targetColumns } from './bench-schema.js';
 import { runCommand, runPipeline, shellQuote } from './shell.js';
@@ -91,15 +94,66 @@ export async function copyIntoLoadData(dbs: BenchDatabases, table: string): Prom
   return result.ms;
 }
 
+const onPath = (name: string) =>
+  (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${name}`));
+
 let clientBinary: string | undefined;
 /** `mariadb` where installed, else `mysql`. */
 export function mysqlClientBinary(): string {
-  clientBinary ??= (process.env.PATH ?? '')
-    .split(':')
-    .some((dir) => dir !== '' && existsSync(`${dir}/mariadb`))
-    ? 'mariadb'
-    : 'mysql';
+  clientBinary ??= onPath('mariadb') ? 'mariadb' : 'mysql';
   return clientBinary;
+}
+
+let binlogBinary: string | undefined;
+/** `mariadb-binlog` where installed, else `mysqlbinlog`. */
+export function binlogDecoderBinary(): string {
+  binlogBinary ??= onPath('mariadb-binlog') ? 'mariadb-binlog' : 'mysqlbinlog';
+  return binlogBinary;
+}
+
+/** A range of the server's binlog: the files it spans, from an offset in the first to one in the last. */
+export interface BinlogRange {
+  readonly files: readonly string[];
+  readonly start: number;
+  readonly stop: number;
+}
+
+/** The binlog between two encoded positions (millrace's `fileIndex << 32 | offset`). */
+export function binlogRange(files: readonly BinlogFile[], from: Lsn, to: Lsn): BinlogRange {
+  const start = decodeBinlogPosition(from);
+  const stop = decodeBinlogPosition(to);
+  return {
+    files: files
+      .filter((file) => file.index >= start.fileIndex && file.index <= stop.fileIndex)
+      .map((file) => file.name),
+    start: start.offset,
+    stop: stop.offset,
+  };
+}
+
+/**
+ * Times the stock binlog client decoding a range from the server as a replica would read it
+ * (`--read-from-remote-server --base64-output=decode-rows --verbose`), into /dev/null.
+ */
+export async function decodeBinlogRange(url: URL, range: BinlogRange): Promise<number> {
+  const args = [
+    '--read-from-remote-server',
+    `--host=${url.hostname}`,
+    `--port=${url.port || '3306'}`,
+    `--user=${decodeURIComponent(url.username || 'root')}`,
+    '--base64-output=decode-rows',
+    '--verbose',
+    `--start-position=${range.start}`,
+    `--stop-position=${range.stop}`,
+    ...range.files,
+  ];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (url.password) env.MYSQL_PWD = decodeURIComponent(url.password);
+  const result = await runPipeline(
+    `${binlogDecoderBinary()} ${args.map(shellQuote).join(' ')} > /dev/null`,
+    env,
+  );
+  return result.ms;
 }
 
 /** Version strings of the tools, for the report. */

@@ -1,23 +1,19 @@
 import type { Logger } from '../log/logger.js';
 import type { ReplicatorMetrics } from '../metrics/replicator-metrics.js';
-import { readCurrentWalLsn } from '../postgres/declared-types.js';
-import type { PgClient } from '../postgres/pg-client.js';
-import { readSlotStatus } from '../postgres/slot-status.js';
-import { formatLsn, type Lsn, parseLsn } from '../util/lsn.js';
+import type { Lsn } from '../util/lsn.js';
 
 interface ProgressReporterOptions {
-  /** A normal session on the CRM, for the current WAL position. */
-  readonly catalog: PgClient;
-  /** The replication slot, whose retained WAL the metrics report. */
-  readonly slot: string;
-  /** What the pipeline holds: the commit end LSN durable on the target, and events queued. */
-  readonly committedLsn: () => Lsn;
   /**
-   * How far the slot is acknowledged: the commits applied, and past them, while idle, the
-   * server's keepalive position (WAL of unmapped tables). Lag is measured from here, so a quiet
-   * publication on a busy server does not look like a growing backlog.
+   * Bytes of the source's log between its end and the position applied (undefined while that
+   * cannot be told, e.g. before the first checkpoint). Each direction measures its own source.
    */
-  readonly acknowledgedLsn: () => Lsn;
+  readonly lagBytes: () => Promise<bigint | undefined>;
+  /** Further readings each interval (the forward slot's WAL gauges). */
+  readonly observe?: () => Promise<void>;
+  /** What the pipeline holds: the position durable on the target, and events queued. */
+  readonly committedLsn: () => Lsn;
+  /** Spells a position for the progress line (an LSN, a binlog file and offset). */
+  readonly formatPosition: (position: Lsn) => string;
   readonly queued: () => number;
   readonly logger: Logger;
   readonly metrics?: ReplicatorMetrics;
@@ -26,19 +22,18 @@ interface ProgressReporterOptions {
 }
 
 /**
- * A progress line every interval (changes/s, lag), the lag gauges and the slot's WAL gauges.
- * Returns the function that stops it. A failed WAL read skips one line: the session's own
- * failure handling sees outages.
+ * A progress line every interval (changes/s, lag) and the lag gauges. Returns the function that
+ * stops it. A failed reading skips one line: the session's own failure handling sees outages.
  */
 export function startProgressReporter(options: ProgressReporterOptions): () => void {
   const { metrics, logger } = options;
   let lastChanges = metrics?.snapshot().changes ?? 0;
   let lastAt = Date.now();
   const report = async () => {
-    const lagBytes = parseLsn(await readCurrentWalLsn(options.catalog)) - options.acknowledgedLsn();
-    metrics?.observeLag(lagBytes);
-    const slot = metrics ? await readSlotStatus(options.catalog, options.slot) : undefined;
-    if (slot) metrics?.observeSlot(options.slot, slot);
+    const measured = await options.lagBytes();
+    if (measured !== undefined) metrics?.observeLag(measured);
+    const lagBytes = measured ?? 0n;
+    if (metrics) await options.observe?.();
     const snapshot = metrics?.snapshot();
     const now = Date.now();
     const changes = snapshot?.changes ?? 0;
@@ -51,7 +46,7 @@ export function startProgressReporter(options: ProgressReporterOptions): () => v
             ? Math.max(0, (now - snapshot.lastSourceCommitMs) / 1000)
             : 0,
         queued: options.queued(),
-        checkpoint: formatLsn(options.committedLsn()),
+        checkpoint: options.formatPosition(options.committedLsn()),
       },
       'progress',
     );

@@ -6,9 +6,11 @@ import { listBinlogFiles } from '../mysql/binlog/binlog-files.js';
 import {
   binlogFileName,
   decodeBinlogPosition,
+  formatBinlogPosition,
   parseBinlogFileName,
 } from '../mysql/binlog/binlog-position.js';
 import { BinlogSource } from '../mysql/binlog/binlog-source.js';
+import { readBinlogStatus } from '../mysql/binlog/binlog-status.js';
 import { ZongjiReader } from '../mysql/binlog/zongji-reader.js';
 import { introspectTarget } from '../mysql/introspect.js';
 import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
@@ -20,6 +22,7 @@ import { loadCrmCheckpoint } from '../postgres/sink/crm-checkpoint-store.js';
 import { CrmSink } from '../postgres/sink/crm-sink.js';
 import { takeStreamLock } from '../postgres/sink/stream-lock.js';
 import type { OnBadRow } from '../writes/refuse-row.js';
+import { startProgressReporter } from './progress-reporter.js';
 import type { SessionContext } from './session.js';
 
 export interface ReturnSessionOptions {
@@ -35,6 +38,8 @@ export interface ReturnSessionOptions {
   readonly standby: boolean;
   readonly maxBatchWrites?: number;
   readonly maxBatchDelayMs?: number;
+  /** Time between two progress lines, in milliseconds. */
+  readonly progressIntervalMs: number;
 }
 
 /** How often the MES sends a heartbeat on an idle binlog, in milliseconds. */
@@ -126,6 +131,7 @@ export async function runReturnSession(
     fail: (error) => pipeline.fail(error),
   });
   context.onReplicating(checkpoint.lsn);
+  releasers.add(reportProgress(options, control, pipeline, base));
   await pipeline.run(context.signal);
   context.onStopping(pipeline.committedLsn());
 }
@@ -149,6 +155,30 @@ async function connectWriter(
     onWaiting: () => context.onStandby(null),
   });
   return lock === 'stopped' ? undefined : writer;
+}
+
+/**
+ * The progress line and lag gauges: the binlog written after the checkpoint (server-wide, like
+ * the forward direction's WAL), read from the file list the server keeps.
+ */
+function reportProgress(
+  options: ReturnSessionOptions,
+  control: MysqlConnection,
+  pipeline: Pipeline,
+  base: string,
+): () => void {
+  return startProgressReporter({
+    lagBytes: async () => {
+      const status = await readBinlogStatus(control, pipeline.committedLsn());
+      return status.checkpoint && BigInt(status.checkpoint.bytesBehind);
+    },
+    committedLsn: () => pipeline.committedLsn(),
+    formatPosition: (lsn) => formatBinlogPosition(base, decodeBinlogPosition(lsn)),
+    queued: () => pipeline.queued(),
+    logger: options.logger,
+    intervalMs: options.progressIntervalMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
 }
 
 /** The binlog files' base name (`mariadb-bin`), for spelling positions in the checkpoint row. */

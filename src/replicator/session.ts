@@ -9,9 +9,11 @@ import { TargetWriter } from '../mysql/writer.js';
 import { ChangeMapper } from '../pipeline/change-mapper.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createRelationCheck, type TableTypes } from '../pipeline/relation-check.js';
-import { readDeclaredTypes } from '../postgres/declared-types.js';
+import { readCurrentWalLsn, readDeclaredTypes } from '../postgres/declared-types.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
 import { ReplicationSource } from '../postgres/replication-source.js';
+import { readSlotStatus } from '../postgres/slot-status.js';
+import { formatLsn, parseLsn } from '../util/lsn.js';
 import type { Releasers } from '../util/releasers.js';
 import type { OnBadRow } from '../writes/refuse-row.js';
 import { takeReplicatorLock, waitForSlotRelease } from './lock-handover.js';
@@ -153,19 +155,24 @@ function reportProgress(
   pipeline: Pipeline,
   source: ReplicationSource,
 ): () => void {
+  const { metrics } = options;
   return startProgressReporter({
-    catalog,
-    slot: options.slot,
-    committedLsn: () => pipeline.committedLsn(),
-    acknowledgedLsn: () => {
+    lagBytes: async () => {
       const committed = pipeline.committedLsn();
       const confirmed = source.confirmedLsn();
-      return confirmed > committed ? confirmed : committed;
+      const acknowledged = confirmed > committed ? confirmed : committed;
+      return parseLsn(await readCurrentWalLsn(catalog)) - acknowledged;
     },
+    observe: async () => {
+      const slot = await readSlotStatus(catalog, options.slot);
+      if (slot) metrics?.observeSlot(options.slot, slot);
+    },
+    committedLsn: () => pipeline.committedLsn(),
+    formatPosition: formatLsn,
     queued: () => pipeline.queued(),
     logger: options.logger,
     intervalMs: options.progressIntervalMs,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(metrics ? { metrics } : {}),
   });
 }
 

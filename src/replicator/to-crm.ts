@@ -24,6 +24,8 @@ export interface ToCrmOptions {
   readonly standby?: boolean;
   readonly maxBatchWrites?: number;
   readonly maxBatchDelayMs?: number;
+  /** How often a progress line is logged, in milliseconds. */
+  readonly progressIntervalMs?: number;
 }
 
 /** The MES → CRM direction: the MES binlog into the CRM's tables. */
@@ -38,6 +40,7 @@ export function toCrmReplicator(options: ToCrmOptions): Replicator {
     connectTimeoutMs: options.connectTimeoutMs,
     logger,
     standby: options.standby === true,
+    progressIntervalMs: options.progressIntervalMs ?? 10_000,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.maxBatchWrites ? { maxBatchWrites: options.maxBatchWrites } : {}),
     ...(options.maxBatchDelayMs ? { maxBatchDelayMs: options.maxBatchDelayMs } : {}),

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ReplicatorMetrics } from '../../src/metrics/replicator-metrics.js';
+import { MetricFamilies } from '../../src/metrics/metric-families.js';
 
 /** Every series name `millrace run` exports (histograms as their _bucket/_sum/_count series). */
 async function exportedNames(): Promise<ReadonlySet<string>> {
-  const metrics = new ReplicatorMetrics(new Map());
+  const metrics = new MetricFamilies();
   const names = new Set<string>();
   for (const { name, type } of await metrics.registry.getMetricsAsJSON()) {
     names.add(name);
@@ -75,8 +75,12 @@ describe('the Grafana dashboard and the alert rules', () => {
         name,
       ).toBe(true);
     }
-    expect(all.some((expr) => /sum by \(mapping\) \(rate\(millrace_changes_total/.test(expr))).toBe(
-      true,
-    );
+    expect(
+      all.some((expr) => /sum by \(direction, mapping\) \(rate\(millrace_changes_total/.test(expr)),
+    ).toBe(true);
+    // Every stream series is selected by direction (to-mes, to-crm); process metrics have none.
+    for (const expr of all.filter((one) => !one.includes('millrace_process_'))) {
+      expect(expr).toContain('direction=~"$direction"');
+    }
   });
 });

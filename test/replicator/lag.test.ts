@@ -23,7 +23,7 @@ key: { item_id: id }
 columns: { name: name }
 `;
 
-/** The value of an unlabelled gauge on a run's /metrics, or undefined before it is set. */
+/** The value of a gauge series (name and labels) on a run's /metrics, or undefined before it is set. */
 async function gauge(port: number, name: string): Promise<number | undefined> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
@@ -80,7 +80,7 @@ describe('millrace_lag_bytes', () => {
     await waitFor('two progress lines after the churn', async () => readings().length >= 2, 45_000);
     const lag = readings()[1]!;
     expect(lag, run.output().slice(-2000)).toBeLessThan(wal / 4);
-    expect(await gauge(port, 'millrace_lag_bytes')).toBeLessThan(wal / 4);
+    expect(await gauge(port, 'millrace_lag_bytes{direction="to-mes"}')).toBeLessThan(wal / 4);
     expect((await stopRun(run)).code).toBe(0);
   }, 90_000);
 });

@@ -115,11 +115,11 @@ describe('millrace run --standby', () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'down', detail: 'standby' });
     expect(await (await fetch(`http://127.0.0.1:${standbyPort}/metrics`)).text()).toMatch(
-      /^millrace_standby 1$/m,
+      /^millrace_standby\{direction="to-mes"\} 1$/m,
     );
     expect((await fetch(`http://127.0.0.1:${activePort}/healthz`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${activePort}/metrics`)).text()).toMatch(
-      /^millrace_standby 0$/m,
+      /^millrace_standby\{direction="to-mes"\} 0$/m,
     );
 
     // Its waiting MES session killed: it reconnects and waits again, it neither exits nor writes.

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import type { Registry } from 'prom-client';
 import { requestInitialBackfills } from '../../backfill/run-backfill.js';
 import type { ResolvedConfig } from '../../config/resolve-config.js';
 import { UsageError } from '../../errors/millrace-error.js';
 import type { Logger } from '../../log/logger.js';
 import { indexMappingsBySource } from '../../mapping/mapping-index.js';
+import { MetricFamilies } from '../../metrics/metric-families.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
 import { ReplicatorMetrics } from '../../metrics/replicator-metrics.js';
 import type { Replicator } from '../../replicator/replicator.js';
@@ -52,7 +54,8 @@ export async function executeRun(options: RunOptions, command: Command): Promise
       logger,
     });
   }
-  const metrics = new ReplicatorMetrics(indexMappingsBySource(forward));
+  // One registry for both streams; each writes its own series (label `direction`).
+  const families = new MetricFamilies();
   const replicators: Replicator[] = [];
   if (runForward) {
     replicators.push(
@@ -66,7 +69,7 @@ export async function executeRun(options: RunOptions, command: Command): Promise
         heartbeatSeconds,
         connectTimeoutMs: config.connectTimeoutMs,
         logger,
-        metrics,
+        metrics: new ReplicatorMetrics(families, 'to-mes', indexMappingsBySource(forward)),
         standby: options.standby === true,
       }),
     );
@@ -81,11 +84,12 @@ export async function executeRun(options: RunOptions, command: Command): Promise
         onBadRow: options.onError,
         connectTimeoutMs: config.connectTimeoutMs,
         logger,
+        metrics: new ReplicatorMetrics(families, 'to-crm', indexMappingsBySource(back)),
         standby: options.standby === true,
       }),
     );
   }
-  await serve(config, logger, metrics, replicators);
+  await serve(config, logger, families.registry, replicators);
 }
 
 /**
@@ -95,7 +99,7 @@ export async function executeRun(options: RunOptions, command: Command): Promise
 async function serve(
   config: ResolvedConfig,
   logger: Logger,
-  metrics: ReplicatorMetrics,
+  registry: Registry,
   replicators: readonly Replicator[],
 ): Promise<void> {
   const health = () => {
@@ -105,7 +109,7 @@ async function serve(
   const server =
     config.metricsPort === undefined
       ? undefined
-      : await startMetricsServer({ port: config.metricsPort, registry: metrics.registry, health });
+      : await startMetricsServer({ port: config.metricsPort, registry, health });
   if (server) logger.info({ port: server.port }, 'serving /metrics and /healthz');
   const stop = listenForStop({
     logger,

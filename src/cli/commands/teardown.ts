@@ -6,6 +6,12 @@ import {
   type TeardownPlan,
   teardownReplication,
 } from '../../postgres/setup/teardown-replication.js';
+import {
+  planReturnTeardown,
+  type ReturnPathPlan,
+  teardownReturnPath,
+  withReturnPathFenced,
+} from '../../postgres/sink/teardown-return-path.js';
 import { tableLabel } from '../../postgres/table-name.js';
 import { withReleasers } from '../../util/releasers.js';
 import { holdSource } from '../command-connections.js';
@@ -17,15 +23,25 @@ export async function executeTeardown(options: { yes?: boolean }, command: Comma
   const names = { slot: config.slot, publication: config.publication };
   await withReleasers(async (releasers) => {
     const client = await holdSource(releasers, context, 'teardown');
+    const returnPlan = await planReturnTeardown(client, config.slot);
     if (options.yes !== true) {
       const plan = await planTeardown(client, names);
-      print(describePlan(plan, names, redact(config.sourceUrl)));
+      print(
+        [
+          describePlan(plan, names, redact(config.sourceUrl)),
+          ...describeReturnPlan(returnPlan, config.slot),
+        ].join('\n'),
+      );
       throw new UsageError(
         'CONFIRMATION_REQUIRED',
         'teardown drops nothing without --yes: run millrace teardown --yes to drop what is listed above',
       );
     }
-    const result = await teardownReplication(client, names);
+    // Under the return stream's lock: refused while a return stream runs, before anything goes.
+    const { result, returned } = await withReturnPathFenced(client, config.slot, async () => ({
+      result: await teardownReplication(client, names),
+      returned: await teardownReturnPath(client, config.slot, returnPlan),
+    }));
     print(
       [
         result.slotDropped
@@ -34,9 +50,43 @@ export async function executeTeardown(options: { yes?: boolean }, command: Comma
         result.publicationDropped
           ? `dropped publication ${names.publication}`
           : `no publication ${names.publication} (nothing to drop)`,
+        ...describeReturnTeardown(returnPlan, returned, config.slot),
       ].join('\n'),
     );
   });
+}
+
+/** The return path's part of the plan: its origin and checkpoint, or that there are none. */
+function describeReturnPlan(plan: ReturnPathPlan, stream: string): string[] {
+  if (plan.origin === undefined && plan.checkpoint === undefined) {
+    return [`  return path of ${stream}: no replication origin, no checkpoint, nothing to drop`];
+  }
+  return [
+    ...(plan.origin === undefined
+      ? []
+      : [`  replication origin ${plan.origin} (tags the return path's writes)`]),
+    ...(plan.checkpoint === undefined
+      ? []
+      : [
+          `  the return path's checkpoint of ${stream} in millrace.checkpoints (${plan.checkpoint.binlogFile ?? '?'}:${plan.checkpoint.binlogPosition ?? '?'})`,
+        ]),
+  ];
+}
+
+function describeReturnTeardown(
+  plan: ReturnPathPlan,
+  done: { readonly originDropped: boolean; readonly checkpointRemoved: boolean },
+  stream: string,
+): string[] {
+  if (!done.originDropped && !done.checkpointRemoved) {
+    return [`no replication origin or checkpoint of the return path ${stream} (nothing to drop)`];
+  }
+  return [
+    ...(done.originDropped ? [`dropped replication origin ${plan.origin}`] : []),
+    ...(done.checkpointRemoved
+      ? [`removed the return path's checkpoint of ${stream} from millrace.checkpoints`]
+      : []),
+  ];
 }
 
 /** Exactly what `teardown --yes` would drop, and what would stop it. */

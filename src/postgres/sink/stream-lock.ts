@@ -1,6 +1,7 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import { sleep } from '../../util/sleep.js';
 import type { PgClient } from '../pg-client.js';
+import { pgBool } from '../sql-client.js';
 
 interface StreamLockOptions {
   /** `run --standby`, or a restart whose old session the server may still hold: wait for it. */
@@ -9,6 +10,9 @@ interface StreamLockOptions {
   /** Another session holds the lock and this one waits for it. */
   readonly onWaiting: () => void;
 }
+
+/** The advisory lock's key: the stream's name, hashed, apart from other users' locks. */
+const lockKey = "hashtextextended('millrace to-crm ' || $1, 0)";
 
 /** How often a waiting session asks again, in milliseconds. */
 const pollMs = 1_000;
@@ -26,11 +30,11 @@ export async function takeStreamLock(
 ): Promise<'held' | 'waited' | 'stopped'> {
   let waited = false;
   for (;;) {
-    const { rows } = await client.query(
-      "SELECT pg_try_advisory_lock(hashtextextended('millrace to-crm ' || $1, 0)) AS held",
-      [stream],
-    );
-    if ((rows[0] as { held: boolean } | undefined)?.held) return waited ? 'waited' : 'held';
+    const { rows } = await client.query(`SELECT pg_try_advisory_lock(${lockKey}) AS held`, [
+      stream,
+    ]);
+    // The CRM client reads every value as text: 'f' is a string, and truthy.
+    if (pgBool((rows[0] as { held: unknown } | undefined)?.held)) return waited ? 'waited' : 'held';
     if (!options.wait) {
       throw new RuntimeFailure(
         'REPLICATOR_RUNNING',
@@ -43,4 +47,9 @@ export async function takeStreamLock(
     await sleep(pollMs, options.signal);
     if (options.signal.aborted) return 'stopped';
   }
+}
+
+/** Gives the lock back before the session ends (a command that held it for a moment). */
+export async function releaseStreamLock(client: PgClient, stream: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(${lockKey})`, [stream]);
 }

@@ -54,3 +54,8 @@ export function readCheckpoint(stream: string): PgStatement {
     values: [stream],
   };
 }
+
+/** Forgets the stream's checkpoint (teardown): a later stream starts at the binlog's end. */
+export function deleteCheckpoint(stream: string): PgStatement {
+  return { text: 'DELETE FROM millrace.checkpoints WHERE stream = $1', values: [stream] };
+}

@@ -25,3 +25,13 @@ export const resetOriginSession: PgStatement = {
   text: 'SELECT pg_replication_origin_session_reset()',
   values: [],
 };
+
+/** Whether the origin exists (`exists`: boolean). */
+export function findOrigin(name: string): PgStatement {
+  return { text: 'SELECT pg_replication_origin_oid($1) IS NOT NULL AS exists', values: [name] };
+}
+
+/** Drops the origin; fails (object_in_use) while a session has it set up. */
+export function dropOrigin(name: string): PgStatement {
+  return { text: 'SELECT pg_replication_origin_drop($1)', values: [name] };
+}

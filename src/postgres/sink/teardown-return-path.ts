@@ -1,0 +1,93 @@
+import { isMillraceError, RuntimeFailure } from '../../errors/millrace-error.js';
+import type { PgClient } from '../pg-client.js';
+import { wrapPrivilegeError } from '../setup/privilege-error.js';
+import { pgBool, rowsOf, sqlState } from '../sql-client.js';
+import { type CrmCheckpoint, loadCrmCheckpoint } from './crm-checkpoint-store.js';
+import { deleteCheckpoint } from './sql/checkpoint.js';
+import { dropOrigin, findOrigin, originName } from './sql/replication-origin.js';
+import { releaseStreamLock, takeStreamLock } from './stream-lock.js';
+
+/**
+ * What `teardown` removes of the return path on the CRM: the stream's replication origin
+ * (cluster-wide, it outlives the database) and its checkpoint row. Both exist only once a
+ * return stream has written.
+ */
+export interface ReturnPathPlan {
+  /** The origin's name, when it exists. */
+  readonly origin: string | undefined;
+  /** The stream's checkpoint, when it has one. */
+  readonly checkpoint: CrmCheckpoint | undefined;
+}
+
+/** What `teardown` would remove of the return path, read without changing anything. */
+export async function planReturnTeardown(
+  client: PgClient,
+  stream: string,
+): Promise<ReturnPathPlan> {
+  const name = originName(stream);
+  const find = findOrigin(name);
+  const found = await rowsOf<{ exists: unknown }>(client, find.text, find.values);
+  const checkpoint = await loadCrmCheckpoint(client, stream).catch((error: unknown) => {
+    // No control tables on the CRM: the return path never ran here.
+    if (isMillraceError(error) && error.code === 'CONTROL_TABLES_MISSING') return undefined;
+    throw error;
+  });
+  return {
+    origin: pgBool(found[0]?.exists) ? name : undefined,
+    checkpoint: checkpoint && checkpoint.lsn !== 0n ? checkpoint : undefined,
+  };
+}
+
+/**
+ * Holds the stream's lock while it works, so a return stream can neither run meanwhile nor be
+ * running (REPLICATOR_RUNNING, exit 3); `work` runs under it and the lock is given back after.
+ */
+export async function withReturnPathFenced<T>(
+  client: PgClient,
+  stream: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  await takeStreamLock(client, stream, {
+    wait: false,
+    signal: new AbortController().signal,
+    onWaiting: () => undefined,
+  });
+  try {
+    return await work();
+  } finally {
+    await releaseStreamLock(client, stream);
+  }
+}
+
+/** Drops the origin and the checkpoint row of `plan`; run fenced (withReturnPathFenced). */
+export async function teardownReturnPath(
+  client: PgClient,
+  stream: string,
+  plan: ReturnPathPlan,
+): Promise<{ readonly originDropped: boolean; readonly checkpointRemoved: boolean }> {
+  let originDropped = false;
+  if (plan.origin !== undefined) {
+    const statement = dropOrigin(plan.origin);
+    try {
+      await client.query(statement.text, statement.values);
+      originDropped = true;
+    } catch (error) {
+      if (sqlState(error) === '42704')
+        originDropped = false; // dropped meanwhile
+      else if (sqlState(error) === '55006') {
+        throw new RuntimeFailure(
+          'REPLICATOR_RUNNING',
+          `replication origin ${plan.origin} is in use by another session (a millrace run writing the to-crm stream ${stream}?): stop it first, then run teardown again`,
+          { context: { origin: plan.origin }, cause: error },
+        );
+      } else throw wrapPrivilegeError(error, `cannot drop replication origin ${plan.origin}`);
+    }
+  }
+  let checkpointRemoved = false;
+  if (plan.checkpoint !== undefined) {
+    const statement = deleteCheckpoint(stream);
+    const result = await client.query(statement.text, statement.values);
+    checkpointRemoved = (result.rowCount ?? 0) > 0;
+  }
+  return { originDropped, checkpointRemoved };
+}
