@@ -121,9 +121,11 @@ describe('millrace audit by digests: composite keys and filters', () => {
       gone!.pos,
     ]);
     // A line the filter keeps out (void), written to the MES anyway.
-    const [voided] = await dbs.pg.query<{ order_id: string; pos: number }>(
-      "select order_id::text, pos from line where state = 'void' and qty >= 0 order by 1, 2 limit 1",
-    ).then((result) => result.rows);
+    const [voided] = await dbs.pg
+      .query<{ order_id: string; pos: number }>(
+        "select order_id::text, pos from line where state = 'void' and qty >= 0 order by 1, 2 limit 1",
+      )
+      .then((result) => result.rows);
     await dbs.mysql.query(
       `insert into stg_line (order_id, pos, sku, state, created, wide)
        values (?, ?, 'x', 'VOID', '2024-01-01 00:00:00', 'w')`,
