@@ -44,6 +44,9 @@ export type DigestChoice =
   | { readonly plan: DigestPlan; readonly reason?: undefined }
   | { readonly plan?: undefined; readonly reason: string };
 
+/** Character sets whose bytes are UTF-8 as they are. */
+const utf8Sets = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii']);
+
 export function planDigest(model: RowModel, spec: MappingSpec, session: PgSession): DigestChoice {
   const { mapping, sourceTable } = model;
   // Buckets are ranges of the key's first column; the other key columns are fields of the row.
@@ -92,9 +95,12 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
     }
     sourceFields.push({ sql: sourceSql[i]!, text: rendered.text });
     if (rendered.text) {
-      // Its own characters, whatever the column's character set: PostgreSQL hashes UTF-8. The
-      // prefix counts bytes (constant time on both sides; equal bytes, equal count).
-      const text = `CONVERT(${rendered.sql} USING utf8mb4)`;
+      // Its own characters as UTF-8, which PostgreSQL hashes: converted unless the column's
+      // bytes already are (the conversion costs a tenth of the statement). The prefix counts
+      // bytes (constant time on both sides; equal bytes, equal count).
+      const text = utf8Sets.has(column.characterSet ?? '')
+        ? rendered.sql
+        : `CONVERT(${rendered.sql} USING utf8mb4)`;
       targetFields.push(`IFNULL(CONCAT(LENGTH(${text}), ':', ${text}), '-')`);
     } else targetFields.push(`IFNULL(${rendered.sql}, '-'), ';'`);
   }

@@ -7,7 +7,8 @@ import { auditJson, countsOf, mappingOf } from './support.js';
  * The digest strategy for mappings with a composite key and a filter: the key's first column cuts
  * the buckets, the other key columns are hashed with the row, and the filter is rendered as SQL on
  * the source, so such a mapping is compared by digests too. A single changed byte in a wide row,
- * a row the filter keeps out but the MES holds, and a missing row are all found.
+ * a row the filter keeps out but the MES holds, and a missing row are all found. A latin1 column
+ * (whose bytes are not UTF-8) is hashed as UTF-8 like the others.
  */
 const orders = 600;
 const linesPerOrder = 4;
@@ -24,7 +25,7 @@ const crmSchema = `
   select o, p, 'SKU-' || o || '-' || p, case when (o + p) % 11 = 0 then -1 else (o * p) % 50 end,
          (o % 1000) / 4.0, (array['open', 'done', 'void'])[1 + (o + p) % 3]::line_state,
          case when o % 5 = 0 then null else p % 2 = 0 end,
-         case when o % 3 = 0 then null else 'note ' || o end,
+         case when o % 3 = 0 then null else 'note é ' || o end,
          timestamptz '2024-01-01 00:00:00+00' + o * interval '1 hour 1.5 second',
          date '2000-01-01' + o % 200,
          repeat(md5(o::text || p::text) || 'ü', 60)
@@ -35,7 +36,7 @@ const mesSchema = [
   `create table stg_line (
     order_id bigint not null, pos int not null, sku varchar(32) not null, qty int null,
     price decimal(12, 2) null, state varchar(8) not null, urgent tinyint(1) null,
-    note varchar(40) null, created datetime(6) not null, due date null, wide varchar(2500) not null,
+    note varchar(40) character set latin1 null, created datetime(6) not null, due date null, wide varchar(2500) not null,
     primary key (order_id, pos)
   ) default charset utf8mb4 collate utf8mb4_unicode_ci`,
 ];
