@@ -50,6 +50,8 @@ const mappingReportSchema = z.strictObject({
    * differing ranges are read row by row) or `rows` (every row read and compared here).
    */
   strategy: z.enum(['digest', 'rows']),
+  /** With `rows`: the first rule (or key, filter, column) SQL could not render, and why. */
+  strategyReason: z.string().optional(),
 });
 export type MappingReport = z.infer<typeof mappingReportSchema>;
 

@@ -36,16 +36,18 @@ export interface DigestStats {
 }
 
 /**
- * Keys per bucket of the first pass over the whole key span: small enough that 1% of rows
- * differing spread evenly leaves most buckets clean, within 1,024..8,192 buckets.
+ * Keys per bucket of the first pass over the whole key span: small enough that with 1% of rows
+ * differing spread evenly about half the buckets are clean (the second pass digests only the
+ * others again), within 1,024..65,536 buckets: each is one short answer row per side, so even
+ * the most cost far less than digesting the table a second time.
  */
 const keysPerCoarseBucket = 64n;
 const minCoarseBuckets = 1024n;
-const maxCoarseBuckets = 8192n;
+const maxCoarseBuckets = 65_536n;
 /** Rows a bucket of the second pass aims at: small enough that a few differences spoil few rows. */
 const rowsPerFineBucket = 8n;
 /** Differing first-pass buckets one second-pass statement digests again (bounds its answer). */
-const coarsePerStatement = 256;
+const coarsePerStatement = 1024;
 /** Differing second-pass buckets whose rows are read in one statement per side. */
 const bucketsPerRowRead = 512;
 /** Beyond this key span bucket numbers could overflow a BIGINT on one side. */
@@ -67,7 +69,7 @@ interface Mismatch {
 /**
  * The `digest` strategy: both databases digest the mapping's rows per key bucket (DigestPlan);
  * buckets with equal digests are matched without a row crossing the network. A first pass cuts
- * the key span into buckets of 64 keys (1,024 to 8,192 of them); the differing ones are
+ * the key span into buckets of 64 keys (1,024 to 65,536 of them); the differing ones are
  * digested again, a few hundred per statement, in buckets of about eight rows; the rows of the buckets that still differ are read from both sides and
  * compared in JavaScript like any range, so every difference is reported exactly as the row
  * path reports it. Returns false, having read nothing, when the key span is too wide for bucket

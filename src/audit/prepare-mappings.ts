@@ -69,7 +69,11 @@ export async function prepareMappings(
   // md5() hashes the database encoding's bytes, MD5() on the MES utf8mb4's: they agree in UTF8.
   const encoding = await source.query<{ server_encoding: string }>('SHOW server_encoding');
   const dateStyle = await source.query<{ DateStyle: string }>('SHOW DateStyle');
-  const session: PgSession = { isoDateStyle: /^ISO\b/.test(dateStyle.rows[0]?.DateStyle ?? '') };
+  const zone = await source.query<{ TimeZone: string }>('SHOW TimeZone');
+  const session: PgSession = {
+    isoDateStyle: /^ISO\b/.test(dateStyle.rows[0]?.DateStyle ?? ''),
+    utcZone: ['UTC', 'Etc/UTC'].includes(zone.rows[0]?.TimeZone ?? ''),
+  };
   const noDigest =
     options.hashing === false
       ? 'digests are turned off'
@@ -116,9 +120,7 @@ async function prepareMapping(
   const choice: { plan?: DigestPlan | undefined; reason?: string | undefined } =
     options.noDigest !== undefined
       ? { reason: options.noDigest }
-      : strategy === 'range'
-        ? planDigest(model, spec, options.session)
-        : { reason: 'keys whose order conversion changes are looked up' };
+      : planDigest(model, spec, options.session);
   return {
     model,
     strategy,

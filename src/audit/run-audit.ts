@@ -388,7 +388,13 @@ function mappingOutcome(
   repairer: Repairer | undefined,
 ): MappingOutcome {
   return {
-    report: { ...entry.tally.report(samples), strategy: entry.comparedBy },
+    report: {
+      ...entry.tally.report(samples),
+      strategy: entry.comparedBy,
+      ...(entry.comparedBy === 'rows' && entry.rowsReason
+        ? { strategyReason: entry.rowsReason }
+        : {}),
+    },
     onDelete: entry.model.mapping.onDelete,
     retained: entry.tally.retained,
     strategy: entry.strategy,

@@ -14,6 +14,7 @@ interface ColumnRow {
   is_nullable: string;
   column_default: string | null;
   extra: string | null;
+  character_set: string | null;
 }
 
 interface IndexRow {
@@ -32,7 +33,7 @@ const columnsSql = `
 select TABLE_NAME as table_name, COLUMN_NAME as column_name, DATA_TYPE as data_type, COLUMN_TYPE as column_type,
        CHARACTER_MAXIMUM_LENGTH as max_length, NUMERIC_PRECISION as numeric_precision, NUMERIC_SCALE as numeric_scale,
        DATETIME_PRECISION as datetime_precision, IS_NULLABLE as is_nullable, COLUMN_DEFAULT as column_default,
-       EXTRA as extra
+       EXTRA as extra, CHARACTER_SET_NAME as character_set
   from information_schema.COLUMNS
  where TABLE_SCHEMA = database() and TABLE_NAME in (?)
  order by TABLE_NAME, ORDINAL_POSITION`;
@@ -105,6 +106,7 @@ function describeColumn(row: ColumnRow, jsonChecked: ReadonlySet<string>): Targe
     nullable: row.is_nullable === 'YES',
     isJson,
     ...(dataType === 'enum' ? { enumValues: Object.freeze(parseEnumLabels(row.column_type)) } : {}),
+    ...(row.character_set ? { characterSet: row.character_set.toLowerCase() } : {}),
   });
 }
 

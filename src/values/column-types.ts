@@ -40,6 +40,8 @@ export interface TargetColumn {
   readonly isJson: boolean;
   /** For ENUM columns, the allowed values; otherwise undefined. */
   readonly enumValues?: readonly string[];
+  /** CHARACTER_SET_NAME, lower case, for character columns (when introspected). */
+  readonly characterSet?: string;
 }
 
 /**

@@ -15,10 +15,12 @@ export type PgRendering = (value: string) => string;
 /** What the session the rendering runs in allows. */
 export interface PgSession {
   /**
-   * DateStyle is ISO: dates and timestamps print as `YYYY-MM-DD[ HH:MM:SS[.f]]`, and their
-   * `::text` (several times cheaper than to_char) can be used.
+   * DateStyle is ISO: dates print as `YYYY-MM-DD`, and their `::text` (cheaper than to_char)
+   * can be used.
    */
   readonly isoDateStyle?: boolean;
+  /** TimeZone is UTC: a timestamptz prints and compares in UTC without AT TIME ZONE. */
+  readonly utcZone?: boolean;
 }
 
 /** A text SQL literal for PostgreSQL (standard_conforming_strings on, as since 9.1). */
@@ -163,19 +165,18 @@ function dateTimeRendering(
   session: PgSession,
 ): PgRendering {
   const width = fsp === 0 ? 19 : 20 + fsp;
-  // ISO output drops a zero fraction and the fraction's trailing zeros: padded back to 6 digits.
-  const text = (utc: string) =>
-    session.isoDateStyle
-      ? fsp === 0
-        ? `left(${utc}::text, 19)`
-        : `left(CASE WHEN length(${utc}::text) = 19 THEN ${utc}::text || '.000000' ELSE rpad(${utc}::text, 26, '0') END, ${width})`
-      : `left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})`;
+  // to_char prints a timestamptz in the session's zone: in a UTC session it is used as it is
+  // (AT TIME ZONE looks the zone up on every row), otherwise moved to UTC first, as the
+  // converter moves it. to_char costs less than padding the ISO text's dropped zeros back.
+  const inUtc = family === 'timestamptz' && session.utcZone === true;
+  const bound = (year: string) =>
+    inUtc ? `'${year}-01-01 00:00:00+00'::timestamptz` : `'${year}-01-01'::timestamp`;
   return (value) => {
-    // A timestamptz is moved to UTC whatever the session's zone, as the converter moves it.
-    const utc = family === 'timestamptz' ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
+    const utc = family === 'timestamptz' && !inUtc ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
     return (
-      `CASE WHEN ${utc} >= '0001-01-01'::timestamp AND ${utc} < '10000-01-01'::timestamp` +
-      ` THEN ${text(utc)} WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
+      `CASE WHEN ${utc} >= ${bound('0001')} AND ${utc} < ${bound('10000')}` +
+      ` THEN left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})` +
+      ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
     );
   };
 }

@@ -100,6 +100,8 @@ describe('millrace audit by digests', () => {
     });
     expect(mappingOf(report, 'items').strategy).toBe('digest');
     expect(mappingOf(report, 'items_upper').strategy).toBe('rows');
+    expect(mappingOf(report, 'items_upper').strategyReason).toMatch(/^sku: upper differs/);
+    expect(mappingOf(report, 'items').strategyReason).toBeUndefined();
     expect(mappingOf(report, 'items_upper').matched).toBe(rows);
     // Every bucket matched: no row was read to compare.
     expect(result.stderr).toMatch(/"mapping":"items",.*"rowChunks":0,"comparedBy":"digest"/);

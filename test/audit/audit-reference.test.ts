@@ -93,7 +93,16 @@ describe('millrace audit on the reference example', () => {
       'different',
       'samples',
       'strategy',
+      'strategyReason',
     ]);
+    // Each reference mapping has a rule SQL does not render, and the report says which.
+    for (const mapping of report.mappings) {
+      expect(mapping.strategy, mapping.name).toBe('rows');
+      expect(mapping.strategyReason, mapping.name).toBeTruthy();
+    }
+    expect(mappingOf(report, 'production_order_lines').strategyReason).toMatch(
+      /^the filter on customer_lead \(float8\)/,
+    );
     expect(mappingOf(report, 'production_orders')).toMatchObject({
       source: 'public.sale_order',
       target: 'stg_production_order',

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalColumnSql } from '../../src/audit/chunk-hash.js';
 import { jsTrimCharacters } from '../../src/audit/digest-rules.js';
 import { ValueError } from '../../src/errors/millrace-error.js';
-import { pgCanonicalSql, pgRejectSql, pgTextLiteral } from '../../src/values/pg-canonical-sql.js';
+import {
+  type PgSession,
+  pgCanonicalSql,
+  pgRejectSql,
+  pgTextLiteral,
+} from '../../src/values/pg-canonical-sql.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { createLane, derivedLaneTypes, type Lane, laneTypes, moodLabels } from '../values/lanes.js';
 
@@ -160,10 +165,13 @@ describe('digest renderings against the values module', () => {
   it('renders every catalogue lane exactly, or declines it as documented', async () => {
     const [mark] = (await db.pg.query<{ mark: string }>(`select ${pgRejectSql} as mark`)).rows;
     let checked = 0;
-    // With the session's DateStyle ISO (dates through ::text) and without (through to_char).
+    // With the session's DateStyle ISO (dates through ::text) and without (through to_char); in
+    // a UTC session (timestamptz printed as it is) and in another zone (moved to UTC first).
+    const sessions: readonly PgSession[] = [{ isoDateStyle: true, utcZone: true }, {}];
     for (const [lane, session] of lanes.flatMap((lane) =>
-      [{ isoDateStyle: true }, {}].map((session) => [lane, session] as const),
+      sessions.map((session) => [lane, session] as const),
     )) {
+      await db.pg.query(`set time zone '${session.utcZone ? 'UTC' : 'Asia/Kolkata'}'`);
       const derived = lane.name.startsWith('d_');
       const render = pgCanonicalSql(derived ? 'text' : lane.source, lane.target, session);
       if (render === undefined) {
@@ -213,6 +221,35 @@ describe('digest renderings against the values module', () => {
     }
     expect(checked).toBeGreaterThan(200);
   }, 300_000);
+
+  it('hashes the same text to the same 64 bits in both databases', async () => {
+    // What both digest statements do to a row's text (sql/bucket-digests.ts), modulo 2^64.
+    const texts = [
+      '',
+      '-;',
+      '7:ñame 😀;',
+      '1;3:abc-;12:2024-01-01 00:00:00.000001;',
+      'x'.repeat(70_000),
+      '\u0001\u001f\'"\\',
+      ...Array.from({ length: 200 }, (_, i) => `${i};${i * 7919}:${'é'.repeat(i % 13)}`),
+    ];
+    const { rows } = await db.pg.query<{ h: string }>(
+      `select (('x' || left(md5(t), 16))::bit(64)::bigint)::text as h
+         from unnest($1::text[]) with ordinality as input(t, ord) order by ord`,
+      [texts],
+    );
+    const modulus = 1n << 64n;
+    for (const [index, text] of texts.entries()) {
+      const [mysqlRows] = await db.mysql.query({
+        sql: 'select cast(cast(conv(left(md5(?), 16), 16, 10) as unsigned) as char)',
+        rowsAsArray: true,
+        values: [text],
+      });
+      const mysqlHash = BigInt((mysqlRows as [string][])[0]![0]);
+      const pgHash = (BigInt(rows[index]!.h) + modulus) % modulus;
+      expect(pgHash, `hash of ${JSON.stringify(text.slice(0, 40))}`).toBe(mysqlHash);
+    }
+  });
 
   it("trims with btrim exactly what JavaScript's trim removes", async () => {
     const set = new Set(jsTrimCharacters);

@@ -44,7 +44,7 @@ function targetWithin(key: string, range: BucketRange) {
 
 /** A field's text in the row (see DigestPlan), over the inner query's column `name`. */
 function sourceField(field: SourceField, name: string): string {
-  const encoded = field.text ? `length(${name}) || ':' || ${name}` : `${name} || ';'`;
+  const encoded = field.text ? `octet_length(${name}) || ':' || ${name}` : `${name} || ';'`;
   const empty = field.text ? "'-'" : "'-;'";
   // Only an expression that can yield the rejection pays for the comparison.
   if (!field.sql.includes(pgRejectSql)) return `coalesce(${encoded}, ${empty})`;
@@ -52,9 +52,11 @@ function sourceField(field: SourceField, name: string): string {
 }
 
 /**
- * Per bucket of `range`: the bucket number, the count of source rows and the XOR of their row
- * hashes (as text: PostgreSQL's is signed, MySQL's unsigned; both are read modulo 2^64). The fields are
- * computed in a subquery kept apart (OFFSET 0), so each is evaluated once per row.
+ * Per bucket of `range`: the bucket number, the count of source rows (those the mapping's filter
+ * passes) and the XOR of their row hashes (as text: PostgreSQL's is signed, MySQL's unsigned;
+ * both are read modulo 2^64). The fields are computed in a subquery kept apart (OFFSET 0), so
+ * each is evaluated once per row, and each row's hash in another, so only the bucket and the
+ * hash (not the row's text) reach the grouping.
  */
 export function sourceBucketDigests(
   table: SourceTableRef,
@@ -65,12 +67,14 @@ export function sourceBucketDigests(
   const row = plan.sourceFields.map((field, index) => sourceField(field, `f${index}`)).join(' || ');
   const key = plan.sourceKey;
   const within = sourceWithin(key, range, 4);
+  const filter = plan.sourceFilter === undefined ? '' : ` AND (${plan.sourceFilter})`;
   return {
     text:
-      `SELECT (k - $1::bigint) / $3::bigint AS b, count(*) AS n,` +
-      ` bit_xor(('x' || left(md5(${row}), 16))::bit(64)::bigint)::text AS s` +
+      `SELECT b, count(*) AS n, bit_xor(h)::text AS s FROM (` +
+      `SELECT (k - $1::bigint) / $3::bigint AS b, ('x' || left(md5(${row}), 16))::bit(64)::bigint AS h` +
       ` FROM (SELECT ${key}::bigint AS k, ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
-      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint${within.sql} OFFSET 0) AS r GROUP BY 1 ORDER BY 1`,
+      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint${within.sql}${filter} OFFSET 0) AS r OFFSET 0)` +
+      ` AS q GROUP BY 1 ORDER BY 1`,
     values: [String(range.first), String(range.last), String(range.width), ...within.values],
   };
 }
