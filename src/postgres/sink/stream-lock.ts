@@ -10,6 +10,9 @@ interface StreamLockOptions {
   readonly onWaiting: () => void;
 }
 
+/** The stream's advisory lock key, as SQL over the stream name in `$1`. */
+const lockKey = "hashtextextended('millrace to-crm ' || $1, 0)";
+
 /** How often a waiting session asks again, in milliseconds. */
 const pollMs = 1_000;
 
@@ -26,10 +29,9 @@ export async function takeStreamLock(
 ): Promise<'held' | 'waited' | 'stopped'> {
   let waited = false;
   for (;;) {
-    const { rows } = await client.query(
-      "SELECT pg_try_advisory_lock(hashtextextended('millrace to-crm ' || $1, 0)) AS held",
-      [stream],
-    );
+    const { rows } = await client.query(`SELECT pg_try_advisory_lock(${lockKey}) AS held`, [
+      stream,
+    ]);
     if ((rows[0] as { held: boolean } | undefined)?.held) return waited ? 'waited' : 'held';
     if (!options.wait) {
       throw new RuntimeFailure(
@@ -43,4 +45,16 @@ export async function takeStreamLock(
     await sleep(pollMs, options.signal);
     if (options.signal.aborted) return 'stopped';
   }
+}
+
+/** Whether some session of this database holds the stream's lock: a `run` replicates it now. */
+export async function streamLockHeld(client: PgClient, stream: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((classid::bigint << 32) | objid::bigint) = ${lockKey}) AS held`,
+    [stream],
+  );
+  const held = (rows[0] as { held: unknown } | undefined)?.held;
+  return held === true || held === 't';
 }

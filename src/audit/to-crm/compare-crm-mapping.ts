@@ -1,0 +1,90 @@
+import { readMesChunks } from '../../mysql/mes-text-rows.js';
+import type { MysqlConnection } from '../../mysql/mysql-client.js';
+import type { PgClient } from '../../postgres/pg-client.js';
+import type { TargetValue } from '../../values/column-types.js';
+import { type CrmScope, compareStatement } from './compare-statement.js';
+import type { CrmAuditModel } from './crm-audit-model.js';
+import { type CrmImage, compileCrmImage } from './crm-images.js';
+import { type CrmTally, type CrmVerdict, verdictOf } from './crm-tally.js';
+import { clearScratch, loadScratch } from './scratch-table.js';
+
+/** The two connections a to-crm comparison reads: the MES (source) and the CRM (target). */
+export interface CrmSides {
+  readonly mes: MysqlConnection;
+  readonly crm: PgClient;
+}
+
+/** Loads images into the (empty or accumulating) session table; returns the expected rows loaded. */
+async function load(
+  crm: PgClient,
+  model: CrmAuditModel,
+  images: readonly CrmImage[],
+): Promise<number> {
+  const expected = images.filter((image) => image.kind === 'expected').length;
+  return expected - (await loadScratch(crm, model, images));
+}
+
+/** Runs the comparison of the session table with `scope`; rows per key not matched (or all). */
+export async function compareScope(
+  crm: PgClient,
+  model: CrmAuditModel,
+  scope: CrmScope,
+  everything = false,
+): Promise<CrmVerdict[]> {
+  const statement = compareStatement(model, scope, everything);
+  const result = await crm.query({
+    text: statement.text,
+    values: [...statement.values],
+    rowMode: 'array',
+  });
+  return result.rows.map((row) => verdictOf(model, row));
+}
+
+/**
+ * One full comparison of a to-crm mapping. The MES table is read in keyset chunks and each chunk
+ * mapped through the compiled mapping into the session table. When the key orders alike on both
+ * sides, each chunk is compared with the CRM rows of its key range and the table emptied again
+ * (memory and session table bounded by a chunk); otherwise the whole table is loaded and compared
+ * once. Returns the MES rows read.
+ */
+export async function compareCrmPass(
+  sides: CrmSides,
+  model: CrmAuditModel,
+  tally: CrmTally,
+  chunkSize: number,
+): Promise<number> {
+  const { mes, crm } = sides;
+  const image = compileCrmImage(model);
+  const keyCount = model.keyColumns.length;
+  await clearScratch(crm, model);
+  let read = 0;
+  let expected = 0;
+  let after: readonly TargetValue[] | undefined;
+  let open = true;
+  for await (const rows of readMesChunks(mes, model.read, chunkSize)) {
+    read += rows.length;
+    const images = rows.map(image).filter((row): row is CrmImage => row !== undefined);
+    expected += await load(crm, model, images);
+    if (!model.ordered) continue;
+    const last = images.at(-1)?.values.slice(0, keyCount);
+    // A full chunk whose rows all lack a key merges into the next chunk's range.
+    if (rows.length === chunkSize && last === undefined) continue;
+    const upTo = rows.length === chunkSize ? last : undefined;
+    tally.recordPass(expected, await compareScope(crm, model, { kind: 'range', after, upTo }));
+    await clearScratch(crm, model);
+    expected = 0;
+    after = upTo;
+    open = upTo !== undefined;
+  }
+  if (!model.ordered) {
+    tally.recordPass(expected, await compareScope(crm, model, { kind: 'all' }));
+  } else if (open) {
+    // CRM rows past the last MES key (or all of them, with no MES row at all) are extra.
+    tally.recordPass(
+      expected,
+      await compareScope(crm, model, { kind: 'range', after, upTo: undefined }),
+    );
+  }
+  await clearScratch(crm, model);
+  return read;
+}
