@@ -54,3 +54,14 @@ export function readCheckpoint(stream: string): PgStatement {
     values: [stream],
   };
 }
+
+/**
+ * The stream's checkpoint position, its row locked until the transaction ends: the stream's next
+ * commit, which updates that row, waits for this transaction (none when no row exists yet).
+ */
+export function lockCheckpoint(stream: string): PgStatement {
+  return {
+    text: 'SELECT lsn::text AS lsn FROM millrace.checkpoints WHERE stream = $1 FOR UPDATE',
+    values: [stream],
+  };
+}
