@@ -12,13 +12,9 @@ import { connectWithRetry } from '../util/connect-with-retry.js';
  */
 export interface MysqlConnection {
   query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
-  /** Array rows (`rowsAsArray`), for large reads; `typeCast` replaces the connection's for this read. */
+  /** Array rows (`rowsAsArray`), for large reads. */
   query(
-    options: {
-      readonly sql: string;
-      readonly rowsAsArray: true;
-      readonly typeCast?: (field: RawField, next: () => unknown) => unknown;
-    },
+    options: { readonly sql: string; readonly rowsAsArray: true },
     values?: unknown[],
   ): Promise<[unknown, unknown]>;
   /** LOAD DATA LOCAL INFILE: the driver sends what the factory's stream yields as the file. */
@@ -39,12 +35,6 @@ export interface MysqlConnection {
   on(event: 'error', listener: (error: Error) => void): unknown;
   off(event: 'error', listener: (error: Error) => void): unknown;
   end(): Promise<void>;
-}
-
-/** A column's raw value as the text protocol carries it (mysql2's type-cast field). */
-export interface RawField {
-  readonly name: string;
-  buffer(): Buffer | null;
 }
 
 interface TargetUrlParts {

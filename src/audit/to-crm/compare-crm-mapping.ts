@@ -1,4 +1,4 @@
-import { readMesChunks } from '../../mysql/mes-text-rows.js';
+import { type MesKey, readMesRange } from '../../mysql/mes-rows.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import type { PgClient } from '../../postgres/pg-client.js';
 import type { TargetValue } from '../../values/column-types.js';
@@ -61,15 +61,22 @@ export async function compareCrmPass(
   let expected = 0;
   let after: readonly TargetValue[] | undefined;
   let open = true;
-  for await (const rows of readMesChunks(mes, model.read, chunkSize)) {
+  for (let from: MesKey | undefined, full = true; full; ) {
+    const rows = await readMesRange(mes, model.read, {
+      ...(from ? { after: from } : {}),
+      limit: chunkSize,
+    });
+    if (rows.length === 0) break;
+    full = rows.length === chunkSize;
+    from = model.mapping.sourceKeyColumns.map((column) => String(rows.at(-1)![column]));
     read += rows.length;
     const images = rows.map(image).filter((row): row is CrmImage => row !== undefined);
     expected += await load(crm, model, images);
     if (!model.ordered) continue;
     const last = images.at(-1)?.values.slice(0, keyCount);
     // A full chunk whose rows all lack a key merges into the next chunk's range.
-    if (rows.length === chunkSize && last === undefined) continue;
-    const upTo = rows.length === chunkSize ? last : undefined;
+    if (full && last === undefined) continue;
+    const upTo = full ? last : undefined;
     tally.recordPass(expected, await compareScope(crm, model, { kind: 'range', after, upTo }));
     await clearScratch(crm, model);
     expected = 0;

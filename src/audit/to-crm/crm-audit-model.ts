@@ -1,6 +1,6 @@
 import type { CompiledMapping } from '../../mapping/compiled-mapping.js';
 import type { TargetTable } from '../../mapping/tables.js';
-import type { MesRead } from '../../mysql/mes-text-rows.js';
+import type { MesTableRead } from '../../mysql/mes-rows.js';
 import type { CrmColumn, MesColumn } from '../../values/column-types.js';
 import { comparedColumns } from '../row-model.js';
 
@@ -10,8 +10,8 @@ import { comparedColumns } from '../row-model.js';
  */
 export interface CrmAuditModel {
   readonly mapping: CompiledMapping;
-  /** The MES table's columns the mapping reads, its key first. */
-  readonly read: MesRead;
+  /** The MES table's columns the mapping reads, and its key. */
+  readonly read: MesTableRead;
   /** The CRM key columns, in key order. */
   readonly keyColumns: readonly string[];
   /** CRM columns compared: the mapping's columns without key, metadata and soft-delete ones. */
@@ -39,7 +39,6 @@ export function buildCrmAuditModel(
   for (const name of [...keyColumns, ...compareColumns]) {
     types.set(name, target.columns.get(name)!.type);
   }
-  const readNames = [...new Set([...mapping.sourceKeyColumns, ...mapping.sourceColumns])];
   const keyMes = mapping.sourceKeyColumns.map((name) => mesColumns.get(name)!);
   // A copied integer key orders alike on both sides; anything else (text under two collations,
   // a converted temporal) is compared over the whole table instead of range by range.
@@ -51,8 +50,8 @@ export function buildCrmAuditModel(
     mapping,
     read: {
       table: mapping.source.table,
-      columns: readNames.map((name) => mesColumns.get(name)!),
-      keyColumns: keyMes,
+      columns: mapping.sourceColumns,
+      keyColumns: mapping.sourceKeyColumns,
     },
     keyColumns,
     compareColumns,

@@ -1,6 +1,5 @@
 import { describeError, ValueError } from '../../errors/millrace-error.js';
 import type { ChangeMeta, SourceRow } from '../../mapping/compiled-mapping.js';
-import { mesRowKey } from '../../mysql/mes-text-rows.js';
 import type { TargetValue } from '../../values/column-types.js';
 import type { CrmAuditModel } from './crm-audit-model.js';
 
@@ -23,18 +22,10 @@ export interface CrmImage {
 /** Metadata columns are not compared, so any fixed meta will do. */
 const auditMeta: ChangeMeta = Object.freeze({ lsn: 0n, syncedAt: new Date(0) });
 
-/** Turns MES text rows into images; undefined for a row whose key itself does not convert. */
-export function compileCrmImage(
-  model: CrmAuditModel,
-): (values: readonly (string | null)[]) => CrmImage | undefined {
-  const { mapping, read, keyColumns, compareColumns } = model;
-  const names = read.columns.map((column) => column.name);
+/** Turns MES rows (text forms) into images; undefined for a row whose key itself does not convert. */
+export function compileCrmImage(model: CrmAuditModel): (row: SourceRow) => CrmImage | undefined {
+  const { mapping, keyColumns, compareColumns } = model;
   const blanks: null[] = compareColumns.map(() => null);
-  const rowOf = (values: readonly (string | null)[]): SourceRow => {
-    const row: Record<string, string | null> = {};
-    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i] ?? null;
-    return row;
-  };
   const keyOnly = (row: SourceRow): readonly TargetValue[] | undefined => {
     try {
       return [...mapping.key(row), ...blanks];
@@ -43,9 +34,11 @@ export function compileCrmImage(
       throw error;
     }
   };
-  return (values) => {
-    const row = rowOf(values);
-    const sourceKey = mesRowKey(read, values);
+  return (row) => {
+    const sourceKey = mapping.sourceKeyColumns.map((column) => {
+      const value = row[column];
+      return typeof value === 'string' ? value : null;
+    });
     if (mapping.matches(row) === false) {
       const keyed = keyOnly(row);
       return keyed && { kind: 'filtered', sourceKey, values: keyed };

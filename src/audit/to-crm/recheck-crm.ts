@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger.js';
-import { readMesByKeys } from '../../mysql/mes-text-rows.js';
+import { readMesKeys } from '../../mysql/mes-rows.js';
 import { emptySummary, type RecheckSummary } from '../recheck.js';
 import { type ReplicationProbe, waitForPosition } from '../settle.js';
 import { type CrmSides, compareScope } from './compare-crm-mapping.js';
@@ -37,10 +37,10 @@ async function loadSources(
 ): Promise<void> {
   await clearScratch(sides.crm, model);
   // An extra key has no MES row to name it: its CRM key's text is the MES key's (copied keys).
-  const keys = pending.map(
-    ({ candidate }) => candidate.verdict.sourceKey ?? candidate.verdict.keyParts,
+  const keys = pending.map(({ candidate }) =>
+    (candidate.verdict.sourceKey ?? candidate.verdict.keyParts).map(String),
   );
-  const rows = await readMesByKeys(sides.mes, model.read, keys);
+  const rows = await readMesKeys(sides.mes, model.read, keys);
   const image = compileCrmImage(model);
   const images = rows.map(image).filter((row): row is CrmImage => row !== undefined);
   await loadScratch(sides.crm, model, images);
