@@ -98,15 +98,17 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   );
   try {
     return await withReleasers(async (releasers) => {
-      const source = releasers.hold(
-        await connectSource({
-          url: options.sourceUrl,
-          timeoutMs: options.connectTimeoutMs,
-          logger,
-          applicationName: 'millrace:audit',
-        }),
-        (client) => client.end(),
-      );
+      const connectCrm = async () =>
+        releasers.hold(
+          await connectSource({
+            url: options.sourceUrl,
+            timeoutMs: options.connectTimeoutMs,
+            logger,
+            applicationName: 'millrace:audit',
+          }),
+          (client) => client.end(),
+        );
+      const source = await connectCrm();
       const connectMes = async () =>
         releasers.hold(
           await connectTarget({
@@ -122,7 +124,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
       const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
       const toMes = specs.filter((spec) => spec.direction === 'to-mes');
       if (toCrm.length === 0) return await audit(options, sides, toMes);
-      return await auditBoth(options, sides, toMes, toCrm);
+      // The to-crm repair writes on a CRM session of its own (it carries a replication origin).
+      const crmWriter = options.repair && !options.dryRun ? await connectCrm() : undefined;
+      return await auditBoth(options, { ...sides, crmWriter }, toMes, toCrm);
     });
   } catch (error) {
     if (isMillraceError(error)) throw error;
@@ -245,7 +249,7 @@ async function auditPrepared(
  */
 async function auditBoth(
   options: AuditOptions,
-  sides: AuditSides,
+  sides: AuditSides & { readonly crmWriter: PgClient | undefined },
   toMes: readonly MappingSpec[],
   toCrm: readonly MappingSpec[],
 ): Promise<AuditOutcome> {
@@ -261,10 +265,11 @@ async function auditBoth(
       settleTimeoutMs: options.settleTimeoutMs,
       chunkSize: options.chunkSize ?? 5_000,
       logger: options.logger,
+      ...(options.repair ? { repair: { dryRun: options.dryRun, crm: sides.crmWriter } } : {}),
     },
     { mes: sides.reader, crm: sides.source },
   );
-  const outcome = joinOutcomes(forward, back, options.slot, {
+  const outcome = joinOutcomes(forward, back, options, {
     startedAt: forward?.report.startedAt ?? started.toISOString(),
     seconds: (performance.now() - startedMs) / 1000,
   });
@@ -279,7 +284,7 @@ async function auditBoth(
 function joinOutcomes(
   forward: AuditOutcome | undefined,
   back: ToCrmAudit,
-  slot: string,
+  options: Pick<AuditOptions, 'slot' | 'repair' | 'dryRun'>,
   timing: { readonly startedAt: string; readonly seconds: number },
 ): AuditOutcome {
   const mappings = [...(forward?.mappings ?? []), ...back.mappings];
@@ -293,10 +298,15 @@ function joinOutcomes(
     mappings,
     readLsn: forward?.readLsn ?? null,
     returnPath: back.standing,
-    slot,
+    slot: options.slot,
     replicatorActive: forward?.replicatorActive ?? false,
     recheck: forward?.recheck,
-    repair: forward?.repair,
+    repair: options.repair
+      ? {
+          dryRun: options.dryRun,
+          summaries: [...(forward?.repair?.summaries ?? []), ...back.repairs],
+        }
+      : undefined,
     throughput: {
       sourceRows: (forward?.throughput.sourceRows ?? 0) + back.sourceRows,
       targetRows: (forward?.throughput.targetRows ?? 0) + back.targetRows,

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAudit } from '../../src/audit/run-audit.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
   endRun,
@@ -14,6 +16,7 @@ import {
   startReturnRun,
   waitForWorkOrders,
   workOrderMappings,
+  workOrdersBothSides,
 } from '../support/return-path.js';
 import { audit, auditJson, countsOf, mappingOf } from './support.js';
 
@@ -195,6 +198,46 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     }
   });
 
+  it('compares key range by key range, with the same findings', async () => {
+    // Two rows per chunk: ranges (0,2], (2,4], (4,6], then the open range past the last MES key,
+    // which holds the extra CRM row 77.
+    const outcome = await runAudit({
+      sourceUrl: dbs.crmUrl,
+      targetUrl: dbs.mesUrl,
+      mappingsDir: mappings,
+      slot: stream,
+      tables: ['work_orders'],
+      samples: 20,
+      settleTimeoutMs: 10_000,
+      repair: false,
+      dryRun: false,
+      connectTimeoutMs: 5_000,
+      logger: silentLogger(),
+      chunkSize: 2,
+      record: false,
+    });
+    const orders = outcome.report.mappings[0]!;
+    expect(orders).toMatchObject({ matched: 3, missing: 1, extra: 1, different: 2 });
+    expect(orders.samples.missing).toEqual([{ work_order_id: '2' }]);
+    expect(orders.samples.extra).toEqual([{ work_order_id: '77' }]);
+    expect(orders.samples.different.map((sample) => sample.key)).toEqual([
+      { work_order_id: '4' },
+      { work_order_id: '5' },
+    ]);
+  });
+
+  it('plans a repair with --dry-run and writes nothing', async () => {
+    const before = await workOrdersBothSides(dbs);
+    const result = await audit(['--repair', '--dry-run'], env);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toContain(
+      'work_orders: would upsert 1 missing and 2 different, would delete 1, would soft-delete 0',
+    );
+    expect(result.stdout).toContain('gadgets: would upsert 0 missing and 2 different');
+    expect(result.stdout).toContain('delete work_order_id=77 (extra)');
+    expect(await workOrdersBothSides(dbs)).toEqual(before);
+  });
+
   it('reports a difference that outlives the running stream as confirmed', async () => {
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);
     // A MES change the stream carries while the audit runs is not a difference.
@@ -207,5 +250,20 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     expect(result.stdout).toContain(
       'DIFFERENCES in 1 of 1 mappings: 1 missing, 1 extra, 2 different',
     );
+  });
+
+  it('repairs exactly the differences beside the running stream, then audits consistent', async () => {
+    const result = await audit(['--repair', '--format', 'json'], env);
+    expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
+    await waitForWorkOrders(dbs, run);
+    const { rows } = await dbs.pg.query<{ id: string; doc: string; tier: string }>(
+      'select id::text as id, doc::text as doc, tier::text as tier from mes_gadget order by id',
+    );
+    expect(rows.slice(0, 2)).toEqual([
+      { id: '1', doc: '{"a": "x", "b": [1, 2]}', tier: 'gold' },
+      { id: '2', doc: null, tier: 'bronze' },
+    ]);
+    const { report } = await auditJson(env, 0);
+    expect(report.consistent).toBe(true);
   });
 });

@@ -108,6 +108,13 @@ export async function recheckCrm(
       break;
     }
   }
+  if (summary.rounds > 0) {
+    const { resolved, confirmed, unsettled, rounds, settle } = summary;
+    options.logger.info(
+      { direction: 'to-crm', resolved, confirmed, unsettled, rounds, settle },
+      're-checked differences',
+    );
+  }
   return summary;
 }
 
