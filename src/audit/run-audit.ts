@@ -98,26 +98,21 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   );
   try {
     return await withReleasers(async (releasers) => {
-      const connectCrm = async () =>
-        releasers.hold(
-          await connectSource({
+      // Each connection is closed when the audit ends, whatever happens.
+      const held = async <C extends { end(): Promise<void> }>(connecting: Promise<C>) =>
+        releasers.hold(await connecting, (connection) => connection.end());
+      const timeoutMs = options.connectTimeoutMs;
+      const connectCrm = () =>
+        held(
+          connectSource({
             url: options.sourceUrl,
-            timeoutMs: options.connectTimeoutMs,
+            timeoutMs,
             logger,
             applicationName: 'millrace:audit',
           }),
-          (client) => client.end(),
         );
       const source = await connectCrm();
-      const connectMes = async () =>
-        releasers.hold(
-          await connectTarget({
-            url: options.targetUrl,
-            timeoutMs: options.connectTimeoutMs,
-            logger,
-          }),
-          (connection) => connection.end(),
-        );
+      const connectMes = () => held(connectTarget({ url: options.targetUrl, timeoutMs, logger }));
       const target = await connectMes();
       const writerConnection = await connectMes();
       const sides = { source, reader: target, writerConnection };
