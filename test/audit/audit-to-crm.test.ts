@@ -43,6 +43,19 @@ onDelete: delete
 metadata: { syncedAt: synced }
 `;
 
+/** Text keys: the two databases may order them differently, so they are compared whole. */
+const partMes = `create table part (code varchar(20) primary key, label varchar(40)) engine=InnoDB`;
+const partCrm = 'create table mes_part (code text primary key, label text)';
+const partMapping = `name: parts
+direction: to-crm
+source: part
+target: public.mes_part
+key:
+  code: code
+columns:
+  label: label
+`;
+
 const insertWorkOrder = `insert into work_order
   (id, crm_order_id, status, planned_start, planned_finish, qty_planned, qty_produced, resource_code)
   values (?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -57,13 +70,15 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
   let run: RunningCli | undefined;
   let env: NodeJS.ProcessEnv;
   const stream = uniqueName('crmaudit');
-  const mappings = workOrderMappings({ 'gadgets.yaml': gadgetMapping });
+  const mappings = workOrderMappings({ 'gadgets.yaml': gadgetMapping, 'parts.yaml': partMapping });
 
   beforeAll(async () => {
     dbs = await createTestDatabases('crm audit');
     await migrateWorkOrders(dbs);
     await dbs.mysql.query(gadgetMes);
     await dbs.pg.query(gadgetCrm);
+    await dbs.mysql.query(partMes);
+    await dbs.pg.query(partCrm);
     env = replicationEnv(dbs, stream, mappings, { MILLRACE_LOG_LEVEL: 'warn' });
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);
     for (let id = 1; id <= 6; id++) {
@@ -84,10 +99,18 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
          (2, -0.0001, '1999-12-31 23:59:59.999999', null, 'bronze'),
          (3, 99999999.9999, '2026-02-03 00:00:00', '"just text"', 'silver')`,
     );
+    await dbs.mysql.query(
+      "insert into part values ('a-2', 'lower'), ('B', 'upper'), ('_x', 'underscore'), ('Z9', null)",
+    );
     await waitForWorkOrders(dbs, run);
     await waitFor(
       'the gadgets on the CRM',
       async () => (await crmCount(dbs, 'mes_gadget')) === 3,
+      60_000,
+    );
+    await waitFor(
+      'the parts on the CRM',
+      async () => (await crmCount(dbs, 'mes_part')) === 4,
       60_000,
     );
   }, 180_000);
@@ -103,7 +126,7 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
   it('exits 0 on a consistent pair while the stream runs, naming direction and strategy', async () => {
     const { report } = await auditJson(env, 0);
     expect(report.consistent).toBe(true);
-    for (const name of ['work_orders', 'gadgets']) {
+    for (const name of ['work_orders', 'gadgets', 'parts']) {
       const mapping = mappingOf(report, name);
       expect(mapping.direction).toBe('to-crm');
       expect(mapping.strategy).toBe('typed-join');
@@ -121,7 +144,7 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/MES read position \S+\.\d+:\d+/);
     expect(text.stdout).toContain(`the to-crm stream '${stream}' runs`);
-    expect(text.stdout).toContain('consistent: 2 mappings match');
+    expect(text.stdout).toContain('consistent: 3 mappings match');
   });
 
   it('names exactly the broken keys and columns, in every format', async () => {
@@ -142,6 +165,9 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     );
     await pg.query(`update mes_gadget set doc = '{"a": "x", "b": [1, 3]}' where id = 1`);
     await pg.query(`update mes_gadget set tier = 'silver' where id = 2`);
+    await pg.query(`delete from mes_part where code = 'B'`);
+    await pg.query(`update mes_part set label = 'LOWER' where code = 'a-2'`);
+    await pg.query(`insert into mes_part values ('b', 'not on the MES')`);
 
     const { report } = await auditJson(env, 1);
     expect(report.consistent).toBe(false);
@@ -183,6 +209,22 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
       },
       { key: { id: '2' }, columns: { tier: { source: 'bronze', target: 'silver' } } },
     ]);
+
+    expect(countsOf(report, 'parts')).toEqual({
+      sourceRows: 4,
+      targetRows: 4,
+      matched: 2,
+      missing: 1,
+      extra: 1,
+      different: 1,
+    });
+    expect(mappingOf(report, 'parts').samples).toEqual({
+      missing: [{ code: 'B' }],
+      extra: [{ code: 'b' }],
+      different: [
+        { key: { code: 'a-2' }, columns: { label: { source: 'lower', target: 'LOWER' } } },
+      ],
+    });
 
     const text = await audit(['--table', 'gadgets'], env);
     expect(text.code).toBe(1);
