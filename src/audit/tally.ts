@@ -135,12 +135,15 @@ export class KeyCounts {
   /** Differences not kept as candidates (beyond the kept ones). */
   overflow = 0;
 
-  /** Adds (or with -1 takes back) one key's verdict and the sides it counts a row on. */
-  protected count(status: KeyStatus, inSource: boolean, inTarget: boolean, sign: 1 | -1): void {
-    if (inSource) this.sourceRows += sign;
-    if (inTarget) this.targetRows += sign;
+  /**
+   * Adds `keys` keys (negative: takes them back) with one verdict and the sides it counts a row
+   * on.
+   */
+  protected count(status: KeyStatus, inSource: boolean, inTarget: boolean, keys: number): void {
+    if (inSource) this.sourceRows += keys;
+    if (inTarget) this.targetRows += keys;
     // Each counted status has a count of the same name.
-    if (status !== 'none') this[status] += sign;
+    if (status !== 'none') this[status] += keys;
   }
 }
 

@@ -1,11 +1,12 @@
 import { type MesKey, readMesRange } from '../../mysql/mes-rows.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import type { PgClient } from '../../postgres/pg-client.js';
+import type { PgStatement } from '../../postgres/sink/sql/statement.js';
 import type { TargetValue } from '../../values/column-types.js';
-import { type CrmScope, compareStatement } from './compare-statement.js';
+import { type CompareRows, type CrmScope, compareStatement } from './compare-statement.js';
 import type { CrmAuditModel } from './crm-audit-model.js';
 import { type CrmImage, compileCrmImage } from './crm-images.js';
-import { type CrmTally, type CrmVerdict, verdictOf } from './crm-tally.js';
+import { type CrmStatus, type CrmTally, type CrmVerdict, verdictOf } from './crm-tally.js';
 import { clearScratch, loadScratch } from './scratch-table.js';
 
 /** The two connections a to-crm comparison reads: the MES (source) and the CRM (target). */
@@ -24,20 +25,44 @@ async function load(
   return expected - (await loadScratch(crm, model, images));
 }
 
-/** Runs the comparison of the session table with `scope`; rows per key not matched (or all). */
-export async function compareScope(
-  crm: PgClient,
-  model: CrmAuditModel,
-  scope: CrmScope,
-  everything = false,
-): Promise<CrmVerdict[]> {
-  const statement = compareStatement(model, scope, everything);
+async function query(crm: PgClient, statement: PgStatement): Promise<unknown[][]> {
   const result = await crm.query({
     text: statement.text,
     values: [...statement.values],
     rowMode: 'array',
   });
-  return result.rows.map((row) => verdictOf(model, row));
+  return result.rows;
+}
+
+/** Runs the comparison of the session table with `scope`; rows per key not matched (or all). */
+export async function compareScope(
+  crm: PgClient,
+  model: CrmAuditModel,
+  scope: CrmScope,
+  rows?: CompareRows,
+): Promise<CrmVerdict[]> {
+  const found = await query(crm, compareStatement(model, scope, rows));
+  return found.map((row) => verdictOf(model, row));
+}
+
+/**
+ * The whole table at once: the counts per status first, then only as many differing rows as
+ * the tally keeps, so a table that differs everywhere does not come back whole.
+ */
+async function compareWhole(crm: PgClient, model: CrmAuditModel, tally: CrmTally): Promise<void> {
+  const counts = new Map<CrmStatus, number>();
+  for (const [status, count] of await query(
+    crm,
+    compareStatement(model, { kind: 'all' }, { kind: 'counts' }),
+  )) {
+    counts.set(String(status) as CrmStatus, Number(count));
+  }
+  const limit = tally.room();
+  const verdicts =
+    limit > 0
+      ? await compareScope(crm, model, { kind: 'all' }, { kind: 'differences', limit })
+      : [];
+  tally.recordCounted(counts, verdicts);
 }
 
 /**
@@ -84,7 +109,7 @@ export async function compareCrmPass(
     open = upTo !== undefined;
   }
   if (!model.ordered) {
-    tally.recordPass(expected, await compareScope(crm, model, { kind: 'all' }));
+    await compareWhole(crm, model, tally);
   } else if (open) {
     // CRM rows past the last MES key (or all of them, with no MES row at all) are extra.
     tally.recordPass(

@@ -18,6 +18,15 @@ export type CrmScope =
     }
   | { readonly kind: 'keys'; readonly keys: readonly (readonly string[])[] };
 
+/**
+ * What a comparison returns: a row per key not matched (the first `limit`), a row per key, or
+ * how many keys have each status.
+ */
+export type CompareRows =
+  | { readonly kind: 'differences'; readonly limit?: number }
+  | { readonly kind: 'everything' }
+  | { readonly kind: 'counts' };
+
 /** The fixed columns of a result row, before the key texts and the per-column triples. */
 export const resultLayout = Object.freeze({
   status: 0,
@@ -76,14 +85,14 @@ function scopeCondition(model: CrmAuditModel, scope: CrmScope, params: Params): 
 /**
  * The comparison of the session table with the CRM rows in `scope`, in PostgreSQL: a FULL OUTER
  * JOIN on the key, typed values compared per column. One row per key that is not `matched`
- * (with `everything`, every key): status, the MES key, a refused value's column and reason, the
+ * (or per key, or counts: see CompareRows): status, the MES key, a refused value's column and reason, the
  * key's text forms, then per compared column whether it differs and, where it does, both text
  * forms.
  */
 export function compareStatement(
   model: CrmAuditModel,
   scope: CrmScope,
-  everything = false,
+  rows: CompareRows = { kind: 'differences' },
 ): PgStatement {
   const { mapping, keyColumns, compareColumns } = model;
   const params = new Params();
@@ -124,10 +133,11 @@ export function compareStatement(
     .map((column) => `s.${quotePgIdent(column)} = t.${quotePgIdent(column)}`)
     .join(' AND ');
   const joined = `SELECT ${select.join(', ')} FROM ${scratchName(model)} s FULL OUTER JOIN (${target}) t ON ${on}`;
-  return {
-    text: everything
+  const text =
+    rows.kind === 'everything'
       ? joined
-      : `SELECT * FROM (${joined}) compared WHERE status NOT IN ('matched', 'none')`,
-    values: params.values,
-  };
+      : rows.kind === 'counts'
+        ? `SELECT status, count(*)::text FROM (${joined}) compared GROUP BY status`
+        : `SELECT * FROM (${joined}) compared WHERE status NOT IN ('matched', 'none')${rows.limit === undefined ? '' : ` LIMIT ${rows.limit}`}`;
+  return { text, values: params.values };
 }

@@ -105,6 +105,30 @@ export class CrmTally extends KeyCounts {
     this.matched += matched;
   }
 
+  /** Differences that can still be kept. */
+  room(): number {
+    return Math.max(0, candidateLimit - this.candidates.length);
+  }
+
+  /**
+   * One comparison given as counts per status, with the first of its differing rows: those are
+   * kept, the other differences only counted.
+   */
+  recordCounted(counts: ReadonlyMap<CrmStatus, number>, verdicts: readonly CrmVerdict[]): void {
+    let differences = 0;
+    for (const [status, count] of counts) {
+      this.count(status, inSource.has(status), inTarget.has(status), count);
+      if (isCrmDifference(status)) differences += count;
+    }
+    let kept = 0;
+    for (const verdict of verdicts) {
+      if (!isCrmDifference(verdict.status) || this.candidates.length >= candidateLimit) continue;
+      this.candidates.push({ id: JSON.stringify(verdict.keyParts), verdict });
+      kept++;
+    }
+    this.overflow += differences - kept;
+  }
+
   /** Moves a candidate's contribution to what a newer read of both sides says. */
   revise(candidate: CrmCandidate, verdict: CrmVerdict): void {
     this.add(candidate.verdict.status, -1);

@@ -53,7 +53,12 @@ async function compareNow(
   pending: readonly Pending[],
 ): Promise<Map<string, CrmVerdict>> {
   const keys = pending.map(({ candidate }) => candidate.verdict.keyParts.map(String));
-  const verdicts = await compareScope(sides.crm, model, { kind: 'keys', keys }, true);
+  const verdicts = await compareScope(
+    sides.crm,
+    model,
+    { kind: 'keys', keys },
+    { kind: 'everything' },
+  );
   await clearScratch(sides.crm, model);
   return new Map(verdicts.map((verdict) => [JSON.stringify(verdict.keyParts), verdict]));
 }

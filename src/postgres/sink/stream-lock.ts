@@ -1,6 +1,7 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import { sleep } from '../../util/sleep.js';
 import type { PgClient } from '../pg-client.js';
+import { pgBool } from '../sql-client.js';
 
 interface StreamLockOptions {
   /** `run --standby`, or a restart whose old session the server may still hold: wait for it. */
@@ -10,7 +11,7 @@ interface StreamLockOptions {
   readonly onWaiting: () => void;
 }
 
-/** The stream's advisory lock key, as SQL over the stream name in `$1`. */
+/** The advisory lock's key: the stream's name, hashed, apart from other users' locks. */
 const lockKey = "hashtextextended('millrace to-crm ' || $1, 0)";
 
 /** How often a waiting session asks again, in milliseconds. */
@@ -32,7 +33,8 @@ export async function takeStreamLock(
     const { rows } = await client.query(`SELECT pg_try_advisory_lock(${lockKey}) AS held`, [
       stream,
     ]);
-    if ((rows[0] as { held: boolean } | undefined)?.held) return waited ? 'waited' : 'held';
+    // The CRM client reads every value as text: 'f' is a string, and truthy.
+    if (pgBool((rows[0] as { held: unknown } | undefined)?.held)) return waited ? 'waited' : 'held';
     if (!options.wait) {
       throw new RuntimeFailure(
         'REPLICATOR_RUNNING',
@@ -47,6 +49,11 @@ export async function takeStreamLock(
   }
 }
 
+/** Gives the lock back before the session ends (a command that held it for a moment). */
+export async function releaseStreamLock(client: PgClient, stream: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(${lockKey})`, [stream]);
+}
+
 /** Whether some session of this database holds the stream's lock: a `run` replicates it now. */
 export async function streamLockHeld(client: PgClient, stream: string): Promise<boolean> {
   const { rows } = await client.query(
@@ -55,6 +62,5 @@ export async function streamLockHeld(client: PgClient, stream: string): Promise<
         AND ((classid::bigint << 32) | objid::bigint) = ${lockKey}) AS held`,
     [stream],
   );
-  const held = (rows[0] as { held: unknown } | undefined)?.held;
-  return held === true || held === 't';
+  return pgBool((rows[0] as { held: unknown } | undefined)?.held);
 }
