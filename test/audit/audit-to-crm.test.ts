@@ -56,6 +56,24 @@ columns:
   label: label
 `;
 
+/** A filter and soft deletes: rows outside the filter and flagged rows are not live rows. */
+const toolMes = `create table tool (id int primary key, name varchar(20), active tinyint(1) not null) engine=InnoDB`;
+const toolCrm = `create table mes_tool (id bigint primary key, name text, is_deleted boolean,
+  deleted_at timestamptz)`;
+const toolMapping = `name: tools
+direction: to-crm
+source: tool
+target: public.mes_tool
+key:
+  id: id
+columns:
+  name: name
+filter:
+  active: { eq: 1 }
+onDelete: soft
+softDelete: { flag: is_deleted, at: deleted_at }
+`;
+
 const insertWorkOrder = `insert into work_order
   (id, crm_order_id, status, planned_start, planned_finish, qty_planned, qty_produced, resource_code)
   values (?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -70,7 +88,11 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
   let run: RunningCli | undefined;
   let env: NodeJS.ProcessEnv;
   const stream = uniqueName('crmaudit');
-  const mappings = workOrderMappings({ 'gadgets.yaml': gadgetMapping, 'parts.yaml': partMapping });
+  const mappings = workOrderMappings({
+    'gadgets.yaml': gadgetMapping,
+    'parts.yaml': partMapping,
+    'tools.yaml': toolMapping,
+  });
 
   beforeAll(async () => {
     dbs = await createTestDatabases('crm audit');
@@ -79,6 +101,8 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     await dbs.pg.query(gadgetCrm);
     await dbs.mysql.query(partMes);
     await dbs.pg.query(partCrm);
+    await dbs.mysql.query(toolMes);
+    await dbs.pg.query(toolCrm);
     env = replicationEnv(dbs, stream, mappings, { MILLRACE_LOG_LEVEL: 'warn' });
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);
     for (let id = 1; id <= 6; id++) {
@@ -102,6 +126,7 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     await dbs.mysql.query(
       "insert into part values ('a-2', 'lower'), ('B', 'upper'), ('_x', 'underscore'), ('Z9', null)",
     );
+    await dbs.mysql.query("insert into tool values (1, 'drill', 1), (2, 'saw', 1), (3, 'old', 0)");
     await waitForWorkOrders(dbs, run);
     await waitFor(
       'the gadgets on the CRM',
@@ -111,6 +136,11 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     await waitFor(
       'the parts on the CRM',
       async () => (await crmCount(dbs, 'mes_part')) === 4,
+      60_000,
+    );
+    await waitFor(
+      'the tools on the CRM',
+      async () => (await crmCount(dbs, 'mes_tool')) === 2,
       60_000,
     );
   }, 180_000);
@@ -144,7 +174,7 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/MES read position \S+\.\d+:\d+/);
     expect(text.stdout).toContain(`the to-crm stream '${stream}' runs`);
-    expect(text.stdout).toContain('consistent: 3 mappings match');
+    expect(text.stdout).toContain('consistent: 4 mappings match');
   });
 
   it('names exactly the broken keys and columns, in every format', async () => {
@@ -168,6 +198,9 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     await pg.query(`delete from mes_part where code = 'B'`);
     await pg.query(`update mes_part set label = 'LOWER' where code = 'a-2'`);
     await pg.query(`insert into mes_part values ('b', 'not on the MES')`);
+    // Flagged as deleted: absent (missing); outside the filter but live: extra; flagged: not there.
+    await pg.query('update mes_tool set is_deleted = true, deleted_at = now() where id = 2');
+    await pg.query(`insert into mes_tool values (3, 'old', false, null), (9, 'gone', true, now())`);
 
     const { report } = await auditJson(env, 1);
     expect(report.consistent).toBe(false);
@@ -225,6 +258,17 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
         { key: { code: 'a-2' }, columns: { label: { source: 'lower', target: 'LOWER' } } },
       ],
     });
+
+    expect(countsOf(report, 'tools')).toEqual({
+      sourceRows: 2,
+      targetRows: 2,
+      matched: 1,
+      missing: 1,
+      extra: 1,
+      different: 0,
+    });
+    expect(mappingOf(report, 'tools').samples.missing).toEqual([{ id: '2' }]);
+    expect(mappingOf(report, 'tools').samples.extra).toEqual([{ id: '3' }]);
 
     const text = await audit(['--table', 'gadgets'], env);
     expect(text.code).toBe(1);
