@@ -1,3 +1,4 @@
+import { sqlState } from '../../errors/classify-error.js';
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import type { Logger } from '../../log/logger.js';
 import type { ChangeMeta, CompiledMapping, SourceRow } from '../../mapping/compiled-mapping.js';
@@ -10,6 +11,7 @@ import {
 import { type MesKey, type MesKeyRange, readMesKeys, readMesRange } from '../../mysql/mes-rows.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import { ChangeMapper } from '../../pipeline/change-mapper.js';
+import type { ChunkStats } from '../../pipeline/sink.js';
 import type { ChangeEvent } from '../../pipeline/source-event.js';
 import type { PgClient } from '../../postgres/pg-client.js';
 import { CrmSink } from '../../postgres/sink/crm-sink.js';
@@ -17,6 +19,7 @@ import { lockCheckpoint } from '../../postgres/sink/sql/checkpoint.js';
 import { originName } from '../../postgres/sink/sql/replication-origin.js';
 import type { PgStatement } from '../../postgres/sink/sql/statement.js';
 import { targetKeysInRange } from '../../postgres/sink/sql/target-keys.js';
+import { sleep } from '../../util/sleep.js';
 import { targetKeyIdentity } from '../../values/key-text.js';
 import { TargetBatch } from '../../writes/target-batch.js';
 import type { DeadLetter } from '../../writes/write-chunk.js';
@@ -37,9 +40,9 @@ export interface ApplyMesRowsOptions {
   readonly logger: Logger;
   /**
    * Statements to run in the same CRM transaction after the rows (the backfill's progress, a
-   * retried dead letter's removal), given what was read.
+   * retried dead letter's removal), given what was read and written.
    */
-  readonly alongside?: (read: MesRowsRead) => readonly PgStatement[];
+  readonly alongside?: (read: MesRowsRead, written: ChunkStats) => readonly PgStatement[];
   /** Snapshots to try before giving up while the stream keeps overtaking them. */
   readonly attempts?: number;
   /** Called with each refused row (a dead letter written). */
@@ -54,16 +57,25 @@ export interface MesRowsRead {
   readonly lastKey: MesKey | undefined;
 }
 
-export interface AppliedMesRows extends MesRowsRead {
-  readonly upserted: number;
-  readonly deleted: number;
-  readonly updated: number;
-  readonly deadLetters: number;
+export interface AppliedMesRows extends MesRowsRead, ChunkStats {
   /** Snapshots taken: more than one when the stream committed past one first. */
   readonly attempts: number;
 }
 
-const defaultAttempts = 10;
+const defaultAttempts = 30;
+
+/**
+ * Longest a chunk's write waits for a row lock the stream's open batch holds. Below PostgreSQL's
+ * deadlock_timeout (1 s by default), so in a lock cycle with the stream the chunk is the one that
+ * gives up, and the stream's batch is never the deadlock victim.
+ */
+const lockTimeout = "SET lock_timeout = '500ms'";
+
+/** Lock waits given up, deadlocks, serialization failures: the chunk gives way and is read again. */
+const conflictStates = new Set(['55P03', '40P01', '40001']);
+
+/** Why a chunk was not written: the stream committed past its snapshot, or held its rows. */
+type GaveWay = 'overtaken' | 'conflict';
 
 /** The origin the backfill's writes carry: not the stream's own (its writer holds that one). */
 export function backfillOrigin(stream: string): string {
@@ -81,7 +93,8 @@ export function backfillOrigin(stream: string): string {
  * is past S it rolls back and the read is taken again. At or below S (or no row), it commits, and
  * the stream, which resumes from its checkpoint, applies every change after S over it in order.
  * The lock is taken after the writes, not before: the stream's batch writes its rows before its
- * checkpoint, so the other order could deadlock with it.
+ * checkpoint, so the other order could deadlock with it. Rows the stream's open batch holds make
+ * the chunk give way too (a short lock timeout), so the stream never waits long on a backfill.
  */
 export async function applyMesRows(
   options: ApplyMesRowsOptions,
@@ -91,17 +104,18 @@ export async function applyMesRows(
   for (let attempt = 1; ; attempt++) {
     const read = await readSnapshot(options, selection);
     const applied = await writeGuarded(options, selection, read);
-    if (applied !== 'overtaken') return { ...read, ...applied, attempts: attempt };
+    if (typeof applied !== 'string') return { ...read, ...applied, attempts: attempt };
     options.logger.debug(
-      { mapping: options.mapping.name, attempt },
-      'the return stream committed past the snapshot; reading again',
+      { mapping: options.mapping.name, attempt, why: applied },
+      'the chunk gave way to the return stream; reading it again',
     );
     if (attempt >= attempts) {
       throw new RuntimeFailure(
         'BACKFILL_OVERTAKEN',
-        `mapping ${options.mapping.name}: the return stream committed past ${attempts} snapshots of the MES in a row; try again when it is less busy`,
+        `mapping ${options.mapping.name}: the return stream got ahead of ${attempts} snapshots of the MES in a row; try again when it is less busy`,
       );
     }
+    await sleep(Math.min(1_000, 20 * attempt));
   }
 }
 
@@ -134,7 +148,7 @@ async function writeGuarded(
   options: ApplyMesRowsOptions,
   selection: MesSelection,
   read: MesRowsRead,
-): Promise<Omit<AppliedMesRows, keyof MesRowsRead | 'attempts'> | 'overtaken'> {
+): Promise<ChunkStats | GaveWay> {
   const { base } = read.snapshot;
   const sink = new CrmSink({
     client: options.crm,
@@ -148,10 +162,11 @@ async function writeGuarded(
     },
     ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
   });
+  await options.crm.query(lockTimeout);
   try {
     const absent = await absentKeys(options, sink, selection, read);
     const stats = await sink.apply(mapRows(options, read, absent));
-    for (const statement of options.alongside?.(read) ?? []) await sink.read(statement);
+    for (const statement of options.alongside?.(read, stats) ?? []) await sink.read(statement);
     const [checkpoint] = await sink.read<{ lsn: string }>(lockCheckpoint(options.stream));
     if (checkpoint !== undefined && BigInt(checkpoint.lsn) > read.snapshot.lsn) {
       await sink.rollback();
@@ -159,8 +174,13 @@ async function writeGuarded(
     }
     await sink.commit();
     return stats;
+  } catch (error) {
+    if (!conflictStates.has(sqlState(error) ?? '')) throw error;
+    await sink.rollback();
+    return 'conflict';
   } finally {
     await sink.release();
+    await options.crm.query('RESET lock_timeout').catch(() => undefined);
   }
 }
 

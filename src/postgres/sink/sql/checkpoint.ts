@@ -65,3 +65,20 @@ export function lockCheckpoint(stream: string): PgStatement {
     values: [stream],
   };
 }
+
+/**
+ * Records where a stream that never committed starts, unless it has a checkpoint already: from
+ * then on the stream misses nothing written to the binlog after it, whenever `run` starts.
+ */
+export function insertStartCheckpoint(
+  stream: string,
+  lsn: bigint,
+  place: BinlogPlace,
+): PgStatement {
+  return {
+    text:
+      'INSERT INTO millrace.checkpoints (stream, lsn, binlog_file, binlog_position, updated_at) ' +
+      'VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (stream) DO NOTHING RETURNING stream',
+    values: [stream, lsn.toString(), place.file, place.position.toString()],
+  };
+}
