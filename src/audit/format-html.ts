@@ -1,6 +1,13 @@
 import { type MappingReport, mappingConsistent } from './audit-report.js';
 import { formatRepairText } from './format-repair.js';
-import { describeKey, notes, retainedNote, sentence, settlingNote } from './report-phrases.js';
+import {
+  describeKey,
+  notes,
+  readPositions,
+  retainedNote,
+  sentence,
+  settlingNotes,
+} from './report-phrases.js';
 import type { AuditOutcome, MappingOutcome } from './run-audit.js';
 
 /** Escapes text for HTML element content and quoted attribute values. */
@@ -186,7 +193,13 @@ export function formatHtml(outcome: AuditOutcome): string {
     `<p id="overall" class="overall ${ok ? 'ok' : 'bad'}" data-consistent="${ok}">${ok ? 'Consistent' : 'Differences found'}</p>`,
   );
   body.push(
-    `<p class="meta">Started <time>${escapeHtml(report.startedAt)}</time>, finished <time>${escapeHtml(report.finishedAt)}</time>; CRM read position <code>${escapeHtml(outcome.readLsn ?? 'unknown')}</code>. ${escapeHtml(sentence(settlingNote(outcome)))}.</p>`,
+    `<p class="meta">Started <time>${escapeHtml(report.startedAt)}</time>, finished <time>${escapeHtml(report.finishedAt)}</time>; ${readPositions(
+      outcome,
+    )
+      .map((position) => `${position.label} <code>${escapeHtml(position.value)}</code>`)
+      .join(', ')}. ${settlingNotes(outcome)
+      .map((note) => `${escapeHtml(sentence(note))}.`)
+      .join(' ')}</p>`,
   );
   body.push('</header>');
   body.push(legend());

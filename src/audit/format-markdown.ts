@@ -1,6 +1,13 @@
 import { mappingConsistent } from './audit-report.js';
 import { formatRepairText } from './format-repair.js';
-import { describeKey, describeValue, notes, sentence, settlingNote } from './report-phrases.js';
+import {
+  describeKey,
+  describeValue,
+  notes,
+  readPositions,
+  sentence,
+  settlingNotes,
+} from './report-phrases.js';
 import type { AuditOutcome } from './run-audit.js';
 
 /** Text for a table cell or inline code: pipes and backticks would end them early. */
@@ -25,7 +32,11 @@ export function formatMarkdown(outcome: AuditOutcome): string {
   );
   lines.push('');
   lines.push(
-    `Started ${report.startedAt}, finished ${report.finishedAt}; CRM read position ${code(outcome.readLsn ?? 'unknown')}. ${cell(sentence(settlingNote(outcome)))}.`,
+    `Started ${report.startedAt}, finished ${report.finishedAt}; ${readPositions(outcome)
+      .map((position) => `${position.label} ${code(position.value)}`)
+      .join(', ')}. ${settlingNotes(outcome)
+      .map((note) => `${cell(sentence(note))}.`)
+      .join(' ')}`,
   );
   lines.push('');
   lines.push(

@@ -5,7 +5,8 @@ import {
   describeValue,
   mappingStatus,
   notes,
-  settlingNote,
+  readPositions,
+  settlingNotes,
 } from './report-phrases.js';
 import type { AuditOutcome } from './run-audit.js';
 
@@ -26,8 +27,10 @@ export function formatText(outcome: AuditOutcome): string {
   const { report } = outcome;
   const seconds = outcome.throughput.seconds.toFixed(1);
   const lines: string[] = [
-    `millrace audit ${report.startedAt} (${seconds} s), CRM read position ${outcome.readLsn ?? 'unknown'}`,
-    settlingNote(outcome),
+    `millrace audit ${report.startedAt} (${seconds} s), ${readPositions(outcome)
+      .map((position) => `${position.label} ${position.value}`)
+      .join(', ')}`,
+    ...settlingNotes(outcome),
     '',
     ...summaryTable(outcome),
   ];

@@ -1,8 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import { compileMappings } from '../mapping/compile-mappings.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
-import { loadMappings } from '../mapping/load-mappings.js';
-import { mappedTables, selectMappings } from '../mapping/mapping-index.js';
+import { mappedTables } from '../mapping/mapping-index.js';
 import { formatProblem } from '../mapping/mapping-problem.js';
 import type { MappingSpec } from '../mapping/mapping-spec.js';
 import type { Schemas } from '../mapping/tables.js';
@@ -38,20 +37,18 @@ export interface PreparedMapping {
 }
 
 /**
- * Loads, checks against both schemas and compiles the selected mappings, and prepares each for
+ * Checks the selected to-mes mappings against both schemas, compiles them, and prepares each for
  * comparison. Sets the target session up for the audit's reads.
  */
 export async function prepareMappings(
+  specs: readonly MappingSpec[],
   options: {
-    readonly mappingsDir: string;
-    readonly tables: readonly string[];
     readonly hashing?: boolean;
     readonly logger: Logger;
   },
   source: PgClient,
   target: MysqlConnection,
 ): Promise<PreparedMapping[]> {
-  const specs = selectMappings(loadMappings(options.mappingsDir), options.tables);
   const tables = mappedTables(specs);
   const schemas: Schemas = {
     source: await introspectSource(source, tables.source),

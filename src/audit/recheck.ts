@@ -52,6 +52,17 @@ export interface RecheckSummary {
   rounds: number;
 }
 
+/** A summary before any round; `waiting`: there is a replicator to wait for. */
+export function emptySummary(waiting: boolean): RecheckSummary {
+  return {
+    resolved: 0,
+    confirmed: 0,
+    unsettled: 0,
+    settle: waiting ? 'not needed' : undefined,
+    rounds: 0,
+  };
+}
+
 /** The source images of some candidates, read now, by canonical key. */
 async function readSourceImages(
   source: PgClient,
@@ -157,13 +168,7 @@ export async function recheck(
   options: RecheckOptions,
   afterBatch?: (batch: ReadonlyMap<RecheckEntry, Candidate[]>) => Promise<void>,
 ): Promise<RecheckSummary> {
-  const summary: RecheckSummary = {
-    resolved: 0,
-    confirmed: 0,
-    unsettled: 0,
-    settle: options.probe === undefined ? undefined : 'not needed',
-    rounds: 0,
-  };
+  const summary = emptySummary(options.probe !== undefined);
   let batches = 0;
   for await (const pending of pendingBatches(entries)) {
     batches++;

@@ -13,7 +13,7 @@ import type { Verdict } from './tally.js';
 /** What repair does to one key: the source's truth, as the stream would have written it. */
 type RepairAction = 'upsert' | 'delete' | 'soft-delete' | 'skip';
 
-interface RepairStep {
+export interface RepairStep {
   readonly action: RepairAction;
   /** The difference it repairs. */
   readonly reason: 'missing' | 'different' | 'extra';
@@ -32,6 +32,20 @@ export interface RepairSummary {
   skipped: number;
   deadLetters: number;
   readonly steps: RepairStep[];
+}
+
+/** A mapping's summary before any key is repaired. */
+export function emptyRepairSummary(mapping: string): RepairSummary {
+  return {
+    mapping,
+    upsertedMissing: 0,
+    upsertedDifferent: 0,
+    deleted: 0,
+    softDeleted: 0,
+    skipped: 0,
+    deadLetters: 0,
+    steps: [],
+  };
 }
 
 /** Writes per target transaction. */
@@ -215,16 +229,7 @@ export class Repairer {
   private summaryFor(mapping: string): RepairSummary {
     let summary = this.summaries.get(mapping);
     if (!summary) {
-      summary = {
-        mapping,
-        upsertedMissing: 0,
-        upsertedDifferent: 0,
-        deleted: 0,
-        softDeleted: 0,
-        skipped: 0,
-        deadLetters: 0,
-        steps: [],
-      };
+      summary = emptyRepairSummary(mapping);
       this.summaries.set(mapping, summary);
     }
     return summary;

@@ -1,5 +1,7 @@
 import { mappingConsistent } from './audit-report.js';
+import type { RecheckSummary } from './recheck.js';
 import type { AuditOutcome, MappingOutcome } from './run-audit.js';
+import type { ReturnStanding } from './to-crm/audit-to-crm.js';
 
 /** Phrases every report form shares, so text, markdown and HTML say the same thing. */
 
@@ -26,8 +28,56 @@ export function retainedNote(mapping: MappingOutcome): string | undefined {
   return `${mapping.report.name}: ${mapping.retained} target row${mapping.retained === 1 ? '' : 's'} whose source row was deleted ${mapping.retained === 1 ? 'is' : 'are'} kept on purpose (onDelete: ignore keeps history); not counted as extra`;
 }
 
+/** Whether the audit compared to-mes mappings (the forward read position and slot apply). */
+function auditedForward(outcome: AuditOutcome): boolean {
+  return outcome.returnPath === undefined || outcome.readLsn !== null;
+}
+
+/**
+ * Where each direction's reads started, as label and value (`CRM read position`, `0/16B3748`):
+ * the CRM's LSN for to-mes mappings, the MES binlog file and offset for to-crm ones.
+ */
+export function readPositions(outcome: AuditOutcome): { label: string; value: string }[] {
+  const positions: { label: string; value: string }[] = [];
+  if (auditedForward(outcome)) {
+    positions.push({ label: 'CRM read position', value: outcome.readLsn ?? 'unknown' });
+  }
+  if (outcome.returnPath !== undefined) {
+    positions.push({ label: 'MES read position', value: outcome.returnPath.readPosition });
+  }
+  return positions;
+}
+
+/** How the audit dealt with live replication, one sentence per direction audited. */
+export function settlingNotes(outcome: AuditOutcome): string[] {
+  const lines = auditedForward(outcome) ? [settlingNote(outcome)] : [];
+  if (outcome.returnPath !== undefined) lines.push(returnSettlingNote(outcome.returnPath));
+  return lines;
+}
+
+function returnSettlingNote(standing: ReturnStanding): string {
+  const stream = `the to-crm stream '${standing.stream}'`;
+  if (!standing.active) return `no run replicates ${stream}: differences reported as read`;
+  const summary = standing.recheck;
+  if (summary === undefined || summary.rounds === 0) return `${stream} runs: nothing to re-check`;
+  return `${stream} runs: differing keys re-checked after it passed the audit's MES read position (${recheckParts(summary, 'the stream stopped').join(', ')})`;
+}
+
+function recheckParts(summary: RecheckSummary, stopped: string): string[] {
+  const parts = [
+    `${summary.resolved} resolved once it caught up`,
+    `${summary.confirmed} confirmed`,
+  ];
+  if (summary.unsettled > 0) {
+    parts.push(
+      `${summary.unsettled} not settled (${summary.settle === 'inactive' ? stopped : 'it did not catch up within --settle-timeout'})`,
+    );
+  }
+  return parts;
+}
+
 /** One line on how the audit dealt with a live replicator. */
-export function settlingNote(outcome: AuditOutcome): string {
+function settlingNote(outcome: AuditOutcome): string {
   if (!outcome.replicatorActive) {
     return `no replicator active on slot '${outcome.slot}': differences reported as read`;
   }
@@ -35,15 +85,7 @@ export function settlingNote(outcome: AuditOutcome): string {
   if (summary === undefined || summary.rounds === 0) {
     return `replicator active on slot '${outcome.slot}': nothing to re-check`;
   }
-  const parts = [
-    `${summary.resolved} resolved once it caught up`,
-    `${summary.confirmed} confirmed`,
-  ];
-  if (summary.unsettled > 0) {
-    parts.push(
-      `${summary.unsettled} not settled (${summary.settle === 'inactive' ? 'the replicator stopped' : 'it did not catch up within --settle-timeout'})`,
-    );
-  }
+  const parts = recheckParts(summary, 'the replicator stopped');
   return `replicator active on slot '${outcome.slot}': differing keys re-checked after it passed the audit's read position (${parts.join(', ')})`;
 }
 

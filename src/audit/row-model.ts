@@ -167,7 +167,7 @@ function targetColumnLookup(
 }
 
 /** The mapping's target columns without key, metadata and soft-delete ones. */
-function comparedColumns(mapping: CompiledMapping): string[] {
+export function comparedColumns(mapping: CompiledMapping): string[] {
   const ignored = new Set(
     [
       mapping.metadata?.lsn,

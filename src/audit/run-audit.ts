@@ -3,6 +3,9 @@ import { isNoSuchTable } from '../errors/classify-error.js';
 import { describeError, isMillraceError, RuntimeFailure } from '../errors/millrace-error.js';
 import type { Logger } from '../log/logger.js';
 import type { CompiledMapping } from '../mapping/compiled-mapping.js';
+import { loadMappings } from '../mapping/load-mappings.js';
+import { selectMappings } from '../mapping/mapping-index.js';
+import type { MappingSpec } from '../mapping/mapping-spec.js';
 import { connectTarget, type MysqlConnection, parseTargetUrl } from '../mysql/mysql-client.js';
 import { TargetWriter } from '../mysql/writer.js';
 import { connectSource, type PgClient } from '../postgres/pg-client.js';
@@ -19,6 +22,7 @@ import { createReplicationProbe, type ReplicationProbe } from './settle.js';
 import { insertAuditRun } from './sql/insert-audit-run.js';
 import { streamRepairChannel } from './stream-repair.js';
 import { MappingTally } from './tally.js';
+import { auditToCrm, type ReturnStanding, type ToCrmAudit } from './to-crm/audit-to-crm.js';
 
 interface AuditOptions {
   readonly sourceUrl: string;
@@ -61,8 +65,10 @@ export interface AuditOutcome {
   /** The JSON report (audit-report.ts). */
   readonly report: AuditReport;
   readonly mappings: readonly MappingOutcome[];
-  /** The CRM position when the audit started reading. */
+  /** The CRM position when the audit started reading; null when no to-mes mapping was audited. */
   readonly readLsn: string | null;
+  /** How the to-crm mappings' audit met the return stream; absent when none was audited. */
+  readonly returnPath?: ReturnStanding;
   readonly slot: string;
   readonly replicatorActive: boolean;
   readonly recheck: RecheckSummary | undefined;
@@ -85,29 +91,37 @@ export interface AuditOutcome {
  */
 export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const { logger } = options;
+  // --table picks among the mappings of both directions; each direction is audited its own way.
+  const specs = selectMappings(
+    [...loadMappings(options.mappingsDir), ...loadMappings(options.mappingsDir, 'to-crm')],
+    options.tables,
+  );
   try {
     return await withReleasers(async (releasers) => {
-      const source = releasers.hold(
-        await connectSource({
-          url: options.sourceUrl,
-          timeoutMs: options.connectTimeoutMs,
-          logger,
-          applicationName: 'millrace:audit',
-        }),
-        (client) => client.end(),
-      );
-      const connectMes = async () =>
-        releasers.hold(
-          await connectTarget({
-            url: options.targetUrl,
-            timeoutMs: options.connectTimeoutMs,
+      // Each connection is closed when the audit ends, whatever happens.
+      const held = async <C extends { end(): Promise<void> }>(connecting: Promise<C>) =>
+        releasers.hold(await connecting, (connection) => connection.end());
+      const timeoutMs = options.connectTimeoutMs;
+      const connectCrm = () =>
+        held(
+          connectSource({
+            url: options.sourceUrl,
+            timeoutMs,
             logger,
+            applicationName: 'millrace:audit',
           }),
-          (connection) => connection.end(),
         );
+      const source = await connectCrm();
+      const connectMes = () => held(connectTarget({ url: options.targetUrl, timeoutMs, logger }));
       const target = await connectMes();
       const writerConnection = await connectMes();
-      return await audit(options, source, target, writerConnection);
+      const sides = { source, reader: target, writerConnection };
+      const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
+      const toMes = specs.filter((spec) => spec.direction === 'to-mes');
+      if (toCrm.length === 0) return await audit(options, sides, toMes);
+      // The to-crm repair writes on a CRM session of its own (it carries a replication origin).
+      const crmWriter = options.repair && !options.dryRun ? await connectCrm() : undefined;
+      return await auditBoth(options, { ...sides, crmWriter }, toMes, toCrm);
     });
   } catch (error) {
     if (isMillraceError(error)) throw error;
@@ -132,19 +146,21 @@ interface AuditRun {
 
 type ComparePass = (entry: PreparedMapping, onDifference?: DifferenceHandler) => Promise<PassStats>;
 
+/** The three connections: the CRM, a MES reader, and the MES session repairs and records write on. */
+interface AuditSides {
+  readonly source: PgClient;
+  readonly reader: MysqlConnection;
+  readonly writerConnection: MysqlConnection;
+}
+
 async function audit(
   options: AuditOptions,
-  pgClient: PgClient,
-  target: MysqlConnection,
-  writerConnection: MysqlConnection,
+  sides: AuditSides,
+  specs: readonly MappingSpec[],
 ): Promise<AuditOutcome> {
-  const prepared = await prepareMappings(options, pgClient, target);
+  const prepared = await prepareMappings(specs, options, sides.source, sides.reader);
   try {
-    return await auditPrepared(
-      options,
-      { source: pgClient, reader: target, writerConnection },
-      prepared,
-    );
+    return await auditPrepared(options, sides, prepared);
   } finally {
     for (const entry of prepared) entry.tally.dispose();
   }
@@ -152,11 +168,7 @@ async function audit(
 
 async function auditPrepared(
   options: AuditOptions,
-  sides: {
-    readonly source: PgClient;
-    readonly reader: MysqlConnection;
-    readonly writerConnection: MysqlConnection;
-  },
+  sides: AuditSides,
   prepared: readonly PreparedMapping[],
 ): Promise<AuditOutcome> {
   const { logger } = options;
@@ -223,6 +235,78 @@ async function auditPrepared(
     repair:
       repairer === undefined ? undefined : { dryRun: repairer.dryRun, summaries: repairer.all() },
     throughput: { ...throughput, seconds },
+  };
+}
+
+/**
+ * An audit that includes to-crm mappings: the to-mes ones first (unrecorded), then the to-crm
+ * ones, one report of both, recorded once.
+ */
+async function auditBoth(
+  options: AuditOptions,
+  sides: AuditSides & { readonly crmWriter: PgClient | undefined },
+  toMes: readonly MappingSpec[],
+  toCrm: readonly MappingSpec[],
+): Promise<AuditOutcome> {
+  const started = new Date();
+  const startedMs = performance.now();
+  const forward =
+    toMes.length > 0 ? await audit({ ...options, record: false }, sides, toMes) : undefined;
+  const back = await auditToCrm(
+    {
+      specs: toCrm,
+      stream: options.slot,
+      samples: options.samples,
+      settleTimeoutMs: options.settleTimeoutMs,
+      chunkSize: options.chunkSize ?? 5_000,
+      logger: options.logger,
+      ...(options.repair ? { repair: { dryRun: options.dryRun, crm: sides.crmWriter } } : {}),
+    },
+    { mes: sides.reader, crm: sides.source },
+  );
+  const outcome = joinOutcomes(forward, back, options, {
+    startedAt: forward?.report.startedAt ?? started.toISOString(),
+    seconds: (performance.now() - startedMs) / 1000,
+  });
+  if (options.record !== false) {
+    await recordRun(sides.writerConnection, outcome.report, outcome.readLsn, options.logger);
+  }
+  options.logger.info({ consistent: outcome.report.consistent }, 'audit finished');
+  return outcome;
+}
+
+/** One outcome of the forward audit (if any) and the to-crm one. */
+function joinOutcomes(
+  forward: AuditOutcome | undefined,
+  back: ToCrmAudit,
+  options: Pick<AuditOptions, 'slot' | 'repair' | 'dryRun'>,
+  timing: { readonly startedAt: string; readonly seconds: number },
+): AuditOutcome {
+  const mappings = [...(forward?.mappings ?? []), ...back.mappings];
+  return {
+    report: {
+      consistent: mappings.every((mapping) => mappingConsistent(mapping.report)),
+      startedAt: timing.startedAt,
+      finishedAt: new Date().toISOString(),
+      mappings: mappings.map((mapping) => mapping.report),
+    },
+    mappings,
+    readLsn: forward?.readLsn ?? null,
+    returnPath: back.standing,
+    slot: options.slot,
+    replicatorActive: forward?.replicatorActive ?? false,
+    recheck: forward?.recheck,
+    repair: options.repair
+      ? {
+          dryRun: options.dryRun,
+          summaries: [...(forward?.repair?.summaries ?? []), ...back.repairs],
+        }
+      : undefined,
+    throughput: {
+      sourceRows: (forward?.throughput.sourceRows ?? 0) + back.sourceRows,
+      targetRows: (forward?.throughput.targetRows ?? 0) + back.targetRows,
+      seconds: timing.seconds,
+    },
   };
 }
 
@@ -408,7 +492,7 @@ function mappingOutcome(
 async function recordRun(
   connection: MysqlConnection,
   report: AuditReport,
-  readLsn: string,
+  readLsn: string | null,
   logger: Logger,
 ): Promise<void> {
   const writer = new TargetWriter({ connection, logger, onBadRow: 'stop' });

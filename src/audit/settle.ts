@@ -27,6 +27,11 @@ export interface ReplicationProbe {
   appliedPosition(): Promise<Lsn>;
   /** Makes the replicator commit past the current position even when mapped tables are idle. */
   wake(): Promise<void>;
+  /**
+   * Wake again this often while waiting (ms), for a replicator that checkpoints an idle stream's
+   * position only now and then; undefined: once is enough.
+   */
+  readonly wakeEveryMs?: number;
 }
 
 export function createReplicationProbe(options: {
@@ -93,7 +98,12 @@ export async function waitForPosition(
   pollMs = 100,
 ): Promise<SettleResult> {
   await probe.wake();
+  let woken = Date.now();
   for (let polls = 0; ; polls++) {
+    if (probe.wakeEveryMs !== undefined && Date.now() - woken >= probe.wakeEveryMs) {
+      await probe.wake();
+      woken = Date.now();
+    }
     const applied = await probe.appliedPosition();
     if (applied >= position) return 'reached';
     if (Date.now() >= deadline) {

@@ -1,6 +1,6 @@
 import type { TargetValue } from '../values/column-types.js';
 import { decodeTargetKey, encodeTargetKey } from '../values/key-text.js';
-import type { CellDifference, DifferentSample, KeyRecord, MappingReport } from './audit-report.js';
+import { type CellDifference, type MappingReport, sampledReport } from './audit-report.js';
 import type { ActualRow, RowModel, SourceImage } from './row-model.js';
 import { SpillFile } from './spill-file.js';
 
@@ -14,7 +14,7 @@ import { SpillFile } from './spill-file.js';
  *   purpose, so the row is neither extra nor a difference; it counts in targetRows only;
  * - `none`: neither side has a row.
  */
-type KeyStatus = 'matched' | 'missing' | 'extra' | 'different' | 'retained' | 'none';
+export type KeyStatus = 'matched' | 'missing' | 'extra' | 'different' | 'retained' | 'none';
 
 /** Both sides of one key at one moment; undefined = absent (a soft-deleted target row is absent). */
 export interface Observation {
@@ -123,14 +123,8 @@ export function isDifference(verdict: Verdict): boolean {
 /** Differing keys kept per mapping, at most: beyond it only the counts go on (memory stays bounded). */
 const candidateLimit = 20_000;
 
-/**
- * The counts and kept differences of one mapping. Counts always cover every key; candidates
- * (differences kept whole) stop at `candidateLimit`. With `spillOverflow` (a live replicator:
- * every difference must be re-checked), the differences beyond it go to a file on disk and are
- * read back in batches of at most `candidateLimit` (see `spilledBatches`).
- */
-export class MappingTally {
-  readonly model: RowModel;
+/** A mapping's counts over every key, whichever direction it runs. */
+export class KeyCounts {
   sourceRows = 0;
   targetRows = 0;
   matched = 0;
@@ -138,14 +132,36 @@ export class MappingTally {
   extra = 0;
   different = 0;
   retained = 0;
-  /** Differences not kept as candidates (beyond candidateLimit). */
+  /** Differences not kept as candidates (beyond the kept ones). */
   overflow = 0;
+
+  /**
+   * Adds `keys` keys (negative: takes them back) with one verdict and the sides it counts a row
+   * on.
+   */
+  protected count(status: KeyStatus, inSource: boolean, inTarget: boolean, keys: number): void {
+    if (inSource) this.sourceRows += keys;
+    if (inTarget) this.targetRows += keys;
+    // Each counted status has a count of the same name.
+    if (status !== 'none') this[status] += keys;
+  }
+}
+
+/**
+ * The counts and kept differences of one mapping. Counts always cover every key; candidates
+ * (differences kept whole) stop at `candidateLimit`. With `spillOverflow` (a live replicator:
+ * every difference must be re-checked), the differences beyond it go to a file on disk and are
+ * read back in batches of at most `candidateLimit` (see `spilledBatches`).
+ */
+export class MappingTally extends KeyCounts {
+  readonly model: RowModel;
   candidates: Candidate[] = [];
   /** Keep the differences beyond the kept ones on disk, for re-checking. */
   spillOverflow = false;
   private readonly spill = new SpillFile<SpilledDifference>();
 
   constructor(model: RowModel) {
+    super();
     this.model = model;
   }
 
@@ -198,10 +214,7 @@ export class MappingTally {
   }
 
   private add(counted: Counted, sign: 1 | -1): void {
-    if (counted.inSource) this.sourceRows += sign;
-    if (counted.inTarget) this.targetRows += sign;
-    // Each counted status has a count of the same name.
-    if (counted.status !== 'none') this[counted.status] += sign;
+    this.count(counted.status, counted.inSource, counted.inTarget, sign);
   }
 
   /** Differences on disk, not yet read back. */
@@ -250,31 +263,12 @@ export class MappingTally {
 
   /** The JSON report's per-mapping object (but how it was compared), at most `samples` keys per kind. */
   report(samples: number): Omit<MappingReport, 'strategy'> {
-    const missing: KeyRecord[] = [];
-    const extra: KeyRecord[] = [];
-    const different: DifferentSample[] = [];
-    for (const candidate of this.differences()) {
-      const key = this.model.keyRecord(candidate.keyParts);
-      const { verdict } = candidate;
-      if (verdict.status === 'missing' && missing.length < samples) missing.push(key);
-      else if (verdict.status === 'extra' && extra.length < samples) extra.push(key);
-      else if (verdict.status === 'different' && different.length < samples) {
-        different.push({ key, columns: verdict.columns ?? {} });
-      }
-    }
-    const { mapping } = this.model;
-    return {
-      name: mapping.name,
-      source: mapping.sourceKey,
-      target: mapping.target,
-      sourceRows: this.sourceRows,
-      targetRows: this.targetRows,
-      matched: this.matched,
-      missing: this.missing,
-      extra: this.extra,
-      different: this.different,
-      samples: { missing, extra, different },
-    };
+    const differences = this.differences().map(({ keyParts, verdict }) => ({
+      status: verdict.status,
+      key: this.model.keyRecord(keyParts),
+      columns: verdict.columns,
+    }));
+    return sampledReport(this.model.mapping, this, differences, samples);
   }
 }
 

@@ -28,14 +28,8 @@ import { type BackfillProgress, backfillOffline } from './offline-backfill.js';
 import { planMapping } from './plan-mapping.js';
 import { currentWalLsn, estimateRows } from './source-reader.js';
 
-interface BackfillCommandOptions {
-  readonly sourceUrl: string;
-  readonly targetUrl: string;
-  readonly slot: string;
-  /** Start-up connect timeout, in milliseconds. */
-  readonly connectTimeoutMs: number;
-  /** Every compiled mapping: a target row is stale only when no mapping of its table produces it. */
-  readonly mappings: readonly CompiledMapping[];
+/** What `millrace backfill` asks of either direction's backfill. */
+export interface BackfillRequest {
   /** The mappings to backfill (`--table`), in order. */
   readonly selected: readonly CompiledMapping[];
   /** Source rows per chunk; each chunk is one target transaction. */
@@ -46,6 +40,16 @@ interface BackfillCommandOptions {
   readonly view: ProgressView;
   /** Aborting stops after the chunk being written commits (offline) or stops following (online). */
   readonly signal: AbortSignal;
+}
+
+interface BackfillCommandOptions extends BackfillRequest {
+  readonly sourceUrl: string;
+  readonly targetUrl: string;
+  readonly slot: string;
+  /** Start-up connect timeout, in milliseconds. */
+  readonly connectTimeoutMs: number;
+  /** Every compiled mapping: a target row is stale only when no mapping of its table produces it. */
+  readonly mappings: readonly CompiledMapping[];
   /** How often an online backfill's progress is read back, in milliseconds. */
   readonly followIntervalMs?: number;
 }
@@ -171,7 +175,7 @@ function needsRequest(previous: BackfillState): boolean {
 }
 
 /** Seconds since `started` (a performance.now() reading). */
-function secondsSince(started: number): number {
+export function secondsSince(started: number): number {
   return (performance.now() - started) / 1000;
 }
 
@@ -277,7 +281,7 @@ async function startOffline(
   );
 }
 
-function interrupted(mapping: string, rowsRead: number | undefined): RuntimeFailure {
+export function interrupted(mapping: string, rowsRead: number | undefined): RuntimeFailure {
   const where =
     rowsRead === undefined
       ? `before mapping ${mapping}`

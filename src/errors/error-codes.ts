@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'BACKFILL_INTERRUPTED'
   | 'BACKFILL_DETACHED'
   | 'BACKFILL_FAILED'
+  | 'BACKFILL_OVERTAKEN'
   | 'AUDIT_FAILED'
   | 'OUT_UNWRITABLE'
   // One value that does not fit its column (ValueError: a dead letter, not a failure).

@@ -20,7 +20,8 @@ export type OnDelete = 'delete' | 'soft' | 'ignore';
 export interface ChangeMeta {
   /**
    * Commit LSN of the source transaction (end LSN); for to-crm the encoded binlog position
-   * (file index << 32 | offset) after the commit; 0n for a backfill read.
+   * (file index << 32 | offset) after the commit; 0n for a backfill read, except a to-crm
+   * re-read of MES rows: the binlog position its snapshot is consistent with.
    */
   readonly lsn: bigint;
   /** When millrace wrote the change. */

@@ -36,7 +36,9 @@ describe('millrace migrate with migrations/crm/', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('staging tables up to date\n');
-    expect(first.stdout).toContain('applied CRM control migrations: 0001_crm_control_tables\n');
+    expect(first.stdout).toContain(
+      'applied CRM control migrations: 0001_crm_control_tables, 0002_crm_backfill_progress\n',
+    );
     expect(first.stdout).toContain(
       'applied CRM staging migrations: 20260101000001_work_order_progress.mjs\n',
     );

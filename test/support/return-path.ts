@@ -2,6 +2,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { compileMappings } from '../../src/mapping/compile-mappings.js';
+import type { CompiledMapping } from '../../src/mapping/compiled-mapping.js';
+import { loadMappings } from '../../src/mapping/load-mappings.js';
+import { mappedCrmTables } from '../../src/mapping/mapping-index.js';
+import { mesSourceTable, type SourceTable } from '../../src/mapping/tables.js';
+import { toCrmTypes } from '../../src/mapping/to-crm-types.js';
+import { introspectTarget } from '../../src/mysql/introspect.js';
+import { introspectCrmTargets } from '../../src/postgres/introspect-targets.js';
+import type { MesColumn } from '../../src/values/column-types.js';
 import { cliEnv, runCli } from './cli.js';
 import type { TestDatabases } from './databases.js';
 import { type RunningCli, replicationEnv, startRun, waitFor } from './replication.js';
@@ -84,12 +93,29 @@ export async function startReturnRun(
   }
 }
 
-/** Drops the return stream's replication origin (cluster-wide) if it exists. */
+/** The to-crm mappings of a mappings directory, compiled against both live schemas. */
+export async function compileReturnMappings(
+  dbs: TestDatabases,
+  dir: string,
+): Promise<readonly CompiledMapping[]> {
+  const specs = loadMappings(dir, 'to-crm');
+  const tables = mappedCrmTables(specs);
+  const source = new Map<string, SourceTable<MesColumn>>();
+  for (const [name, table] of await introspectTarget(dbs.mysql, tables.source))
+    source.set(name, mesSourceTable(table));
+  const target = await introspectCrmTargets(dbs.pg, tables.target);
+  return compileMappings(specs, { source, target }, { types: toCrmTypes });
+}
+
+/**
+ * Drops the return stream's replication origins (cluster-wide) if they exist: the stream's own
+ * and the one its backfills write under.
+ */
 export async function dropReturnOrigin(dbs: TestDatabases, stream: string): Promise<void> {
   await dbs.pg
     .query(
-      'select pg_replication_origin_drop(roname) from pg_replication_origin where roname = $1',
-      [`millrace_${stream}`],
+      'select pg_replication_origin_drop(roname) from pg_replication_origin where roname = any($1)',
+      [[`millrace_${stream}`, `millrace_${stream}_backfill`]],
     )
     .catch(() => undefined);
 }

@@ -7,6 +7,7 @@ import {
   replayLetters,
   replayLettersInStream,
 } from '../../backfill/replay-dead-letters.js';
+import { retryCrmLetters } from '../../backfill/to-crm/retry-crm-letters.js';
 import { ExitCode, UsageError } from '../../errors/millrace-error.js';
 import type { CompiledMapping } from '../../mapping/compiled-mapping.js';
 import { readMappings } from '../../mapping/load-mappings.js';
@@ -21,6 +22,12 @@ import { introspectTarget } from '../../mysql/introspect.js';
 import { type MysqlConnection, parseTargetUrl } from '../../mysql/mysql-client.js';
 import type { DeadLetterFilter } from '../../mysql/sql/dead-letter-filter.js';
 import { TargetWriter } from '../../mysql/writer.js';
+import type { PgClient } from '../../postgres/pg-client.js';
+import {
+  countCrmLetters,
+  discardCrmLetters,
+  forEachCrmLetterPage,
+} from '../../postgres/sink/crm-dead-letters.js';
 import { withReleasers } from '../../util/releasers.js';
 import { holdSource, holdTarget } from '../command-connections.js';
 import { type CommandContext, createContext } from '../context.js';
@@ -79,6 +86,75 @@ function withMappings(filter: DeadLetterFilter, names: string[] | undefined): De
   return names === undefined ? filter : { ...filter, mappings: names };
 }
 
+/** The names of the to-crm mappings: their letters are in the CRM's millrace.dead_letters. */
+type Releasers = Parameters<typeof holdSource>[0];
+
+function returnMappingNames(context: CommandContext): ReadonlySet<string> {
+  try {
+    const specs = readMappings(context.config.mappingsDir).specs;
+    return new Set(specs.filter((spec) => spec.direction === 'to-crm').map((spec) => spec.name));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Where letters are kept: the MES's table (to-mes mappings) or the CRM's (to-crm mappings). */
+interface LetterStore {
+  readonly side: 'mes' | 'crm';
+  forEachPage(
+    filter: DeadLetterFilter,
+    pageSize: number,
+    onPage: (letters: readonly StoredLetter[]) => Promise<void>,
+  ): Promise<void>;
+  count(filter: DeadLetterFilter): Promise<Map<string, number>>;
+  discard(filter: DeadLetterFilter): Promise<number>;
+}
+
+/**
+ * The stores a selection reaches, each with its filter: the MES's for to-mes mappings (and names
+ * no mapping matches, as before), the CRM's for to-crm mappings; with no --table, the MES's and,
+ * when to-crm mappings exist, the CRM's.
+ */
+async function selectStores(
+  context: CommandContext,
+  releasers: Releasers,
+  tables: readonly string[],
+  base: DeadLetterFilter,
+): Promise<{ readonly store: LetterStore; readonly filter: DeadLetterFilter }[]> {
+  const names = mappingNames(context, tables);
+  const returning = returnMappingNames(context);
+  const forward = names?.filter((name) => !returning.has(name));
+  const back = names === undefined ? [...returning] : names.filter((name) => returning.has(name));
+  const stores = [];
+  if (forward === undefined || forward.length > 0) {
+    const connection = await holdTarget(releasers, context);
+    stores.push({ store: mesStore(connection), filter: withMappings(base, forward) });
+  }
+  if (back.length > 0) {
+    const client = await holdSource(releasers, context, 'dead-letters');
+    stores.push({ store: crmStore(client), filter: withMappings(base, back) });
+  }
+  return stores;
+}
+
+function mesStore(connection: MysqlConnection): LetterStore {
+  return {
+    side: 'mes',
+    forEachPage: (filter, size, onPage) => forEachLetterPage(connection, filter, size, onPage),
+    count: (filter) => countLetters(connection, filter),
+    discard: (filter) => discardLetters(connection, filter),
+  };
+}
+
+function crmStore(client: PgClient): LetterStore {
+  return {
+    side: 'crm',
+    forEachPage: (filter, size, onPage) => forEachCrmLetterPage(client, filter, size, onPage),
+    count: (filter) => countCrmLetters(client, filter),
+    discard: (filter) => discardCrmLetters(client, filter),
+  };
+}
+
 function formatLetter(letter: StoredLetter): string {
   const at = letter.lsn === null ? '' : ` at ${letter.lsn}`;
   return `#${letter.id} ${letter.createdAt} ${letter.mapping} ${letter.operation}${at} key ${letterKeyText(letter)}: ${letter.error}`;
@@ -86,14 +162,15 @@ function formatLetter(letter: StoredLetter): string {
 
 export async function executeDeadLettersList(flags: ListFlags, command: Command): Promise<void> {
   const context = createContext(command);
-  const filter = withMappings({}, mappingNames(context, flags.table));
   await withReleasers(async (releasers) => {
-    const connection = await holdTarget(releasers, context);
     const letters: StoredLetter[] = [];
-    await forEachLetterPage(connection, filter, 5_000, async (page) => {
-      letters.push(...page);
-    });
-    const counts = await countLetters(connection, filter);
+    const counts = new Map<string, number>();
+    for (const { store, filter } of await selectStores(context, releasers, flags.table, {})) {
+      await store.forEachPage(filter, 5_000, async (page) => {
+        letters.push(...page);
+      });
+      for (const [mapping, count] of await store.count(filter)) counts.set(mapping, count);
+    }
     if (flags.json === true) {
       context.print(
         JSON.stringify(
@@ -112,7 +189,6 @@ export async function executeDeadLettersList(flags: ListFlags, command: Command)
   });
 }
 
-type Releasers = Parameters<typeof holdSource>[0];
 type ReplayMapping = (
   mapping: CompiledMapping,
   letters: readonly StoredLetter[],
@@ -120,15 +196,14 @@ type ReplayMapping = (
 
 /** Replays the selected letters page by page; letters of unknown mappings are skipped. */
 async function replayAll(
-  context: CommandContext,
+  store: LetterStore,
   filter: DeadLetterFilter,
-  control: MysqlConnection,
+  mappings: readonly CompiledMapping[],
   replay: ReplayMapping,
 ): Promise<ReplayCounts> {
-  const mappings = await compileLiveMappings(context.config, context.logger);
   // Read first, replayed after: a letter recorded again gets a new id, which must not come round.
   const pages: (readonly StoredLetter[])[] = [];
-  await forEachLetterPage(control, filter, pageSize, async (page) => {
+  await store.forEachPage(filter, pageSize, async (page) => {
     pages.push(page);
   });
   const total = { replayed: 0, failed: 0, skipped: 0 };
@@ -191,9 +266,21 @@ function inStreamReplay(context: CommandContext, control: MysqlConnection): Repl
 export async function executeDeadLettersRetry(flags: RetryFlags, command: Command): Promise<void> {
   const ids = parseIds('--id', flags.id);
   const context = createContext(command);
-  const { config, print } = context;
   const names = mappingNames(context, flags.table);
-  const filter = withMappings(ids.length > 0 ? { ids } : {}, names);
+  const returning = returnMappingNames(context);
+  const forward = names?.filter((name) => !returning.has(name));
+  const back = names === undefined ? [...returning] : names.filter((name) => returning.has(name));
+  const base: DeadLetterFilter = ids.length > 0 ? { ids } : {};
+  let left = 0;
+  if (forward === undefined || forward.length > 0)
+    left += await retryForward(context, withMappings(base, forward));
+  if (back.length > 0) left += await retryReturn(context, withMappings(base, back));
+  if (left > 0) process.exitCode = ExitCode.differences;
+}
+
+/** The MES's letters (to-mes mappings); returns how many are left behind. */
+async function retryForward(context: CommandContext, filter: DeadLetterFilter): Promise<number> {
+  const { config, print } = context;
   const { counts, role } = await withReleasers(async (releasers) => {
     // The replicator's lock, as an offline backfill takes it: `run` cannot start meanwhile.
     const locks = await holdTarget(releasers, context);
@@ -204,7 +291,8 @@ export async function executeDeadLettersRetry(flags: RetryFlags, command: Comman
       role === 'online'
         ? inStreamReplay(context, control)
         : await offlineReplay(context, releasers);
-    return { counts: await replayAll(context, filter, control, replay), role };
+    const mappings = await compileLiveMappings(config, context.logger);
+    return { counts: await replayAll(mesStore(control), filter, mappings, replay), role };
   });
   if (role === 'online') {
     print(
@@ -219,7 +307,28 @@ export async function executeDeadLettersRetry(flags: RetryFlags, command: Comman
       `${counts.replayed} replayed and deleted, ${counts.failed} failed again (kept with the new error), ${counts.skipped} skipped (no such mapping or key)`,
     );
   }
-  if (counts.failed + counts.skipped > 0) process.exitCode = ExitCode.differences;
+  return counts.failed + counts.skipped;
+}
+
+/**
+ * The CRM's letters (to-crm mappings), re-read from the MES under the return stream's checkpoint
+ * guard, so no lock is needed beside a running `run`; returns how many are left behind.
+ */
+async function retryReturn(context: CommandContext, filter: DeadLetterFilter): Promise<number> {
+  const { config, logger } = context;
+  const counts = await withReleasers(async (releasers) => {
+    const crm = await holdSource(releasers, context, 'dead-letters retry');
+    const mes = await holdTarget(releasers, context);
+    const mappings = await compileLiveMappings(config, logger, 'to-crm');
+    const options = { mes, crm, stream: config.slot, logger };
+    return replayAll(crmStore(crm), filter, mappings, (mapping, letters) =>
+      retryCrmLetters(options, mapping, letters),
+    );
+  });
+  context.print(
+    `return path (CRM): ${counts.replayed} replayed and deleted, ${counts.failed} failed again (kept with the new error), ${counts.skipped} skipped (no such mapping or key)`,
+  );
+  return counts.failed + counts.skipped;
 }
 
 export async function executeDeadLettersDiscard(
@@ -228,18 +337,20 @@ export async function executeDeadLettersDiscard(
 ): Promise<void> {
   const before = flags.before === undefined ? undefined : parseMoment('--before', flags.before);
   const context = createContext(command);
-  const filter = withMappings(before ? { before } : {}, mappingNames(context, flags.table));
+  const base: DeadLetterFilter = before ? { before } : {};
   await withReleasers(async (releasers) => {
-    const connection = await holdTarget(releasers, context);
+    const stores = await selectStores(context, releasers, flags.table, base);
     if (flags.yes !== true) {
-      const counts = await countLetters(connection, filter);
-      const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
+      let total = 0;
+      for (const { store, filter } of stores)
+        for (const count of (await store.count(filter)).values()) total += count;
       throw new UsageError(
         'CONFIRMATION_REQUIRED',
         `discard deletes nothing without --yes: ${total} dead letter${total === 1 ? '' : 's'} would be deleted; add --yes to delete them`,
       );
     }
-    const deleted = await discardLetters(connection, filter);
+    let deleted = 0;
+    for (const { store, filter } of stores) deleted += await store.discard(filter);
     context.print(`discarded ${deleted} dead letter${deleted === 1 ? '' : 's'}`);
   });
 }

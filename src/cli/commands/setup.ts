@@ -2,10 +2,15 @@ import type { Command } from 'commander';
 import { redact } from '../../config/redact.js';
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import { loadMappings } from '../../mapping/load-mappings.js';
+import { binlogEnd, listBinlogFiles } from '../../mysql/binlog/binlog-files.js';
 import { checkBinlogSetup } from '../../mysql/binlog/binlog-setup-check.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import type { PgClient } from '../../postgres/pg-client.js';
 import { type SetupReport, setupReplication } from '../../postgres/setup/setup-replication.js';
+import {
+  loadCrmCheckpoint,
+  recordStartCheckpoint,
+} from '../../postgres/sink/crm-checkpoint-store.js';
 import { rowsOf } from '../../postgres/sql-client.js';
 import { tableLabel } from '../../postgres/table-name.js';
 import { withReleasers } from '../../util/releasers.js';
@@ -21,7 +26,9 @@ export async function executeSetup(_options: unknown, command: Command): Promise
   await withReleasers(async (releasers) => {
     const client = await holdSource(releasers, context, 'setup');
     if (returning.length > 0) {
-      print(await checkReturnPath(client, await holdTarget(releasers, context), config.targetUrl));
+      const mes = await holdTarget(releasers, context);
+      print(await checkReturnPath(client, mes, config.targetUrl));
+      print(await recordReturnStart(client, mes, config.slot));
       if (specs.length === 0) return;
     }
     const report = await setupReplication({
@@ -63,6 +70,27 @@ async function checkReturnPath(
     );
   }
   return `MES ${redact(targetUrl)}: binary log on (ROW format, FULL row image), replica privileges present; CRM role may set a replication origin`;
+}
+
+/**
+ * The return stream's counterpart of creating the slot: a stream that never committed starts at
+ * the binlog's end as of now, not as of its first `run`, so nothing the MES writes between a
+ * backfill's reads and that run is lost. A stream with a checkpoint keeps it.
+ */
+async function recordReturnStart(
+  client: PgClient,
+  mes: MysqlConnection,
+  stream: string,
+): Promise<string> {
+  const files = await listBinlogFiles(mes);
+  const end = binlogEnd(files);
+  const newest = files.at(-1)!;
+  const place = { file: newest.name, position: BigInt(newest.size) };
+  if (await recordStartCheckpoint(client, stream, end, place)) {
+    return `return stream ${stream} starts at ${newest.name}:${newest.size} (millrace.checkpoints)`;
+  }
+  const checkpoint = await loadCrmCheckpoint(client, stream);
+  return `return stream ${stream} resumes at its checkpoint ${checkpoint.binlogFile ?? '?'}:${checkpoint.binlogPosition ?? '?'}`;
 }
 
 /** What setup found, created or added, one fact per line. */

@@ -26,7 +26,9 @@ export function registerAudit(program: Command): void {
         'compiled mappings and value conversions as the replicator: rows missing on the MES, extra ' +
         'rows, and rows whose values differ (column by column). When a replicator is active on the ' +
         'slot, differing keys are re-checked once it has applied everything the audit read ' +
-        '(bounded by --settle-timeout), so changes in flight are not reported. Each run is stored in ' +
+        '(bounded by --settle-timeout), so changes in flight are not reported. to-crm mappings are ' +
+        'compared the other way round (MES rows through the mapping against the CRM table, in ' +
+        'PostgreSQL), re-checked against the return stream when it runs. Each run is stored in ' +
         'millrace_audit_runs. Exit 0 consistent, 1 differences, 2 bad usage or mapping, 3 runtime failure.',
     )
     .option(
@@ -61,6 +63,7 @@ export function registerAudit(program: Command): void {
 Examples:
   millrace audit                                     # text summary; exit 1 when anything differs
   millrace audit --table production_orders --samples 5
+  millrace audit --table work_orders                 # a to-crm mapping: MES vs CRM
   millrace audit --format json > audit.json          # one object, for scripts
   millrace audit --format markdown --out audit.md    # for a CI comment
   millrace audit --format html --out audit.html      # one page, opens offline

@@ -14,7 +14,10 @@ export function registerBackfill(program: Command): void {
         'While a replicator runs on the slot, the backfill is performed by it, in-stream between\n' +
         'watermarks, so a chunk never overwrites a newer streamed change; this command follows it.\n' +
         'Backfilling a mapping again also removes target rows the source no longer has (delete or\n' +
-        'soft delete as the mapping says; onDelete: ignore keeps them).',
+        'soft delete as the mapping says; onDelete: ignore keeps them).\n' +
+        'A `direction: to-crm` mapping is copied the other way, MES table into the CRM, in chunks\n' +
+        "checked against the return stream's checkpoint (progress in millrace.backfill_progress on\n" +
+        'the CRM), whether or not `run` is running.',
     )
     .option(
       '--table <name>',

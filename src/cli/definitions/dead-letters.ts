@@ -19,7 +19,9 @@ export function registerDeadLetters(program: Command): void {
     .description(
       'Rows the MES refused (a value that does not fit, a row too large) are kept in\n' +
         'millrace_dead_letters with their key and error while the stream goes on. Once the cause is\n' +
-        'fixed (a column widened, a mapping corrected), `retry` replays them; `discard` drops them.',
+        'fixed (a column widened, a mapping corrected), `retry` replays them; `discard` drops them.\n' +
+        "Rows the CRM refused for to-crm mappings are in the CRM's millrace.dead_letters, reached\n" +
+        'the same way (their retry re-reads the MES rows and needs no lock).',
     );
   tableOption(
     letters

@@ -1,12 +1,6 @@
-/** Which dead letters a command works on; every field left out means "any". */
-export interface DeadLetterFilter {
-  /** Letters of these mappings only. */
-  readonly mappings?: readonly string[];
-  /** Letters with these ids only. */
-  readonly ids?: readonly number[];
-  /** Letters recorded before this moment only. */
-  readonly before?: Date;
-}
+import type { DeadLetterFilter } from '../../writes/stored-letters.js';
+
+export type { DeadLetterFilter };
 
 /** The filter as a WHERE clause (empty when it selects every letter) and its parameters. */
 export function deadLetterWhere(filter: DeadLetterFilter): { sql: string; values: unknown[] } {

@@ -2,7 +2,13 @@ import { sqlState } from '../../errors/classify-error.js';
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import type { PgClient } from '../pg-client.js';
 import { rowsOf } from '../sql-client.js';
-import { type CrmCheckpointRow, readCheckpoint } from './sql/checkpoint.js';
+import {
+  type BinlogPlace,
+  type CrmCheckpointRow,
+  insertStartCheckpoint,
+  readCheckpoint,
+} from './sql/checkpoint.js';
+import type { PgStatement } from './sql/statement.js';
 
 /** A return-path stream's checkpoint on the CRM. */
 export interface CrmCheckpoint {
@@ -30,21 +36,37 @@ const nothingApplied: CrmCheckpoint = Object.freeze({
 /** undefined_table, invalid_schema_name: `millrace migrate` did not create the tables yet. */
 const missingStates = new Set(['42P01', '3F000']);
 
+/** A statement's rows, or CONTROL_TABLES_MISSING when `millrace migrate` has not run. */
+function controlRows<R>(client: PgClient, statement: PgStatement): Promise<R[]> {
+  return rowsOf<R>(client, statement.text, statement.values).catch((error: unknown) => {
+    if (missingStates.has(sqlState(error) ?? '')) {
+      throw new RuntimeFailure(
+        'CONTROL_TABLES_MISSING',
+        'the CRM has no millrace control tables; run `millrace migrate` with a migrations/crm/ directory first',
+        { cause: error },
+      );
+    }
+    throw error;
+  });
+}
+
+/**
+ * Gives a stream with no checkpoint one at `lsn` (the MES binlog's end, at setup); true when
+ * recorded, false when the stream had one already.
+ */
+export async function recordStartCheckpoint(
+  client: PgClient,
+  stream: string,
+  lsn: bigint,
+  place: BinlogPlace,
+): Promise<boolean> {
+  const inserted = await controlRows(client, insertStartCheckpoint(stream, lsn, place));
+  return inserted.length > 0;
+}
+
 /** The stream's checkpoint on the CRM: where the return path resumes. */
 export async function loadCrmCheckpoint(client: PgClient, stream: string): Promise<CrmCheckpoint> {
-  const statement = readCheckpoint(stream);
-  const rows = await rowsOf<CrmCheckpointRow>(client, statement.text, statement.values).catch(
-    (error: unknown) => {
-      if (missingStates.has(sqlState(error) ?? '')) {
-        throw new RuntimeFailure(
-          'CONTROL_TABLES_MISSING',
-          'the CRM has no millrace control tables; run `millrace migrate` with a migrations/crm/ directory first',
-          { cause: error },
-        );
-      }
-      throw error;
-    },
-  );
+  const rows = await controlRows<CrmCheckpointRow>(client, readCheckpoint(stream));
   const row = rows[0];
   if (row === undefined) return nothingApplied;
   return Object.freeze({

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * The return path's control tables on the CRM, in the `millrace` schema: the checkpoint of each
- * MES stream and the rows the CRM refused. They ship in the package and are tracked in their own
+ * MES stream, the rows the CRM refused and the progress of each to-crm backfill. They ship in the package and are tracked in their own
  * migrations table, apart from the user's CRM staging migrations.
  */
 interface ControlMigration {
@@ -46,6 +46,34 @@ const controlMigrations: readonly ControlMigration[] = [
       for (const table of ['dead_letters', 'checkpoints']) {
         await knex.schema.withSchema(controlSchema).dropTableIfExists(table);
       }
+    },
+  },
+  {
+    name: '0002_crm_backfill_progress',
+    async up(knex) {
+      // One row per to-crm mapping: its latest backfill, committed with each chunk it wrote.
+      await knex.schema.withSchema(controlSchema).createTable('backfill_progress', (table) => {
+        table.text('mapping').primary();
+        // running | done
+        table.text('status').notNullable();
+        // The MES key (encoded text forms) of the last row of the last committed chunk.
+        table.text('last_key').nullable();
+        table.bigInteger('rows_read').notNullable().defaultTo(0);
+        table.bigInteger('rows_copied').notNullable().defaultTo(0);
+        table.bigInteger('rows_removed').notNullable().defaultTo(0);
+        table.bigInteger('dead_letters').notNullable().defaultTo(0);
+        // information_schema's estimate of the MES table's rows, for ETAs.
+        table.bigInteger('rows_total').nullable();
+        table.integer('chunk_size').nullable();
+        // The binlog position of the last chunk's snapshot, for people.
+        table.text('snapshot').nullable();
+        table.timestamp('started_at', { useTz: true, precision: 6 }).notNullable();
+        table.timestamp('updated_at', { useTz: true, precision: 6 }).notNullable();
+        table.timestamp('finished_at', { useTz: true, precision: 6 }).nullable();
+      });
+    },
+    async down(knex) {
+      await knex.schema.withSchema(controlSchema).dropTableIfExists('backfill_progress');
     },
   },
 ];

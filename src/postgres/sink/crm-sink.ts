@@ -40,6 +40,11 @@ export interface CrmSinkOptions {
   readonly logger: Logger;
   /** The return path's stream: its commits carry the replication origin `millrace_<stream>`. */
   readonly stream: string;
+  /**
+   * The origin's name instead, for a writer beside the stream's own (a backfill): only one
+   * session may hold an origin, and the forward stream drops every `millrace…` origin alike.
+   */
+  readonly origin?: string;
   /** What to do with a row the CRM refuses: record it and go on, or stop. */
   readonly onBadRow: OnBadRow;
   /** Spells an encoded position as binlog file and offset (checkpoint row, dead letters). */
@@ -91,7 +96,7 @@ export class CrmSink implements Sink {
   constructor(options: CrmSinkOptions) {
     this.client = options.client;
     this.logger = options.logger;
-    this.origin = originName(options.stream);
+    this.origin = options.origin ?? originName(options.stream);
     this.onBadRow = options.onBadRow;
     this.describePosition = options.describePosition;
     this.onDeadLetter = options.onDeadLetter;
@@ -156,6 +161,20 @@ export class CrmSink implements Sink {
     await this.send(plain('BEGIN'));
     this.inTransaction = true;
     for (const statement of journal) await this.send(statement);
+  }
+
+  /**
+   * Runs a read inside the open transaction (opening one), e.g. a lock on the stream's checkpoint
+   * row that decides whether the transaction's writes may commit. Not kept for a replay: only
+   * meant after the transaction's last write.
+   */
+  read<R extends object>(statement: PgStatement): Promise<R[]> {
+    return this.track(
+      (async () => {
+        await this.begin();
+        return (await this.send<R>(statement)).rows;
+      })(),
+    );
   }
 
   /**
@@ -231,7 +250,9 @@ export class CrmSink implements Sink {
   }
 
   /** Sends one statement, unless the transaction was abandoned. */
-  private async send(statement: PgStatement): Promise<{ command?: string }> {
+  private async send<R extends object = Record<string, unknown>>(
+    statement: PgStatement,
+  ): Promise<{ command?: string; rows: R[] }> {
     if (this.abandoned) {
       throw new RuntimeFailure(
         'WRITE_ABANDONED',
@@ -239,8 +260,8 @@ export class CrmSink implements Sink {
       );
     }
     return statement.values.length === 0
-      ? this.client.query(statement.text)
-      : this.client.query(statement.text, statement.values);
+      ? this.client.query<R>(statement.text)
+      : this.client.query<R>(statement.text, statement.values);
   }
 
   /** Sends a statement of the transaction's writes, keeping it for a replay. */

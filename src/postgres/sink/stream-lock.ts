@@ -53,3 +53,14 @@ export async function takeStreamLock(
 export async function releaseStreamLock(client: PgClient, stream: string): Promise<void> {
   await client.query(`SELECT pg_advisory_unlock(${lockKey})`, [stream]);
 }
+
+/** Whether some session of this database holds the stream's lock: a `run` replicates it now. */
+export async function streamLockHeld(client: PgClient, stream: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((classid::bigint << 32) | objid::bigint) = ${lockKey}) AS held`,
+    [stream],
+  );
+  return pgBool((rows[0] as { held: unknown } | undefined)?.held);
+}

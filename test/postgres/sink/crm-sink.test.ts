@@ -171,6 +171,7 @@ describe('migrateCrm', () => {
       `select table_name from information_schema.tables where table_schema = 'millrace' order by 1`,
     );
     expect(history.map((row) => row.table_name)).toEqual([
+      'backfill_progress',
       'checkpoints',
       'control_migrations',
       'control_migrations_lock',

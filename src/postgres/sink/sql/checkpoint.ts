@@ -59,3 +59,31 @@ export function readCheckpoint(stream: string): PgStatement {
 export function deleteCheckpoint(stream: string): PgStatement {
   return { text: 'DELETE FROM millrace.checkpoints WHERE stream = $1', values: [stream] };
 }
+
+/**
+ * The stream's checkpoint position, its row locked until the transaction ends: the stream's next
+ * commit, which updates that row, waits for this transaction (none when no row exists yet).
+ */
+export function lockCheckpoint(stream: string): PgStatement {
+  return {
+    text: 'SELECT lsn::text AS lsn FROM millrace.checkpoints WHERE stream = $1 FOR UPDATE',
+    values: [stream],
+  };
+}
+
+/**
+ * Records where a stream that never committed starts, unless it has a checkpoint already: from
+ * then on the stream misses nothing written to the binlog after it, whenever `run` starts.
+ */
+export function insertStartCheckpoint(
+  stream: string,
+  lsn: bigint,
+  place: BinlogPlace,
+): PgStatement {
+  return {
+    text:
+      'INSERT INTO millrace.checkpoints (stream, lsn, binlog_file, binlog_position, updated_at) ' +
+      'VALUES ($1, $2, $3, $4, clock_timestamp()) ON CONFLICT (stream) DO NOTHING RETURNING stream',
+    values: [stream, lsn.toString(), place.file, place.position.toString()],
+  };
+}
