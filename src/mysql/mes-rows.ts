@@ -31,12 +31,17 @@ export interface MesKeyRange {
 const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 
 /** How one table's columns are selected: BIT as its number, binary strings spotted by name. */
-interface ReadPlan {
+export interface MesReadPlan {
+  readonly read: MesTableRead;
   readonly select: string;
   readonly binary: ReadonlySet<string>;
 }
 
-async function readPlan(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
+/** The plan for reading a table, from its columns' types (read once, then reused per read). */
+export async function planMesRead(
+  connection: MysqlConnection,
+  read: MesTableRead,
+): Promise<MesReadPlan> {
   const described = (await introspectTarget(connection, [read.table])).get(read.table);
   const binary = new Set<string>();
   const select = read.columns.map((name) => {
@@ -46,7 +51,7 @@ async function readPlan(connection: MysqlConnection, read: MesTableRead): Promis
     if (type !== undefined && binaryTypes.has(type)) binary.add(name);
     return quoted;
   });
-  return { select: select.join(', '), binary };
+  return { read, select: select.join(', '), binary };
 }
 
 /** `(k1, k2) > (?, ?)` spelt out so MariaDB uses the key's index for it. */
@@ -71,7 +76,7 @@ async function selectRows(
   connection: MysqlConnection,
   sql: string,
   values: unknown[],
-  plan: ReadPlan,
+  plan: MesReadPlan,
 ): Promise<SourceRow[]> {
   const [rows] = await connection.query(
     {
@@ -91,10 +96,10 @@ async function selectRows(
 /** The rows of a key range, in key order. */
 export async function readMesRange(
   connection: MysqlConnection,
-  read: MesTableRead,
+  plan: MesReadPlan,
   range: MesKeyRange,
 ): Promise<SourceRow[]> {
-  const plan = await readPlan(connection, read);
+  const { read } = plan;
   const where: string[] = [];
   const values: unknown[] = [];
   if (range.after) {
@@ -117,11 +122,11 @@ export async function readMesRange(
 /** The rows of the listed keys that exist (absent keys have no row). */
 export async function readMesKeys(
   connection: MysqlConnection,
-  read: MesTableRead,
+  plan: MesReadPlan,
   keys: readonly MesKey[],
 ): Promise<SourceRow[]> {
   if (keys.length === 0) return [];
-  const plan = await readPlan(connection, read);
+  const { read } = plan;
   const columns = read.keyColumns.map(quoteMysqlIdent);
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   const sql =

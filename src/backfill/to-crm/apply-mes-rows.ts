@@ -8,7 +8,14 @@ import {
   endBinlogSnapshot,
   startBinlogSnapshot,
 } from '../../mysql/binlog/binlog-snapshot.js';
-import { type MesKey, type MesKeyRange, readMesKeys, readMesRange } from '../../mysql/mes-rows.js';
+import {
+  type MesKey,
+  type MesKeyRange,
+  type MesReadPlan,
+  planMesRead,
+  readMesKeys,
+  readMesRange,
+} from '../../mysql/mes-rows.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import { ChangeMapper } from '../../pipeline/change-mapper.js';
 import type { ChunkStats } from '../../pipeline/sink.js';
@@ -119,22 +126,35 @@ export async function applyMesRows(
   }
 }
 
+/** Read plans by mapping: a backfill's chunks read one table many times. */
+const readPlans = new WeakMap<CompiledMapping, Promise<MesReadPlan>>();
+
+function readPlanOf(mes: MysqlConnection, mapping: CompiledMapping): Promise<MesReadPlan> {
+  const known = readPlans.get(mapping);
+  if (known) return known;
+  const plan = planMesRead(mes, {
+    table: mapping.source.table,
+    columns: mapping.sourceColumns,
+    keyColumns: mapping.sourceKeyColumns,
+  });
+  // A failed read (the MES away) is not kept: the next call plans again.
+  plan.catch(() => readPlans.delete(mapping));
+  readPlans.set(mapping, plan);
+  return plan;
+}
+
 async function readSnapshot(
   options: ApplyMesRowsOptions,
   selection: MesSelection,
 ): Promise<MesRowsRead> {
   const { mapping } = options;
-  const table = {
-    table: mapping.source.table,
-    columns: mapping.sourceColumns,
-    keyColumns: mapping.sourceKeyColumns,
-  };
+  const plan = await readPlanOf(options.mes, mapping);
   const snapshot = await startBinlogSnapshot(options.mes);
   try {
     const rows =
       'range' in selection
-        ? await readMesRange(options.mes, table, selection.range)
-        : await readMesKeys(options.mes, table, selection.keys);
+        ? await readMesRange(options.mes, plan, selection.range)
+        : await readMesKeys(options.mes, plan, selection.keys);
     const last = 'range' in selection ? rows.at(-1) : undefined;
     const lastKey = last && mapping.sourceKeyColumns.map((column) => String(last[column]));
     return { snapshot, rows, lastKey };
