@@ -31,17 +31,28 @@ export interface MesKeyRange {
 const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 
 /** How one table's columns are selected: BIT as its number, binary strings spotted by name. */
-export interface MesReadPlan {
-  readonly read: MesTableRead;
+interface ReadPlan {
   readonly select: string;
   readonly binary: ReadonlySet<string>;
 }
 
-/** The plan for reading a table, from its columns' types (read once, then reused per read). */
-export async function planMesRead(
-  connection: MysqlConnection,
-  read: MesTableRead,
-): Promise<MesReadPlan> {
+/**
+ * Plans by table read: each costs information_schema queries, and a backfill or an audit reads
+ * one table many times through the same `MesTableRead`.
+ */
+const plans = new WeakMap<MesTableRead, Promise<ReadPlan>>();
+
+function readPlan(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
+  const known = plans.get(read);
+  if (known) return known;
+  const plan = describeColumns(connection, read);
+  // A failed read (the MES away) is not kept: the next call plans again.
+  plan.catch(() => plans.delete(read));
+  plans.set(read, plan);
+  return plan;
+}
+
+async function describeColumns(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
   const described = (await introspectTarget(connection, [read.table])).get(read.table);
   const binary = new Set<string>();
   const select = read.columns.map((name) => {
@@ -51,7 +62,7 @@ export async function planMesRead(
     if (type !== undefined && binaryTypes.has(type)) binary.add(name);
     return quoted;
   });
-  return { read, select: select.join(', '), binary };
+  return { select: select.join(', '), binary };
 }
 
 /** `(k1, k2) > (?, ?)` spelt out so MariaDB uses the key's index for it. */
@@ -76,7 +87,7 @@ async function selectRows(
   connection: MysqlConnection,
   sql: string,
   values: unknown[],
-  plan: MesReadPlan,
+  plan: ReadPlan,
 ): Promise<SourceRow[]> {
   const [rows] = await connection.query(
     {
@@ -96,10 +107,10 @@ async function selectRows(
 /** The rows of a key range, in key order. */
 export async function readMesRange(
   connection: MysqlConnection,
-  plan: MesReadPlan,
+  read: MesTableRead,
   range: MesKeyRange,
 ): Promise<SourceRow[]> {
-  const { read } = plan;
+  const plan = await readPlan(connection, read);
   const where: string[] = [];
   const values: unknown[] = [];
   if (range.after) {
@@ -122,11 +133,11 @@ export async function readMesRange(
 /** The rows of the listed keys that exist (absent keys have no row). */
 export async function readMesKeys(
   connection: MysqlConnection,
-  plan: MesReadPlan,
+  read: MesTableRead,
   keys: readonly MesKey[],
 ): Promise<SourceRow[]> {
   if (keys.length === 0) return [];
-  const { read } = plan;
+  const plan = await readPlan(connection, read);
   const columns = read.keyColumns.map(quoteMysqlIdent);
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   const sql =

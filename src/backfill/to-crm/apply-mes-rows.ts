@@ -11,8 +11,7 @@ import {
 import {
   type MesKey,
   type MesKeyRange,
-  type MesReadPlan,
-  planMesRead,
+  type MesTableRead,
   readMesKeys,
   readMesRange,
 } from '../../mysql/mes-rows.js';
@@ -126,21 +125,19 @@ export async function applyMesRows(
   }
 }
 
-/** Read plans by mapping: a backfill's chunks read one table many times. */
-const readPlans = new WeakMap<CompiledMapping, Promise<MesReadPlan>>();
+/** The MES table read of each mapping, one object per mapping, so its read plan is reused. */
+const tableReads = new WeakMap<CompiledMapping, MesTableRead>();
 
-function readPlanOf(mes: MysqlConnection, mapping: CompiledMapping): Promise<MesReadPlan> {
-  const known = readPlans.get(mapping);
+function tableReadOf(mapping: CompiledMapping): MesTableRead {
+  const known = tableReads.get(mapping);
   if (known) return known;
-  const plan = planMesRead(mes, {
+  const read = {
     table: mapping.source.table,
     columns: mapping.sourceColumns,
     keyColumns: mapping.sourceKeyColumns,
-  });
-  // A failed read (the MES away) is not kept: the next call plans again.
-  plan.catch(() => readPlans.delete(mapping));
-  readPlans.set(mapping, plan);
-  return plan;
+  };
+  tableReads.set(mapping, read);
+  return read;
 }
 
 async function readSnapshot(
@@ -148,13 +145,13 @@ async function readSnapshot(
   selection: MesSelection,
 ): Promise<MesRowsRead> {
   const { mapping } = options;
-  const plan = await readPlanOf(options.mes, mapping);
+  const table = tableReadOf(mapping);
   const snapshot = await startBinlogSnapshot(options.mes);
   try {
     const rows =
       'range' in selection
-        ? await readMesRange(options.mes, plan, selection.range)
-        : await readMesKeys(options.mes, plan, selection.keys);
+        ? await readMesRange(options.mes, table, selection.range)
+        : await readMesKeys(options.mes, table, selection.keys);
     const last = 'range' in selection ? rows.at(-1) : undefined;
     const lastKey = last && mapping.sourceKeyColumns.map((column) => String(last[column]));
     return { snapshot, rows, lastKey };
