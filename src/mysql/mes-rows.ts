@@ -36,7 +36,23 @@ interface ReadPlan {
   readonly binary: ReadonlySet<string>;
 }
 
-async function readPlan(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
+/**
+ * Plans by table read: each costs information_schema queries, and a backfill or an audit reads
+ * one table many times through the same `MesTableRead`.
+ */
+const plans = new WeakMap<MesTableRead, Promise<ReadPlan>>();
+
+function readPlan(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
+  const known = plans.get(read);
+  if (known) return known;
+  const plan = describeColumns(connection, read);
+  // A failed read (the MES away) is not kept: the next call plans again.
+  plan.catch(() => plans.delete(read));
+  plans.set(read, plan);
+  return plan;
+}
+
+async function describeColumns(connection: MysqlConnection, read: MesTableRead): Promise<ReadPlan> {
   const described = (await introspectTarget(connection, [read.table])).get(read.table);
   const binary = new Set<string>();
   const select = read.columns.map((name) => {

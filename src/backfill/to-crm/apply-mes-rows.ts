@@ -8,7 +8,13 @@ import {
   endBinlogSnapshot,
   startBinlogSnapshot,
 } from '../../mysql/binlog/binlog-snapshot.js';
-import { type MesKey, type MesKeyRange, readMesKeys, readMesRange } from '../../mysql/mes-rows.js';
+import {
+  type MesKey,
+  type MesKeyRange,
+  type MesTableRead,
+  readMesKeys,
+  readMesRange,
+} from '../../mysql/mes-rows.js';
 import type { MysqlConnection } from '../../mysql/mysql-client.js';
 import { ChangeMapper } from '../../pipeline/change-mapper.js';
 import type { ChunkStats } from '../../pipeline/sink.js';
@@ -119,16 +125,27 @@ export async function applyMesRows(
   }
 }
 
+/** The MES table read of each mapping, one object per mapping, so its read plan is reused. */
+const tableReads = new WeakMap<CompiledMapping, MesTableRead>();
+
+function tableReadOf(mapping: CompiledMapping): MesTableRead {
+  const known = tableReads.get(mapping);
+  if (known) return known;
+  const read = {
+    table: mapping.source.table,
+    columns: mapping.sourceColumns,
+    keyColumns: mapping.sourceKeyColumns,
+  };
+  tableReads.set(mapping, read);
+  return read;
+}
+
 async function readSnapshot(
   options: ApplyMesRowsOptions,
   selection: MesSelection,
 ): Promise<MesRowsRead> {
   const { mapping } = options;
-  const table = {
-    table: mapping.source.table,
-    columns: mapping.sourceColumns,
-    keyColumns: mapping.sourceKeyColumns,
-  };
+  const table = tableReadOf(mapping);
   const snapshot = await startBinlogSnapshot(options.mes);
   try {
     const rows =

@@ -151,16 +151,18 @@ describe('setup and backfill of a to-crm mapping (MES work orders -> CRM)', () =
     await dbs.pg.query("update mes_work_order set status = 'STALE', qty_scrapped = 9");
     let writing = true;
     const writes = (async () => {
+      // Each row is changed once at most, walking down the keys while the chunks walk up, so a
+      // chunk that wrote a row older than the stream's copy would leave it stale for good.
       for (let round = 0; writing; round++) {
+        const top = 3100 - round * 5;
         await dbs.mysql.query(
           `update work_order set qty_produced = qty_produced + 1, status = 'IN_PROGRESS'
-             where id % 17 = ${round % 17}`,
+             where id between ${top - 4} and ${top}`,
         );
         if (round % 5 === 0) await addWorkOrders(dbs, 10);
-        if (round % 7 === 0)
-          await dbs.mysql.query(`delete from work_order where id % 101 = ${round % 101}`);
+        if (round % 7 === 0) await dbs.mysql.query(`delete from work_order where id = ${top - 2}`);
         // A steady stream of changes, not a flood the machine's other work must share.
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
     try {
