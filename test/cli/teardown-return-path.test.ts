@@ -28,12 +28,10 @@ describe('teardown of the return path', () => {
   const mappings = workOrderMappings();
   const env = () => replicationEnv(dbs, stream, mappings);
 
-  const originExists = async () =>
-    (
-      await dbs.pg.query('select 1 from pg_replication_origin where roname = $1', [
-        `millrace_${stream}`,
-      ])
-    ).rows.length === 1;
+  const originExists = async (name = `millrace_${stream}`) =>
+    (await dbs.pg.query('select 1 from pg_replication_origin where roname = $1', [name])).rows
+      .length === 1;
+  const backfillOrigin = `millrace_${stream}_backfill`;
 
   beforeAll(async () => {
     dbs = await createTestDatabases('teardown_return');
@@ -70,6 +68,11 @@ describe('teardown of the return path', () => {
     expect((await stopRun(run)).code).toBe(0);
     run = undefined;
 
+    // A backfill of the to-crm mapping writes under an origin of its own, which teardown drops too.
+    const backfill = await runCli(['backfill', '--table', 'work_orders'], env());
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(await originExists(backfillOrigin)).toBe(true);
+
     // Read after the stop: while it ran, other databases' binlog traffic moved it on.
     const checkpoint = await returnCheckpoint(dbs, stream);
     const plan = await runCli(['teardown'], env());
@@ -78,17 +81,22 @@ describe('teardown of the return path', () => {
       `replication origin millrace_${stream} (tags the return path's writes)`,
     );
     expect(plan.stdout).toContain(
+      `replication origin ${backfillOrigin} (tags the return path's writes)`,
+    );
+    expect(plan.stdout).toContain(
       `the return path's checkpoint of ${stream} in millrace.checkpoints (${checkpoint!.binlog_file}:${checkpoint!.binlog_position})`,
     );
     expect(await originExists()).toBe(true);
 
     const done = await runCli(['teardown', '--yes'], env());
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stdout).toContain(`dropped replication origin millrace_${stream}`);
+    expect(done.stdout).toContain(`dropped replication origin millrace_${stream}\n`);
+    expect(done.stdout).toContain(`dropped replication origin ${backfillOrigin}`);
     expect(done.stdout).toContain(
       `removed the return path's checkpoint of ${stream} from millrace.checkpoints`,
     );
     expect(await originExists()).toBe(false);
+    expect(await originExists(backfillOrigin)).toBe(false);
     expect(await returnCheckpoint(dbs, stream)).toBeUndefined();
 
     const again = await runCli(['teardown', '--yes'], env());

@@ -22,7 +22,7 @@ import type { ChangeEvent } from '../../pipeline/source-event.js';
 import type { PgClient } from '../../postgres/pg-client.js';
 import { CrmSink } from '../../postgres/sink/crm-sink.js';
 import { lockCheckpoint } from '../../postgres/sink/sql/checkpoint.js';
-import { originName } from '../../postgres/sink/sql/replication-origin.js';
+import { backfillOriginName } from '../../postgres/sink/sql/replication-origin.js';
 import type { PgStatement } from '../../postgres/sink/sql/statement.js';
 import { targetKeysInRange } from '../../postgres/sink/sql/target-keys.js';
 import { sleep } from '../../util/sleep.js';
@@ -82,11 +82,6 @@ const conflictStates = new Set(['55P03', '40P01', '40001']);
 
 /** Why a chunk was not written: the stream committed past its snapshot, or held its rows. */
 type GaveWay = 'overtaken' | 'conflict';
-
-/** The origin the backfill's writes carry: not the stream's own (its writer holds that one). */
-export function backfillOrigin(stream: string): string {
-  return `${originName(stream)}_backfill`;
-}
 
 /**
  * Reads MES rows in one consistent snapshot and writes what the mapping makes of them into the
@@ -170,7 +165,7 @@ async function writeGuarded(
   const sink = new CrmSink({
     client: options.crm,
     stream: options.stream,
-    origin: backfillOrigin(options.stream),
+    origin: backfillOriginName(options.stream),
     onBadRow: options.onBadRow,
     logger: options.logger,
     describePosition: (lsn) => {

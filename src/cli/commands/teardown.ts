@@ -50,7 +50,7 @@ export async function executeTeardown(options: { yes?: boolean }, command: Comma
         result.publicationDropped
           ? `dropped publication ${names.publication}`
           : `no publication ${names.publication} (nothing to drop)`,
-        ...describeReturnTeardown(returnPlan, returned, config.slot),
+        ...describeReturnTeardown(returned, config.slot),
       ].join('\n'),
     );
   });
@@ -58,13 +58,13 @@ export async function executeTeardown(options: { yes?: boolean }, command: Comma
 
 /** The return path's part of the plan: its origin and checkpoint, or that there are none. */
 function describeReturnPlan(plan: ReturnPathPlan, stream: string): string[] {
-  if (plan.origin === undefined && plan.checkpoint === undefined) {
+  if (plan.origins.length === 0 && plan.checkpoint === undefined) {
     return [`  return path of ${stream}: no replication origin, no checkpoint, nothing to drop`];
   }
   return [
-    ...(plan.origin === undefined
-      ? []
-      : [`  replication origin ${plan.origin} (tags the return path's writes)`]),
+    ...plan.origins.map(
+      (origin) => `  replication origin ${origin} (tags the return path's writes)`,
+    ),
     ...(plan.checkpoint === undefined
       ? []
       : [
@@ -74,15 +74,14 @@ function describeReturnPlan(plan: ReturnPathPlan, stream: string): string[] {
 }
 
 function describeReturnTeardown(
-  plan: ReturnPathPlan,
-  done: { readonly originDropped: boolean; readonly checkpointRemoved: boolean },
+  done: { readonly originsDropped: readonly string[]; readonly checkpointRemoved: boolean },
   stream: string,
 ): string[] {
-  if (!done.originDropped && !done.checkpointRemoved) {
+  if (done.originsDropped.length === 0 && !done.checkpointRemoved) {
     return [`no replication origin or checkpoint of the return path ${stream} (nothing to drop)`];
   }
   return [
-    ...(done.originDropped ? [`dropped replication origin ${plan.origin}`] : []),
+    ...done.originsDropped.map((origin) => `dropped replication origin ${origin}`),
     ...(done.checkpointRemoved
       ? [`removed the return path's checkpoint of ${stream} from millrace.checkpoints`]
       : []),

@@ -4,17 +4,22 @@ import { wrapPrivilegeError } from '../setup/privilege-error.js';
 import { pgBool, rowsOf, sqlState } from '../sql-client.js';
 import { type CrmCheckpoint, loadCrmCheckpoint } from './crm-checkpoint-store.js';
 import { deleteCheckpoint } from './sql/checkpoint.js';
-import { dropOrigin, findOrigin, originName } from './sql/replication-origin.js';
+import {
+  backfillOriginName,
+  dropOrigin,
+  findOrigin,
+  originName,
+} from './sql/replication-origin.js';
 import { releaseStreamLock, takeStreamLock } from './stream-lock.js';
 
 /**
- * What `teardown` removes of the return path on the CRM: the stream's replication origin
- * (cluster-wide, it outlives the database) and its checkpoint row. Both exist only once a
- * return stream has written.
+ * What `teardown` removes of the return path on the CRM: the replication origins of the stream
+ * and of its backfills (cluster-wide, they outlive the database) and the stream's checkpoint
+ * row. Each exists only once its writer has written.
  */
 export interface ReturnPathPlan {
-  /** The origin's name, when it exists. */
-  readonly origin: string | undefined;
+  /** The names of the origins that exist. */
+  readonly origins: readonly string[];
   /** The stream's checkpoint, when it has one. */
   readonly checkpoint: CrmCheckpoint | undefined;
 }
@@ -24,16 +29,19 @@ export async function planReturnTeardown(
   client: PgClient,
   stream: string,
 ): Promise<ReturnPathPlan> {
-  const name = originName(stream);
-  const find = findOrigin(name);
-  const found = await rowsOf<{ exists: unknown }>(client, find.text, find.values);
+  const origins: string[] = [];
+  for (const name of [originName(stream), backfillOriginName(stream)]) {
+    const find = findOrigin(name);
+    const found = await rowsOf<{ exists: unknown }>(client, find.text, find.values);
+    if (pgBool(found[0]?.exists)) origins.push(name);
+  }
   const checkpoint = await loadCrmCheckpoint(client, stream).catch((error: unknown) => {
     // No control tables on the CRM: the return path never ran here.
     if (isMillraceError(error) && error.code === 'CONTROL_TABLES_MISSING') return undefined;
     throw error;
   });
   return {
-    origin: pgBool(found[0]?.exists) ? name : undefined,
+    origins,
     checkpoint: checkpoint && checkpoint.lsn !== 0n ? checkpoint : undefined,
   };
 }
@@ -59,29 +67,15 @@ export async function withReturnPathFenced<T>(
   }
 }
 
-/** Drops the origin and the checkpoint row of `plan`; run fenced (withReturnPathFenced). */
+/** Drops the origins and the checkpoint row of `plan`; run fenced (withReturnPathFenced). */
 export async function teardownReturnPath(
   client: PgClient,
   stream: string,
   plan: ReturnPathPlan,
-): Promise<{ readonly originDropped: boolean; readonly checkpointRemoved: boolean }> {
-  let originDropped = false;
-  if (plan.origin !== undefined) {
-    const statement = dropOrigin(plan.origin);
-    try {
-      await client.query(statement.text, statement.values);
-      originDropped = true;
-    } catch (error) {
-      if (sqlState(error) === '42704')
-        originDropped = false; // dropped meanwhile
-      else if (sqlState(error) === '55006') {
-        throw new RuntimeFailure(
-          'REPLICATOR_RUNNING',
-          `replication origin ${plan.origin} is in use by another session (a millrace run writing the to-crm stream ${stream}?): stop it first, then run teardown again`,
-          { context: { origin: plan.origin }, cause: error },
-        );
-      } else throw wrapPrivilegeError(error, `cannot drop replication origin ${plan.origin}`);
-    }
+): Promise<{ readonly originsDropped: readonly string[]; readonly checkpointRemoved: boolean }> {
+  const originsDropped: string[] = [];
+  for (const origin of plan.origins) {
+    if (await dropOriginOf(client, stream, origin)) originsDropped.push(origin);
   }
   let checkpointRemoved = false;
   if (plan.checkpoint !== undefined) {
@@ -89,5 +83,24 @@ export async function teardownReturnPath(
     const result = await client.query(statement.text, statement.values);
     checkpointRemoved = (result.rowCount ?? 0) > 0;
   }
-  return { originDropped, checkpointRemoved };
+  return { originsDropped, checkpointRemoved };
+}
+
+/** Drops one origin; false when it was dropped meanwhile. */
+async function dropOriginOf(client: PgClient, stream: string, origin: string): Promise<boolean> {
+  const statement = dropOrigin(origin);
+  try {
+    await client.query(statement.text, statement.values);
+    return true;
+  } catch (error) {
+    if (sqlState(error) === '42704') return false;
+    if (sqlState(error) === '55006') {
+      throw new RuntimeFailure(
+        'REPLICATOR_RUNNING',
+        `replication origin ${origin} is in use by another session (a millrace run or backfill writing the to-crm stream ${stream}?): stop it first, then run teardown again`,
+        { context: { origin }, cause: error },
+      );
+    }
+    throw wrapPrivilegeError(error, `cannot drop replication origin ${origin}`);
+  }
 }

@@ -8,6 +8,14 @@ export function originName(stream: string): string {
   return `millrace_${stream}`;
 }
 
+/**
+ * The origin a to-crm backfill's, repair's or retry's writes carry: not the stream's own, which
+ * its writer holds while `run` runs (an origin is held by one session at a time).
+ */
+export function backfillOriginName(stream: string): string {
+  return `${originName(stream)}_backfill`;
+}
+
 /** Creates the origin unless it exists (origins are cluster-wide and outlive sessions). */
 export function createOrigin(name: string): PgStatement {
   return {
