@@ -133,7 +133,7 @@ async function runEngineerBench(context: ScenarioContext, rows: number): Promise
   };
   return {
     scenario: 'backfill',
-    description: `bench/backfill.ts: ${rows.toLocaleString('en')} rows (bench_order, 9 columns), \`millrace backfill --restart\` (chunk 10,000) vs COPY | LOAD DATA`,
+    description: `bench/backfill.ts: ${rows.toLocaleString('en')} rows (bench_order, 9 columns), \`millrace backfill --restart\` (default chunk size) vs COPY | LOAD DATA`,
     status: 'ok',
     parameters: {
       rows,
@@ -235,7 +235,7 @@ async function runOwnBackfill(
   };
   return {
     scenario: 'backfill',
-    description: `${rows.toLocaleString('en')} rows of bench_item, \`millrace backfill --restart\` (chunk 10,000) vs COPY | LOAD DATA`,
+    description: `${rows.toLocaleString('en')} rows of bench_item, \`millrace backfill --restart\` (default chunk size) vs COPY | LOAD DATA`,
     status: 'ok',
     parameters: { rows, runs: measuredRuns, via: 'millrace backfill through the CLI' },
     runs,

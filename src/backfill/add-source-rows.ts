@@ -21,9 +21,12 @@ export interface RowCounts {
   readonly deadLetters: number;
 }
 
-/** Where mapped rows go: the pipeline's TargetBatch (online) or a plain chunk (offline). */
+/**
+ * Where mapped rows go: the pipeline's TargetBatch (online), a plain chunk (offline) or a LOAD
+ * DATA file. `source` is the row `row` was mapped from, as the caller of mapSourceRow passed it.
+ */
 export interface RowSink {
-  upsert(key: readonly TargetValue[], row: TargetRow, origin: Origin): void;
+  upsert(row: TargetRow, source: SourceRow): void;
   deadLetter(letter: DeadLetter): void;
 }
 
@@ -34,64 +37,83 @@ interface MapRowsOptions {
   readonly skip?: (row: SourceRow) => boolean;
 }
 
+/** What became of one source row. */
+export type RowOutcome = 'copied' | 'filtered' | 'skipped' | 'deadLetter';
+
+/** Where a backfilled row came from (its source values are what its dead letter replays). */
+export function backfillOrigin(mapping: CompiledMapping, source: SourceRow): Origin {
+  return { mapping: mapping.name, lsn: null, operation: 'backfill', sourceValues: source };
+}
+
+/** The target key of a projected row, in the mapping's key order. */
+export function targetKeyOf(mapping: CompiledMapping, row: TargetRow): TargetValue[] {
+  const { keyColumns } = mapping;
+  // The projection holds the key columns, converted by the same functions as mapping.key.
+  const key: TargetValue[] = new Array(keyColumns.length);
+  for (let index = 0; index < keyColumns.length; index++) {
+    key[index] = row[keyColumns[index]!] ?? null;
+  }
+  return key;
+}
+
 /**
- * Maps source rows through the compiled mapping exactly as the stream maps an insert: the
+ * Maps one source row through the compiled mapping exactly as the stream maps an insert: the
  * filter decides, the projection comes from the same function (so values are byte-identical),
- * and a value that does not convert becomes a dead letter for that row only.
+ * and a value that does not convert becomes a dead letter for that row only. The dead letter
+ * keeps a copy of `row`: a caller may reuse one object for every row it maps into a sink that
+ * keeps no source row.
  */
+export function mapSourceRow(
+  mapping: CompiledMapping,
+  row: SourceRow,
+  sink: RowSink,
+  options: MapRowsOptions,
+): RowOutcome {
+  try {
+    if (mapping.matches(row) === false) return 'filtered';
+    if (options.skip?.(row)) return 'skipped';
+    sink.upsert(mapping.project(row, options.meta), row);
+    return 'copied';
+  } catch (error) {
+    if (!(error instanceof ValueError)) throw error;
+    const key: Record<string, unknown> = {};
+    mapping.sourceKeyColumns.forEach((column, index) => {
+      key[mapping.keyColumns[index]!] = row[column];
+    });
+    const origin = backfillOrigin(mapping, { ...row });
+    sink.deadLetter({ origin, key, error: describeError(error) });
+    return 'deadLetter';
+  }
+}
+
+/** mapSourceRow for each of `rows`, counted. */
 export function mapSourceRows(
   mapping: CompiledMapping,
   rows: readonly SourceRow[],
   sink: RowSink,
   options: MapRowsOptions,
 ): RowCounts {
-  let copied = 0;
-  let filtered = 0;
-  let skipped = 0;
-  let deadLetters = 0;
-  const { meta, skip } = options;
-  const keyColumns = mapping.keyColumns;
-  for (const row of rows) {
-    const origin: Origin = {
-      mapping: mapping.name,
-      lsn: null,
-      operation: 'backfill',
-      sourceValues: row,
-    };
-    try {
-      if (mapping.matches(row) === false) {
-        filtered++;
-        continue;
-      }
-      if (skip?.(row)) {
-        skipped++;
-        continue;
-      }
-      const projected = mapping.project(row, meta);
-      // The projection holds the key columns, converted by the same functions as mapping.key.
-      const key: TargetValue[] = new Array(keyColumns.length);
-      for (let index = 0; index < keyColumns.length; index++) {
-        key[index] = projected[keyColumns[index]!] ?? null;
-      }
-      sink.upsert(key, projected, origin);
-      copied++;
-    } catch (error) {
-      if (!(error instanceof ValueError)) throw error;
-      const key: Record<string, unknown> = {};
-      mapping.sourceKeyColumns.forEach((column, index) => {
-        key[mapping.keyColumns[index]!] = row[column];
-      });
-      sink.deadLetter({ origin, key, error: describeError(error) });
-      deadLetters++;
-    }
-  }
-  return { copied, filtered, skipped, deadLetters };
+  const counts = { copied: 0, filtered: 0, skipped: 0, deadLetters: 0 };
+  for (const row of rows) countOutcome(counts, mapSourceRow(mapping, row, sink, options));
+  return counts;
+}
+
+/** Adds one row's outcome to `counts`. */
+export function countOutcome(
+  counts: { copied: number; filtered: number; skipped: number; deadLetters: number },
+  outcome: RowOutcome,
+): void {
+  if (outcome === 'copied') counts.copied++;
+  else if (outcome === 'filtered') counts.filtered++;
+  else if (outcome === 'skipped') counts.skipped++;
+  else counts.deadLetters++;
 }
 
 /** The pipeline's batch as a sink: rows coalesce with the stream's writes of the same transaction. */
 export function batchSink(mapping: CompiledMapping, batch: TargetBatch): RowSink {
   return {
-    upsert: (key, row, origin) => batch.upsert(mapping, key, row, origin),
+    upsert: (row, source) =>
+      batch.upsert(mapping, targetKeyOf(mapping, row), row, backfillOrigin(mapping, source)),
     deadLetter: (letter) => batch.deadLetter(letter),
   };
 }
@@ -111,8 +133,13 @@ export class ChunkSink implements RowSink {
     this.mapping = mapping;
   }
 
-  upsert(key: readonly TargetValue[], row: TargetRow, origin: Origin): void {
-    this.upserts.push({ key, row, origin });
+  upsert(row: TargetRow, source: SourceRow): void {
+    const { mapping } = this;
+    this.upserts.push({
+      key: targetKeyOf(mapping, row),
+      row,
+      origin: backfillOrigin(mapping, source),
+    });
   }
 
   deadLetter(letter: DeadLetter): void {

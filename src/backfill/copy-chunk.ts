@@ -2,10 +2,11 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { CompiledMapping, SourceRow } from '../mapping/compiled-mapping.js';
 import { LoadDataText } from '../mysql/load-data/load-data-text.js';
 import type { LoadPlan } from '../mysql/load-data/load-rows.js';
-import { type CopyRow, copyChunkSql, readCopyRows } from '../postgres/copy-reader.js';
+import { copyChunkSql, readCopyData } from '../postgres/copy-reader.js';
+import { type CopyFields, CopyTextParser } from '../postgres/copy-text.js';
 import type { PgClient } from '../postgres/pg-client.js';
 import type { DeadLetter } from '../writes/write-chunk.js';
-import { mapSourceRows, type RowCounts, type RowSink } from './add-source-rows.js';
+import { countOutcome, mapSourceRow, type RowCounts, type RowSink } from './add-source-rows.js';
 import type { SourceReadPlan } from './source-reader.js';
 
 /** What reading one chunk found, once it is read to the end. */
@@ -60,36 +61,39 @@ async function produce(options: CopyChunkOptions, file: PassThrough): Promise<Ch
   const text = new LoadDataText(options.load.columns, options.load.forms);
   const deadLetters: DeadLetter[] = [];
   const sink: RowSink = {
-    upsert: (_key, row) => text.add(row),
+    upsert: (row) => text.add(row),
     deadLetter: (letter) => deadLetters.push(letter),
   };
-  const meta = { lsn: 0n, syncedAt: new Date() };
+  const mapOptions = { meta: { lsn: 0n, syncedAt: new Date() } };
   const counts = { copied: 0, filtered: 0, skipped: 0, deadLetters: 0 };
+  const { columns } = read;
+  // One source row object for the whole chunk, its properties in one fixed order: the text file
+  // keeps nothing of it, and a dead letter keeps a copy.
+  const row: Record<string, string | null> = Object.fromEntries(
+    columns.map((column) => [column, null]),
+  );
+  const onRow = (fields: CopyFields) => {
+    for (let index = 0; index < columns.length; index++) row[columns[index]!] = fields[index]!;
+    countOutcome(counts, mapSourceRow(mapping, row, sink, mapOptions));
+  };
+  const parser = new CopyTextParser(columns.length);
   let rows = 0;
-  let lastRow: SourceRow | null = null;
-  const sql = copyChunkSql(read, options.after, options.limit);
-  for await (const batch of readCopyRows(options.source, sql)) {
-    const sourceRows = batch.map((values) => sourceRowOf(read.columns, values));
-    const mapped = mapSourceRows(mapping, sourceRows, sink, { meta });
-    counts.copied += mapped.copied;
-    counts.filtered += mapped.filtered;
-    counts.deadLetters += mapped.deadLetters;
-    rows += batch.length;
-    lastRow = sourceRows.at(-1) ?? lastRow;
+  for await (const data of readCopyData(
+    options.source,
+    copyChunkSql(read, options.after, options.limit),
+  )) {
+    rows += parser.write(data, onRow);
     const bytes = text.take();
     if (bytes !== null && !file.write(bytes)) await drained(file);
     if (file.destroyed) throw new Error('the chunk was abandoned while it was read');
   }
+  parser.end();
   file.end();
+  // After the loop the object holds the last row read.
+  const lastRow: SourceRow | null = rows === 0 ? null : { ...row };
   const lastKey =
-    lastRow === null ? options.after : read.keyColumns.map((column) => lastRow![column] as string);
+    lastRow === null ? options.after : read.keyColumns.map((column) => lastRow[column] as string);
   return { rows, lastKey, lastRow, counts, deadLetters };
-}
-
-function sourceRowOf(columns: readonly string[], values: CopyRow): SourceRow {
-  const row: Record<string, string | null> = {};
-  for (let index = 0; index < columns.length; index++) row[columns[index]!] = values[index]!;
-  return row;
 }
 
 /** Until the loader has taken the buffered bytes, or gave up on the file. */

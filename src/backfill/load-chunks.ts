@@ -53,21 +53,27 @@ export async function loadChunks(
   let counters = from.counters;
   let after = from.lastKey;
   let previous: SourceRow | null = null;
+  // Once the target holds no row above where the copy stands, it never does again: only this
+  // copy writes it, in key order. (Where that order is not the target's, a chunk colliding with
+  // rows loaded before is refused and goes through the writer.)
+  let clearAbove = false;
   let current: CopiedChunk | null = startChunk(options, after);
   while (current !== null) {
     if (options.signal.aborted) {
       await discard(current);
       return false;
     }
-    const direct = !(await holdsRowsAbove(
-      options.target,
-      options.load,
-      targetKeyAfter(options, after, previous),
-    ));
-    // The writer opens the transaction (and its session settings) the load runs in.
-    await options.writer.begin();
+    if (!clearAbove) {
+      const key = targetKeyAfter(options, after, previous);
+      clearAbove = !(await holdsRowsAbove(options.target, options.load, key));
+    }
     const chunk: CopiedChunk = current;
-    const loading = loadRows(options.target, options.load, chunk.file, direct);
+    // The writer's transaction (and its session settings) opens in the load's own round trip.
+    const opening = await options.writer.opening();
+    const loading = loadRows(options.target, options.load, chunk.file, {
+      direct: clearAbove,
+      opening,
+    });
     // A load that fails before taking the file must not leave the COPY waiting for a reader.
     loading.catch(() => chunk.file.destroy());
     const read: ChunkRead = await Promise.race([chunk.read, loading.then(() => chunk.read)]);

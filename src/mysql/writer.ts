@@ -106,14 +106,20 @@ export class TargetWriter implements Sink {
   }
 
   /**
-   * Opens the transaction now (with the session's settings), for a caller that writes on this
-   * session itself inside it: the backfill's LOAD DATA, which commits through `commit`.
+   * Opens the transaction for a caller that writes on this session itself inside it (the
+   * backfill's LOAD DATA, which commits through `commit`): prepares the session and returns the
+   * statements the caller sends in front of its own, in the same packet (START TRANSACTION, or
+   * none when a transaction is open). The writer counts the transaction as open from here on,
+   * as it does for its own packets (a ROLLBACK after a failure is harmless either way).
    */
-  begin(): Promise<void> {
+  opening(): Promise<readonly string[]> {
     return this.track(
       (async () => {
         await this.prepare();
-        if (!this.inTransaction) await this.sendPacket([]);
+        this.refuseIfAbandoned();
+        if (this.inTransaction) return [];
+        this.inTransaction = true;
+        return ['START TRANSACTION'];
       })(),
     );
   }
@@ -134,10 +140,10 @@ export class TargetWriter implements Sink {
     readonly statements?: readonly Statement[];
   }): Promise<void> {
     await this.prepare();
-    const statements = extra.statements ?? [];
-    if (statements.length > 0 && !this.inTransaction) await this.sendPacket([]);
-    for (const statement of statements) await this.run(statement);
-    const closing: string[] = [];
+    // One round trip: the statements go as the driver would format them, ahead of the COMMIT.
+    const closing = (extra.statements ?? []).map(({ sql, values }) =>
+      values.length > 0 ? this.connection.format(sql, [...values]) : sql,
+    );
     const { checkpoint } = extra;
     if (checkpoint) {
       closing.push(writeCheckpoint(checkpoint.slot, checkpoint.lsn, formatLsn(checkpoint.lsn)).sql);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, cliEnv, runCli } from '../support/cli.js';
+import { CommandCounter } from '../support/command-counter.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { writeMappings } from '../support/replication.js';
 import { createSchemas } from '../support/schemas.js';
@@ -12,6 +13,7 @@ import { createSchemas } from '../support/schemas.js';
 const crmSchema = `
   create table reading (id bigint primary key, site text, v text, note text);
   create table pair (a int, b text, n int, primary key (a, b));
+  create table plain (id int primary key, v text);
 `;
 
 const mesSchema = [
@@ -23,6 +25,7 @@ const mesSchema = [
      a int not null, b varchar(10) not null, n int, extra varchar(10) not null default 'keep',
      primary key (a, b)
    )`,
+  'create table stg_plain (id int primary key, v text)',
 ];
 
 const mappingsYaml = `
@@ -36,6 +39,11 @@ const mappingsYaml = `
   target: stg_pair
   key: { a: a, b: b }
   columns: { n: n }
+- name: plains
+  source: public.plain
+  target: stg_plain
+  key: { id: id }
+  columns: { v: v }
 `;
 
 const fallback = /did not land exactly/;
@@ -63,6 +71,7 @@ describe('millrace backfill through LOAD DATA', () => {
     await dbs.pg.query(`update reading set v = 'not a number' where id = 250`);
     await dbs.pg.query(`insert into pair
       select a, 'b' || b, a * b from generate_series(1, 20) a, generate_series(1, 10) b`);
+    await dbs.pg.query(`insert into plain select g, 'v' || g from generate_series(1, 1000) g`);
   }, 120_000);
 
   afterAll(async () => {
@@ -141,5 +150,30 @@ describe('millrace backfill through LOAD DATA', () => {
     const order = (list: { a: number; b: string }[]) =>
       [...list].sort((x, y) => x.a - y.a || x.b.localeCompare(y.b));
     expect(order(stored as { a: number; b: string }[])).toEqual(order(expected));
+  }, 120_000);
+
+  it('loads each chunk of a fresh copy in two round trips: the load, then its progress with the commit', async () => {
+    const server = new URL(dbs.mesUrl);
+    const counter = await CommandCounter.start({
+      host: server.hostname,
+      port: Number(server.port),
+    });
+    try {
+      const proxied = new URL(dbs.mesUrl);
+      proxied.port = String(counter.port);
+      const result = await runCli(['backfill', '--table', 'plains', '--chunk-size', '90'], {
+        ...env,
+        MES_DATABASE_URL: proxied.toString(),
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const commands = counter.busiest().commands;
+      // Twelve chunks: a LOAD DATA and a COMMIT each, plus the session's set-up and the finish.
+      expect(commands.filter((sql) => /LOAD DATA/.test(sql))).toHaveLength(12);
+      expect(commands.length).toBeLessThanOrEqual(2 * 12 + 12);
+    } finally {
+      await counter.stop();
+    }
+    const [rows] = await dbs.mysql.query('select count(*) as n from stg_plain');
+    expect(Number((rows as { n: string }[])[0]!.n)).toBe(1000);
   }, 120_000);
 });

@@ -9,7 +9,10 @@ import { createContext } from '../context.js';
 import { parseRowLimit } from '../flags.js';
 import { compileLiveMappings } from '../live-mappings.js';
 
-/** Largest accepted --chunk-size: a chunk's rows are held in memory (twice, while one is written). */
+/**
+ * Largest accepted --chunk-size. The offline copy streams a chunk's rows, but keeps its dead
+ * letters in memory until the chunk commits.
+ */
 const maxChunkSize = 1_000_000;
 
 interface BackfillFlags {

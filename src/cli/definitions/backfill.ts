@@ -25,7 +25,11 @@ export function registerBackfill(program: Command): void {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .option('--chunk-size <rows>', 'source rows per chunk, each one target transaction', '10000')
+    .option(
+      '--chunk-size <rows>',
+      'source rows per chunk, each one target transaction (in-stream: at most 10000)',
+      '50000',
+    )
     .option('--restart', 'start over instead of resuming an interrupted backfill')
     .addHelpText(
       'after',

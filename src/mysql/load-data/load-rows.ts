@@ -72,26 +72,28 @@ interface LoadResult {
 /**
  * Loads the file `input` yields into the plan's table, in the open transaction: straight in
  * (`direct`, for a key range the table does not hold yet), or into a session TEMPORARY table and
- * from there with one `INSERT … SELECT … ON DUPLICATE KEY UPDATE`. A LOCAL load turns every row
- * error into a warning and goes on (the server cannot stop the client's file), so any warning
- * means some row did not land exactly: the load is rolled back to its savepoint and reported as
- * not loaded, for the caller to write those rows another way.
+ * from there with one `INSERT … SELECT … ON DUPLICATE KEY UPDATE`. `opening` (what opens the
+ * transaction, if anything) goes in front, in the same round trip where the session takes several
+ * statements per packet. A LOCAL load turns every row error into a warning and goes on (the
+ * server cannot stop the client's file), so any warning means some row did not land exactly: the
+ * load is rolled back to its savepoint and reported as not loaded, for the caller to write those
+ * rows another way.
  */
 export async function loadRows(
   connection: MysqlConnection,
   plan: LoadPlan,
   input: Readable,
-  direct: boolean,
+  options: { readonly direct: boolean; readonly opening: readonly string[] },
 ): Promise<LoadOutcome> {
-  if (!direct) {
-    for (const sql of stagingTableSql(stagingTable, plan.table)) await connection.query(sql);
-  }
-  await connection.query('SAVEPOINT millrace_load');
+  const { direct } = options;
+  const before = [
+    ...options.opening,
+    ...(direct ? [] : stagingTableSql(stagingTable, plan.table)),
+    'SAVEPOINT millrace_load',
+  ];
   try {
-    const [loaded] = (await connection.query({
-      sql: loadDataSql(direct ? plan.table : stagingTable, plan.columns, plan.forms),
-      infileStreamFactory: () => input,
-    })) as [LoadResult, unknown];
+    const load = loadDataSql(direct ? plan.table : stagingTable, plan.columns, plan.forms);
+    const loaded = await queryThenLoad(connection, before, load, input);
     if (loaded.warningStatus > 0) return await undo(connection, loaded.warningStatus);
     if (!direct) {
       const merge = mergeStagedSql(plan.table, stagingTable, plan.columns, plan.keyColumns);
@@ -104,6 +106,26 @@ export async function loadRows(
     await connection.query('ROLLBACK TO SAVEPOINT millrace_load');
     return { loaded: false, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Runs `statements`, then the LOAD DATA reading `input`: in one packet on a session that takes
+ * several statements per packet (each statement's result carries its own warning count, so the
+ * last one is the load's alone), otherwise one by one.
+ */
+async function queryThenLoad(
+  connection: MysqlConnection,
+  statements: readonly string[],
+  load: string,
+  input: Readable,
+): Promise<LoadResult> {
+  const together = connection.queryAll !== undefined;
+  if (!together) for (const sql of statements) await connection.query(sql);
+  const [results] = (await connection.query({
+    sql: together ? [...statements, load].join(';\n') : load,
+    infileStreamFactory: () => input,
+  })) as [LoadResult | LoadResult[], unknown];
+  return Array.isArray(results) ? results.at(-1)! : results;
 }
 
 /** Rolls the load back, naming the first of its warnings. */
