@@ -265,7 +265,7 @@ function summarise(
   };
   return {
     scenario: stream.scenario,
-    description: `${rate.toLocaleString('en')} changes/s for ${options.steadySeconds} s on the ${stream.source} (50% insert, 35% update, 15% delete; single-row transactions on ${workloadConnections} connections, several per message when a backlog forms)`,
+    description: `${rate.toLocaleString('en')} changes/s for ${options.steadySeconds} s on the ${stream.source} (50% insert, 35% update, 15% delete; single-row transactions on ${workloadConnections} connections; when a backlog forms, a connection's next message commits up to 16 changes as one transaction)`,
     status: 'ok',
     parameters: {
       rate: rate,

@@ -177,9 +177,10 @@ export class PacedWorkload {
 
   /**
    * Hands waiting statements to idle connections. When more wait than connections are idle
-   * (rates a round trip per commit cannot reach), a connection takes several as one message,
-   * each its own transaction (`begin; …; commit;`); they all return with the last commit, so
-   * their commit time is late by at most that message's run and latency reads low by as much.
+   * (rates a commit per change cannot reach: this machine's PostgreSQL tops out near 4,500
+   * single-row commits/s), a connection takes several as one transaction in one message
+   * (`begin; …; commit;`), so the rate holds with fewer, larger commits, and each change's
+   * commit time is exactly the one its message returns with.
    */
   private pump(): void {
     while (this.idle.length > 0 && this.waiting.length > 0) {
@@ -189,7 +190,7 @@ export class PacedWorkload {
       const text =
         jobs.length === 1
           ? jobs[0]!.sql
-          : jobs.map((job) => `begin; ${job.sql}; commit;`).join(' ');
+          : `begin; ${jobs.map((job) => job.sql).join('; ')}; commit;`;
       client
         .query(text)
         .then(
