@@ -19,9 +19,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (crm && mes) {
     project.provide('crmServerUrl', crm);
     project.provide('mesServerUrl', mes);
-    const { sweepLeftovers } = await import('./databases.js');
+    const { dropOriginsSince, millraceOrigins, sweepLeftovers } = await import('./databases.js');
     await sweepLeftovers(crm, mes);
-    return async () => undefined;
+    const origins = await millraceOrigins(crm);
+    return () => dropOriginsSince(crm, origins);
   }
   const { getContainerRuntimeClient } = await import('testcontainers');
   try {
