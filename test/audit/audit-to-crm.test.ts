@@ -3,7 +3,6 @@ import { runAudit } from '../../src/audit/run-audit.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  endRun,
   type RunningCli,
   replicationEnv,
   stopRun,
@@ -11,7 +10,7 @@ import {
   waitFor,
 } from '../support/replication.js';
 import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   startReturnRun,
   waitForWorkOrders,
@@ -145,13 +144,7 @@ describe('millrace audit on to-crm mappings (MES -> CRM)', () => {
     );
   }, 180_000);
 
-  afterAll(async () => {
-    await endRun(run);
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
-  });
+  afterAll(() => endReturnTest(dbs, run, stream));
 
   it('exits 0 on a consistent pair while the stream runs, naming direction and strategy', async () => {
     const { report } = await auditJson(env, 0);

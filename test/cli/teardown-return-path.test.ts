@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { type RunningCli, replicationEnv, stopRun, uniqueName } from '../support/replication.js';
 import {
-  endRun,
-  type RunningCli,
-  replicationEnv,
-  stopRun,
-  uniqueName,
-} from '../support/replication.js';
-import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
@@ -38,13 +32,7 @@ describe('teardown of the return path', () => {
     await migrateWorkOrders(dbs);
   }, 120_000);
 
-  afterAll(async () => {
-    await endRun(run);
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
-  });
+  afterAll(() => endReturnTest(dbs, run, stream));
 
   it('is refused while the return stream runs, then drops origin and checkpoint, then finds nothing', async () => {
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);

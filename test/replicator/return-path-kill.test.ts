@@ -2,9 +2,9 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTargetUrl } from '../../src/mysql/mysql-client.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { endRun, type RunningCli, stopRun, uniqueName, waitFor } from '../support/replication.js';
+import { type RunningCli, stopRun, uniqueName, waitFor } from '../support/replication.js';
 import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
@@ -80,13 +80,7 @@ describe('the return path killed with SIGKILL under a MES workload', () => {
     await dbs.pg.query(crmReplayDetector);
   }, 120_000);
 
-  afterAll(async () => {
-    await endRun(run);
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
-  });
+  afterAll(() => endReturnTest(dbs, run, stream));
 
   it('ends with the CRM equal to the MES after 5 kills, nothing lost or repeated', async () => {
     run = await startReturnRun([], dbs, stream, mappings);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  endRun,
   type RunningCli,
   replicationEnv,
   startRun,
@@ -10,7 +9,7 @@ import {
   waitFor,
 } from '../support/replication.js';
 import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   waitForWorkOrders,
   workOrderMappings,
@@ -49,12 +48,8 @@ describe('return path through a MES outage', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await endRun(run);
     await proxy?.close();
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
+    await endReturnTest(dbs, run, stream);
   });
 
   it('waits out the MES going away and coming back on a new binlog, losing nothing', async () => {

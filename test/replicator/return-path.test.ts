@@ -6,7 +6,6 @@ import {
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
-  endRun,
   type RunningCli,
   replicationEnv,
   stopRun,
@@ -14,7 +13,7 @@ import {
   writeMappings,
 } from '../support/replication.js';
 import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
@@ -73,13 +72,7 @@ describe('the return path (MES work orders -> CRM), run --direction to-crm', () 
     await dbs.pg.query(crmWriteLog);
   }, 120_000);
 
-  afterAll(async () => {
-    await endRun(run);
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
-  });
+  afterAll(() => endReturnTest(dbs, run, stream));
 
   it('carries every change kind and value exactly, checkpoints, and resumes after a stop', async () => {
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);

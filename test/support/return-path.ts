@@ -13,7 +13,7 @@ import { introspectCrmTargets } from '../../src/postgres/introspect-targets.js';
 import type { MesColumn } from '../../src/values/column-types.js';
 import { cliEnv, runCli } from './cli.js';
 import type { TestDatabases } from './databases.js';
-import { type RunningCli, replicationEnv, startRun, waitFor } from './replication.js';
+import { endRun, type RunningCli, replicationEnv, startRun, waitFor } from './replication.js';
 
 /**
  * A migrations directory for `millrace migrate`: the named reference migrations (from the
@@ -118,6 +118,22 @@ export async function dropReturnOrigin(dbs: TestDatabases, stream: string): Prom
       [[`millrace_${stream}`, `millrace_${stream}_backfill`]],
     )
     .catch(() => undefined);
+}
+
+/**
+ * The end of a return-path test file: its run stopped, the stream's origins dropped, then its
+ * databases (when they were made at all).
+ */
+export async function endReturnTest(
+  dbs: TestDatabases | undefined,
+  run: RunningCli | undefined,
+  stream: string,
+): Promise<void> {
+  await endRun(run);
+  if (dbs) {
+    await dropReturnOrigin(dbs, stream);
+    await dbs.drop();
+  }
 }
 
 /** The stream's checkpoint row on the CRM (undefined before its first commit). */

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, runCli, startCli } from '../../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
 import {
-  endRun,
   type RunningCli,
   replicationEnv,
   stopRun,
@@ -10,7 +9,7 @@ import {
   waitFor,
 } from '../../support/replication.js';
 import {
-  dropReturnOrigin,
+  endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
   startReturnRun,
@@ -68,13 +67,7 @@ describe('setup and backfill of a to-crm mapping (MES work orders -> CRM)', () =
     env = replicationEnv(dbs, stream, mappings);
   }, 120_000);
 
-  afterAll(async () => {
-    await endRun(run);
-    if (dbs) {
-      await dropReturnOrigin(dbs, stream);
-      await dbs.drop();
-    }
-  });
+  afterAll(() => endReturnTest(dbs, run, stream));
 
   it('setup records where the return stream starts, so a MES change before the first run arrives', async () => {
     const first = await runCli(['setup'], env);
