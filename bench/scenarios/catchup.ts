@@ -16,9 +16,9 @@ import {
   millrace,
   millraceEnv,
   startMillrace,
+  timeCatchUp,
   waitForCheckpoint,
 } from '../support/millrace-cli.js';
-import { logMessageIs } from '../support/millrace-process.js';
 import { readDecodedFile } from '../support/pgoutput-file.js';
 import { loadSqlFile, settleInnodb, writeUpsertFile } from '../support/raw-tools.js';
 import { mb, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
@@ -166,33 +166,15 @@ export async function runCatchup(
       const timeMillrace = async () => {
         await settleInnodb(dbs.mysql);
         const run = startMillrace(cli, ['run'], env, profiled ? context.profileDir : undefined);
-        try {
-          const replicating = run
-            .waitForLine(
-              logMessageIs('replicator replicating'),
-              60_000,
-              'millrace to start replicating',
-            )
-            .then(() => performance.now());
-          const reached = await waitForCheckpoint(
+        return timeCatchUp(run, () =>
+          waitForCheckpoint(
             dbs,
             slot,
             decoded.lastCommitEndLsn,
             run,
             60_000 + (changes / 2_000) * 1000,
-          );
-          const startedAt = await replicating;
-          const peak = run.peakRssBytes();
-          const exit = await run.stop();
-          return {
-            seconds: (reached - run.startedAt) / 1000,
-            startupSeconds: (startedAt - run.startedAt) / 1000,
-            peak: Math.max(peak, run.peakRssBytes()),
-            exitCode: exit.code,
-          };
-        } finally {
-          run.kill();
-        }
+          ),
+        );
       };
       const timeLoad = async () => {
         await settleInnodb(dbs.mysql);

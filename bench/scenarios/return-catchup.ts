@@ -2,8 +2,7 @@ import { binlogEnd, listBinlogFiles } from '../../src/mysql/binlog/binlog-files.
 import { writeCheckpoint } from '../../src/postgres/sink/sql/checkpoint.js';
 import { mysqlConnection } from '../support/bench-env.js';
 import { summariseProfiles } from '../support/cpu-profile.js';
-import { startMillrace, waitUntilReached } from '../support/millrace-cli.js';
-import { logMessageIs } from '../support/millrace-process.js';
+import { startMillrace, timeCatchUp, waitUntilReached } from '../support/millrace-cli.js';
 import {
   type BinlogRange,
   binlogRange,
@@ -97,31 +96,17 @@ async function timeMillrace(
     stream.env,
     profiled ? context.profileDir : undefined,
   );
-  try {
-    const replicating = run
-      .waitForLine(logMessageIs('replicator replicating'), 60_000, 'millrace to start replicating')
-      .then(() => performance.now());
-    // Batches commit whole transactions in binlog order: the last one visible means all are.
-    const reached = await waitUntilReached(
+  // Batches commit whole transactions in binlog order: the last one visible means all are.
+  return timeCatchUp(run, () =>
+    waitUntilReached(
       async () =>
         (await dbs.pg.query('select 1 from bench_work_order where work_order_id = 0')).rows
           .length === 1,
       'the CRM copy',
       run,
       60_000 + (changes / 2_000) * 1000,
-    );
-    const startedAt = await replicating;
-    const peak = run.peakRssBytes();
-    const exit = await run.stop();
-    return {
-      seconds: (reached - run.startedAt) / 1000,
-      startupSeconds: (startedAt - run.startedAt) / 1000,
-      peak: Math.max(peak, run.peakRssBytes()),
-      exitCode: exit.code,
-    };
-  } finally {
-    run.kill();
-  }
+    ),
+  );
 }
 
 async function crmMatchesMes(context: ScenarioContext): Promise<boolean> {

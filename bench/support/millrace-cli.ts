@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { BenchDatabases } from './bench-env.js';
-import { SpawnedCli } from './millrace-process.js';
+import { logMessageIs, SpawnedCli } from './millrace-process.js';
 import { runCommand } from './shell.js';
 
 /** How the bench calls the millrace CLI: which build, which mappings, which slot. */
@@ -119,5 +119,41 @@ export async function waitUntilReached(
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A catch-up as the bench reports it, in seconds from spawn. */
+export interface CatchUpTiming {
+  readonly seconds: number;
+  readonly startupSeconds: number;
+  /** Peak RSS, bytes. */
+  readonly peak: number;
+  readonly exitCode: number | null;
+}
+
+/**
+ * Times a started `millrace run` from its spawn until `reached` resolves (with the
+ * performance.now() at which the end was seen), with its start-up and peak RSS; stops it after.
+ */
+export async function timeCatchUp(
+  run: SpawnedCli,
+  reached: () => Promise<number>,
+): Promise<CatchUpTiming> {
+  try {
+    const replicating = run
+      .waitForLine(logMessageIs('replicator replicating'), 60_000, 'millrace to start replicating')
+      .then(() => performance.now());
+    const endedAt = await reached();
+    const startedAt = await replicating;
+    const peak = run.peakRssBytes();
+    const exit = await run.stop();
+    return {
+      seconds: (endedAt - run.startedAt) / 1000,
+      startupSeconds: (startedAt - run.startedAt) / 1000,
+      peak: Math.max(peak, run.peakRssBytes()),
+      exitCode: exit.code,
+    };
+  } finally {
+    run.kill();
   }
 }
