@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, cliEnv, runCli } from '../support/cli.js';
+import { type CliResult, runCli } from '../support/cli.js';
 import { CommandCounter } from '../support/command-counter.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { writeMappings } from '../support/replication.js';
 import { createSchemas } from '../support/schemas.js';
+import { offlineBackfillEnv } from './support.js';
 
 /**
  * The offline copy through COPY and LOAD DATA LOCAL: rows that do not convert stay out of the
@@ -55,13 +55,7 @@ describe('millrace backfill through LOAD DATA', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('backfill_load');
     await createSchemas(dbs, crmSchema, mesSchema);
-    env = cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
-      MILLRACE_MAPPINGS: writeMappings({ 'mappings.yaml': mappingsYaml }),
-      MILLRACE_SLOT: 'mrt_no_slot',
-      MILLRACE_LOG_LEVEL: 'debug',
-    });
+    env = offlineBackfillEnv(dbs, mappingsYaml, 'debug');
     // Notes with every character LOAD DATA's syntax gives a meaning, and the text \N.
     await dbs.pg.query(`insert into reading
       select g, 'site' || (g % 7), g::text,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, cliEnv, finished, runCli, startCli } from '../support/cli.js';
+import { type CliResult, finished, runCli, startCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { waitFor, writeMappings } from '../support/replication.js';
+import { waitFor } from '../support/replication.js';
 import { createSchemas } from '../support/schemas.js';
 import {
   backfillRows,
@@ -11,6 +11,7 @@ import {
   insertItems,
   mappingsYaml,
   mesSchema,
+  offlineBackfillEnv,
   type Table,
 } from './support.js';
 
@@ -25,14 +26,7 @@ describe('millrace backfill (offline)', () => {
   beforeAll(async () => {
     dbs = await createTestDatabases('backfill_offline');
     await createSchemas(dbs, crmSchema, mesSchema);
-    env = cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
-      MILLRACE_MAPPINGS: writeMappings({ 'mappings.yaml': mappingsYaml }),
-      // No slot exists: offline backfills only warn about it.
-      MILLRACE_SLOT: 'mrt_no_slot',
-      MILLRACE_LOG_LEVEL: 'info',
-    });
+    env = offlineBackfillEnv(dbs, mappingsYaml, 'info');
   });
 
   afterAll(async () => {

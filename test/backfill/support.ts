@@ -1,4 +1,6 @@
+import { cliEnv } from '../support/cli.js';
 import type { TestDatabases } from '../support/databases.js';
+import { writeMappings } from '../support/replication.js';
 import { sourceAndTarget } from '../support/schemas.js';
 
 /**
@@ -186,4 +188,22 @@ export async function backfillRows(dbs: TestDatabases): Promise<Map<string, Back
 export async function countOf(dbs: TestDatabases, table: string): Promise<number> {
   const [rows] = await dbs.mysql.query(`select count(*) as n from ${table}`);
   return Number((rows as { n: string }[])[0]!.n);
+}
+
+/**
+ * The CLI's environment for an offline backfill of `mappings` on the test databases. No slot
+ * exists (offline backfills only warn about it).
+ */
+export function offlineBackfillEnv(
+  dbs: TestDatabases,
+  mappings: string,
+  logLevel: 'info' | 'debug',
+): NodeJS.ProcessEnv {
+  return cliEnv({
+    CRM_DATABASE_URL: dbs.crmUrl,
+    MES_DATABASE_URL: dbs.mesUrl,
+    MILLRACE_MAPPINGS: writeMappings({ 'mappings.yaml': mappings }),
+    MILLRACE_SLOT: 'mrt_no_slot',
+    MILLRACE_LOG_LEVEL: logLevel,
+  });
 }
