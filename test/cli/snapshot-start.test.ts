@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCrmFixture, migrateReferenceStaging } from '../fixtures/crm-fixture.js';
+import { type CliResult, cliEnv, finished, runCli } from '../support/cli.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+
+/**
+ * bin/millrace starts the commands it can from the startup snapshot `npm run build` makes (README
+ * "CLI start-up"), and from main.js otherwise. Both must print and exit alike; the wrapper must
+ * use the snapshot only with the node binary, V8 flags and compiled entry it was built from.
+ */
+
+const bin = path.resolve('bin/millrace');
+const cliDir = path.resolve('dist/src/cli');
+const blob = path.join(cliDir, 'main.snapshot.blob');
+const stamp = path.join(cliDir, 'main.snapshot.stamp');
+
+function runBin(
+  binPath: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<CliResult> {
+  return finished(spawn(binPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+describe('bin/millrace from the snapshot, against a live pair', () => {
+  let dbs: TestDatabases;
+
+  beforeAll(async () => {
+    dbs = await createTestDatabases('cli_snapshot');
+    await loadCrmFixture(dbs.pg, 5);
+    await migrateReferenceStaging(dbs);
+  });
+
+  afterAll(async () => {
+    await dbs?.drop();
+  });
+
+  const env = () =>
+    cliEnv({
+      CRM_DATABASE_URL: dbs.crmUrl,
+      MES_DATABASE_URL: dbs.mesUrl,
+      MILLRACE_MAPPINGS: 'mappings',
+    });
+
+  /** Positions that other work on the servers moves between two runs. */
+  const steady = (text: string) =>
+    text
+      .replace(/\b[0-9A-F]{1,8}\/[0-9A-F]{1,8}\b/g, '<lsn>')
+      .replace(/\b(\w+-bin\.\d+):\d+ \(GTID [\d-]+\)/g, '$1:<pos>')
+      .replace(/("(?:currentLsn|position|gtid|file)": )"[^"]*"/g, '$1"<pos>"');
+
+  it('was built by `npm run build` for this node', () => {
+    expect(existsSync(blob)).toBe(true);
+    expect(readFileSync(stamp, 'utf8')).toContain(process.execPath);
+  });
+
+  it.each([
+    '--help',
+    '--version',
+    'help status',
+    'mappings check',
+    'mappings check --json',
+    'status',
+    'status --json',
+    'status --bogus',
+    'mappings bogus',
+    'dead-letters list',
+    // Handed on to main.js from the snapshot (a word sends them there; they are not served).
+    'dead-letters list --slot status',
+    'mappings scaffold res_partner',
+  ])('millrace %s prints and exits as main.js does', async (command) => {
+    const args = command.split(' ');
+    const plain = await runCli(args, env());
+    const snapshot = await runBin(bin, args, env());
+    expect(snapshot.code).toBe(plain.code);
+    expect(steady(snapshot.stdout)).toBe(steady(plain.stdout));
+    expect(snapshot.stderr).toBe(plain.stderr);
+  });
+});
+
+describe('bin/millrace chooses the snapshot only when it matches', () => {
+  // A copy of the layout with a stand-in main.js: whichever entry ran shows in the output.
+  let root: string;
+  let fakeBin: string;
+  let fakeEntry: string;
+  const realStamp = () => readFileSync(stamp, 'utf8');
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'millrace-bin-'));
+    const fakeCli = path.join(root, 'dist/src/cli');
+    mkdirSync(path.join(root, 'bin'));
+    mkdirSync(fakeCli, { recursive: true });
+    fakeBin = path.join(root, 'bin/millrace');
+    fakeEntry = path.join(fakeCli, 'main.js');
+    copyFileSync(bin, fakeBin);
+    copyFileSync(blob, path.join(fakeCli, 'main.snapshot.blob'));
+  });
+
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Lays out the stand-in entry (older than the blob unless `entryIsNewer`) and the stamp. */
+  function layOut(stampText: string | undefined, entryIsNewer = false): void {
+    const shebang = readFileSync(path.join(cliDir, 'main.js'), 'utf8').split('\n', 1)[0];
+    writeFileSync(
+      fakeEntry,
+      `${shebang}\nconsole.log('plain entry:', process.argv.slice(2).join(' '));\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const stampPath = path.join(root, 'dist/src/cli/main.snapshot.stamp');
+    rmSync(stampPath, { force: true });
+    if (stampText !== undefined) writeFileSync(stampPath, stampText);
+    const now = Date.now() / 1000;
+    utimesSync(path.join(root, 'dist/src/cli/main.snapshot.blob'), now, now);
+    const entryTime = entryIsNewer ? now + 60 : now - 60;
+    utimesSync(fakeEntry, entryTime, entryTime);
+  }
+
+  it('starts from the snapshot when node, stamp and entry match', async () => {
+    layOut(realStamp());
+    const result = await runBin(fakeBin, ['--help'], cliEnv());
+    expect(result.stdout).toContain('Usage: millrace');
+    expect(result.code).toBe(0);
+  });
+
+  it.each([
+    ['another node binary', () => `0:0 1 2\n${realStamp()}`, false, {}],
+    ['no stamp', () => undefined, false, {}],
+    ['an entry compiled after the snapshot', realStamp, true, {}],
+    ['NODE_OPTIONS', realStamp, false, { NODE_OPTIONS: '--no-warnings' }],
+    ['NODE_DEBUG', realStamp, false, { NODE_DEBUG: 'net' }],
+  ])('falls back to main.js for %s', async (_, stampText, entryIsNewer, extra) => {
+    layOut(stampText(), entryIsNewer);
+    const result = await runBin(fakeBin, ['--help'], cliEnv(extra));
+    expect(result.stdout).toBe('plain entry: --help\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('sends the commands the snapshot does not serve to main.js directly', async () => {
+    layOut(realStamp());
+    const result = await runBin(fakeBin, ['run', '--direction', 'to-mes'], cliEnv());
+    expect(result.stdout).toBe('plain entry: run --direction to-mes\n');
+  });
+
+  it('runs main.js when there is no snapshot', async () => {
+    layOut(realStamp());
+    rmSync(path.join(root, 'dist/src/cli/main.snapshot.blob'));
+    const result = await runBin(fakeBin, ['status'], cliEnv());
+    expect(result.stdout).toBe('plain entry: status\n');
+  });
+});
