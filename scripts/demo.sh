@@ -62,7 +62,7 @@ started=$SECONDS
 step() { printf '\n== %s  [%ss]\n' "$*" "$((SECONDS - started))"; }
 millrace() {
   printf '$ millrace %s\n' "$*"
-  "$root/dist/src/cli/main.js" "$@"
+  "$root/bin/millrace" "$@"
 }
 pg() { psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
 my() { mysql -h 127.0.0.1 -uroot "$@"; }

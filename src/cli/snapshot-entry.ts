@@ -15,7 +15,7 @@ import { buildProgram } from './program.js';
  */
 const served = new Set(['status', 'mappings check']);
 
-const plainEntry = fileURLToPath(new URL('./main.js', import.meta.url));
+const plainEntry = new URL('./main.js', import.meta.url).href;
 
 // Loaded now, while the snapshot is built. Nothing here may open a handle or read the
 // environment, the terminal or the clock into module state: that would be frozen into the blob.
@@ -32,7 +32,7 @@ startupSnapshot.setDeserializeMainFunction(() => {
 async function startRestored(): Promise<void> {
   await preloaded;
   // As the plain entry sees them: `node main.js <args>`, without the snapshot's flags.
-  process.argv = [process.execPath, plainEntry, ...process.argv.slice(1)];
+  process.argv = [process.execPath, fileURLToPath(plainEntry), ...process.argv.slice(1)];
   process.execArgv = withoutSnapshotFlags(process.execArgv);
   // The one default a preloaded package read from the environment as it loaded (pg, for a URL
   // without a user). The rest read it when called; bin/millrace falls back to main.js under the
