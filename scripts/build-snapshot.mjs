@@ -3,7 +3,7 @@
 // beside the blob which node binary made it. bin/millrace uses the blob only with that binary.
 // Run by `npm run build`, after tsc.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
@@ -70,19 +70,23 @@ function nodeIdentity() {
   return `${s.dev}:${s.ino} ${s.size} ${Math.floor(s.mtimeMs / 1000)}`;
 }
 
+// Without a stamp bin/millrace starts main.js, so a command started meanwhile never reads a blob
+// that is being replaced; the new blob is renamed into place whole.
 rmSync(stamp, { force: true });
 rmSync(blob, { force: true });
 await writeBundle();
 const flags = shebangFlags();
+const partial = `${blob}.partial`;
 const built = spawnSync(
   process.execPath,
-  [...flags, '--snapshot-blob', blob, '--build-snapshot', bundle],
+  [...flags, '--snapshot-blob', partial, '--build-snapshot', bundle],
   { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
 );
 if (built.status !== 0) {
   process.stderr.write(built.stdout + built.stderr);
   throw new Error(`build-snapshot: node --build-snapshot exited ${built.status ?? built.signal}`);
 }
+renameSync(partial, blob);
 writeFileSync(
   stamp,
   `${nodeIdentity()}\n# ${process.version} ${process.execPath} ${flags.join(' ')}\n`,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCrmFixture, migrateReferenceStaging } from '../fixtures/crm-fixture.js';
 import { type CliResult, cliEnv, finished, runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { dropReplication, waitFor } from '../support/replication.js';
 
 /**
  * bin/millrace starts the commands it can from the startup snapshot `npm run build` makes (README
@@ -102,6 +103,33 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
     expect(snapshot.code).toBe(plain.code);
     expect(steady(snapshot.stdout)).toBe(steady(plain.stdout));
     expect(snapshot.stderr).toBe(plain.stderr);
+  });
+
+  it('hands a run that reaches the snapshot to main.js, which stops on SIGTERM with exit 0', async () => {
+    // `--mappings mappings` is a word the wrapper sends to the snapshot; run is not served there.
+    const name = `${dbs.crmName}_run`;
+    const runEnv = { ...env(), MILLRACE_SLOT: name, MILLRACE_PUBLICATION: name };
+    let run: ChildProcess | undefined;
+    try {
+      expect((await runCli(['setup'], runEnv)).code).toBe(0);
+      run = spawn(bin, ['run', '--direction', 'to-mes', '--mappings', 'mappings'], {
+        env: runEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const done = finished(run);
+      let log = '';
+      run.stderr?.on('data', (chunk: Buffer) => {
+        log += chunk.toString('utf8');
+      });
+      await waitFor('the replicator to start', async () => log.includes('replicator replicating'));
+      run.kill('SIGTERM');
+      const result = await done;
+      expect(result.code).toBe(0);
+      expect(log).toContain('replicator stopping');
+    } finally {
+      if (run && run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+      await dropReplication(dbs, name);
+    }
   });
 });
 
