@@ -72,6 +72,7 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
     '--help',
     '--version',
     'help status',
+    'run --help',
     'mappings check',
     'mappings check --json',
     'status',
