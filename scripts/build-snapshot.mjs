@@ -83,8 +83,14 @@ const built = spawnSync(
   { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
 );
 if (built.status !== 0) {
+  // Without a blob bin/millrace starts every command from main.js: slower, never different. A node
+  // whose snapshot support differs must not stop the build (the snapshot test names the failure).
   process.stderr.write(built.stdout + built.stderr);
-  throw new Error(`build-snapshot: node --build-snapshot exited ${built.status ?? built.signal}`);
+  process.stderr.write(
+    `build-snapshot: node --build-snapshot exited ${built.status ?? built.signal}; millrace will start without its snapshot\n`,
+  );
+  rmSync(partial, { force: true });
+  process.exit(0);
 }
 renameSync(partial, blob);
 writeFileSync(
