@@ -1,6 +1,7 @@
 import type {
   AnyBinlogEvent,
   ColumnSchema,
+  HeartbeatEvent,
   MariadbGtidEvent,
   QueryEvent,
   RotateEvent,
@@ -233,8 +234,10 @@ export class ZongjiReader implements BinlogReader {
 
   private decode(event: AnyBinlogEvent): BinlogEvent | undefined {
     switch (event.getTypeName()) {
-      case 'Rotate':
-        return { kind: 'rotate', file: (event as RotateEvent).binlogName };
+      case 'Rotate': {
+        const rotate = event as RotateEvent;
+        return { kind: 'rotate', file: rotate.binlogName, offset: rotate.position };
+      }
       case 'MariadbGtid':
         return this.gtid(event as MariadbGtidEvent);
       case 'WriteRows':
@@ -259,8 +262,12 @@ export class ZongjiReader implements BinlogReader {
           timestampMs: query.timestamp,
         };
       }
-      case 'Heartbeat':
-        return { kind: 'heartbeat' };
+      case 'Heartbeat': {
+        const heartbeat = event as HeartbeatEvent;
+        // Past 4 GiB the header's position is 0 and the real one is in the body.
+        const end = heartbeat.nextPosition || Number(heartbeat.position ?? 0);
+        return { kind: 'heartbeat', file: heartbeat.binlogName, end };
+      }
       case 'Gtid':
       case 'AnonymousGtid':
         throw new Error("the MES binlog is MySQL's: the binlog source reads MariaDB only");
