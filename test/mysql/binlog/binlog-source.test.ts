@@ -7,6 +7,7 @@ import { TargetWriter } from '../../../src/mysql/writer.js';
 import type { CommitEvent, SourceEvent } from '../../../src/pipeline/source-event.js';
 import { type Capture, captureBinlog, currentPosition } from '../../support/binlog-capture.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
+import { proxyFor, throughProxy } from '../../support/tcp-proxy.js';
 
 let db: TestDatabases;
 
@@ -287,6 +288,56 @@ describe('BinlogSource refusals and statements', () => {
     } finally {
       await db.mysql.query("set session binlog_format = 'ROW'");
       await statements.stop();
+    }
+  });
+});
+
+describe('BinlogSource while only left-out writes come', () => {
+  it('stays up past three heartbeat periods with no heartbeat (the server sends none while it leaves writes out)', async () => {
+    const stream = await capture();
+    const marked = await connectTarget({
+      url: db.mesUrl,
+      timeoutMs: 10_000,
+      logger: silentLogger(),
+    });
+    try {
+      await marked.query('SET @@SESSION.skip_replication = 1');
+      // The capture's heartbeat period is 1 s: a reader silent for 4 s counts as dead.
+      const until = Date.now() + 6_000;
+      for (let n = 0; Date.now() < until; n++) {
+        await marked.query(`insert into other values (${10_000 + n})`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(stream.failures).toEqual([]);
+      await db.mysql.query("insert into work_order values (700, 'after', 1)");
+      await stream.until((events) => insertedIds(events).includes(700));
+    } finally {
+      await marked.end();
+      await stream.stop();
+    }
+  });
+});
+
+describe('BinlogSource on a hung connection', () => {
+  it('fails once the stream is silent for three heartbeat periods and the server does not answer either', async () => {
+    const proxy = await proxyFor(db.mesUrl);
+    const stream = await captureBinlog({
+      mesUrl: throughProxy(db.mesUrl, proxy),
+      database: db.mesName,
+      tables: ['work_order'],
+      startLsn: await currentPosition(db.mysql),
+      control: db.mysql,
+    });
+    try {
+      proxy.stall();
+      const stalledAt = Date.now();
+      await expect(stream.until(() => false, 15_000)).rejects.toThrow(
+        /no event or heartbeat .* no answer about its dump thread/,
+      );
+      expect(Date.now() - stalledAt).toBeLessThan(10_000);
+    } finally {
+      await stream.stop();
+      await proxy.close();
     }
   });
 });
