@@ -71,8 +71,8 @@ export interface BinlogStatement {
 }
 
 /**
- * The server is alive with nothing to send: it has read `file` up to `end`, and sent or left out
- * everything before. MariaDB sends one only after a heartbeat period with no binlog write at all;
+ * The server is alive with nothing to send: it has read `file` up to `end` (0 when unknown), and
+ * sent or left out everything before. MariaDB sends one only after a heartbeat period with no binlog write at all;
  * while event groups it leaves out keep coming (millrace's own writes), it sends nothing.
  */
 export interface BinlogHeartbeat {

@@ -150,6 +150,7 @@ export class BinlogSource implements ChangeSource {
         this.statement(event);
         return;
       case 'heartbeat':
+        if (event.end < 4) return;
         this.keepalive(
           encodeBinlogPosition({ fileIndex: fileIndexOf(event.file), offset: event.end }),
           false,

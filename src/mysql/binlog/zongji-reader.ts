@@ -310,9 +310,8 @@ export class ZongjiReader implements BinlogReader {
       }
       case 'Heartbeat': {
         const heartbeat = event as HeartbeatEvent;
-        // Past 4 GiB the header's position is 0 and the real one is in the body.
-        const end = heartbeat.nextPosition || Number(heartbeat.position ?? 0);
-        return { kind: 'heartbeat', file: heartbeat.binlogName, end };
+        // Past 4 GiB the header's position is 0 (no position is encoded there anyway).
+        return { kind: 'heartbeat', file: heartbeat.binlogName, end: heartbeat.nextPosition };
       }
       case 'Gtid':
       case 'AnonymousGtid':

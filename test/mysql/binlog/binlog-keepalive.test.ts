@@ -63,16 +63,20 @@ describe('BinlogSource keepalives', () => {
     const { reader, kinds } = await startSource(1_000);
     reader.send({ kind: 'rotate', file: file(7), offset: 100 });
     reader.send({ kind: 'heartbeat', file: file(7), end: 100 });
+    vi.advanceTimersByTime(1_500);
+    // A heartbeat with no position (past 4 GiB) moves nothing.
+    reader.send({ kind: 'heartbeat', file: file(8), end: 0 });
+    reader.send({ kind: 'heartbeat', file: file(7), end: 500 });
     vi.advanceTimersByTime(500);
-    reader.send({ kind: 'heartbeat', file: file(7), end: 500 });
-    expect(kinds()).toEqual([at(7, 100)]);
-    vi.advanceTimersByTime(600);
-    reader.send({ kind: 'heartbeat', file: file(7), end: 500 });
-    reader.send({ kind: 'heartbeat', file: file(7), end: 500 });
+    reader.send({ kind: 'heartbeat', file: file(7), end: 700 });
     expect(kinds()).toEqual([at(7, 100), at(7, 500)]);
+    vi.advanceTimersByTime(600);
+    reader.send({ kind: 'heartbeat', file: file(7), end: 700 });
+    reader.send({ kind: 'heartbeat', file: file(7), end: 700 });
+    expect(kinds()).toEqual([at(7, 100), at(7, 500), at(7, 700)]);
 
     vi.advanceTimersByTime(2_000);
-    reader.send({ kind: 'gtid', gtid: '0-1-9', sequence: 9, start: 500, standalone: false });
+    reader.send({ kind: 'gtid', gtid: '0-1-9', sequence: 9, start: 700, standalone: false });
     reader.send({ kind: 'heartbeat', file: file(7), end: 900 });
     reader.send({
       kind: 'rows',
@@ -89,6 +93,7 @@ describe('BinlogSource keepalives', () => {
     expect(kinds()).toEqual([
       at(7, 100),
       at(7, 500),
+      at(7, 700),
       'begin',
       'relation',
       'insert',
