@@ -78,7 +78,7 @@ async function millraceRun(
     control,
     reader,
     logger: silentLogger(),
-    idleCommitMs: 3_600_000,
+    keepaliveMs: 3_600_000,
   });
   let commits = 0;
   const started = performance.now();

@@ -279,6 +279,12 @@ export class Pipeline {
           return undefined;
         }
         return 'truncate';
+      case 'keepalive':
+        // Never inside a transaction: its own commit decides where the checkpoint goes.
+        if (this.inTransaction || event.lsn <= this.lastComplete) return undefined;
+        if (this.lastComplete === this.lastFlushed) this.markBatchStart();
+        this.lastComplete = event.lsn;
+        return undefined;
       case 'commit':
         this.inTransaction = false;
         if (this.skipping) {
@@ -357,7 +363,8 @@ export class Pipeline {
     const stats = {
       changes: this.batchChanges,
       transactions: this.batchTransactions,
-      sourceCommitMs: this.lastCommitTimeMs,
+      // A checkpoint moved by keepalives alone says nothing of how old the applied data is.
+      sourceCommitMs: this.batchTransactions > 0 ? this.lastCommitTimeMs : 0,
       changesByTable: this.changesByTable,
     };
     if (commit) {

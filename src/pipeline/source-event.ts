@@ -12,7 +12,8 @@ export type SourceEvent =
   | TruncateEvent
   | CommitEvent
   | RelationEvent
-  | MessageEvent;
+  | MessageEvent
+  | KeepaliveEvent;
 
 export interface BeginEvent {
   readonly kind: 'begin';
@@ -77,4 +78,15 @@ export interface MessageEvent {
   readonly content: string;
   /** Emitted inside a transaction (delivered with it at commit) or not (delivered at once). */
   readonly transactional: boolean;
+}
+
+/**
+ * Between transactions, the source stands at `lsn`: every transaction that ends at or below it
+ * was handed on already, and what lies between the last one and `lsn` carries nothing for the
+ * target. The checkpoint may move there once what came before is applied. (The binlog source
+ * sends these; the pgoutput reader acknowledges its keepalives on the slot instead.)
+ */
+export interface KeepaliveEvent {
+  readonly kind: 'keepalive';
+  readonly lsn: Lsn;
 }

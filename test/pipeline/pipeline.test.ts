@@ -200,6 +200,39 @@ describe('Pipeline', () => {
     expect(await stopAfterAck(100n)).toEqual(committedUpTo(100n));
   });
 
+  it('moves the checkpoint to a keepalive after what came before it, with no rows and never inside a transaction', async () => {
+    const { push, stopAfterAck, recorder } = startPipeline({ checkpoint: 50n });
+    push([{ kind: 'keepalive', lsn: 40n }]);
+    push(transaction(100n, [memo(1)]));
+    push([{ kind: 'keepalive', lsn: 150n }]);
+    await until('the keepalive commit', () => recorder.acks.includes(150n));
+    const [begin, change, commit] = transaction(300n, [memo(2)]);
+    push([begin!, change!, { kind: 'keepalive', lsn: 400n }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    push([commit!, { kind: 'keepalive', lsn: 300n }]);
+    expect(await stopAfterAck(300n)).toEqual([
+      'apply stg_memo +1',
+      ...committedUpTo(150n),
+      'apply stg_memo +2',
+      ...committedUpTo(300n),
+    ]);
+  });
+
+  it('commits a keepalive alone, as an empty batch, and each one only once', async () => {
+    const { push, pipeline, recorder, stopAfterAck } = startPipeline();
+    push([{ kind: 'keepalive', lsn: 500n }]);
+    await until('the keepalive commit', () => recorder.acks.includes(500n));
+    push([{ kind: 'keepalive', lsn: 500n }]);
+    push(transaction(600n, [memo(1)]));
+    push([{ kind: 'keepalive', lsn: 700n }]);
+    expect(await stopAfterAck(700n)).toEqual([
+      ...committedUpTo(500n),
+      'apply stg_memo +1',
+      ...committedUpTo(700n),
+    ]);
+    expect(pipeline.committedLsn()).toBe(700n);
+  });
+
   it('commits a batch with the checkpoint of its last complete transaction, and acknowledges it after the commit', async () => {
     const { pipeline, recorder, push, stopAfterAck } = startPipeline();
     recorder.commits.close();

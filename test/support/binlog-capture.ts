@@ -13,7 +13,7 @@ export interface CaptureOptions {
   readonly tables: readonly string[];
   readonly startLsn: Lsn;
   readonly control: BinlogQuery;
-  readonly idleCommitMs?: number;
+  readonly keepaliveMs?: number;
   /** Called for each event instead of only recording it (e.g. to drive backpressure). */
   readonly onEvent?: (event: SourceEvent, source: BinlogSource) => void;
 }
@@ -45,7 +45,7 @@ export async function captureBinlog(options: CaptureOptions): Promise<Capture> {
     control: options.control,
     reader,
     logger: silentLogger(),
-    ...(options.idleCommitMs === undefined ? {} : { idleCommitMs: options.idleCommitMs }),
+    ...(options.keepaliveMs === undefined ? {} : { keepaliveMs: options.keepaliveMs }),
   });
   const events: SourceEvent[] = [];
   const failures: unknown[] = [];

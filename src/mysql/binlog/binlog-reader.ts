@@ -13,10 +13,14 @@ export type BinlogEvent =
   | BinlogStatement
   | BinlogHeartbeat;
 
-/** The following events are in `file` (the server's own announcement, payload not header). */
+/**
+ * The following events are in `file`, from `offset` on (the server's own announcement, payload
+ * not header): 4 at a new file, the requested offset at the start of a dump.
+ */
 export interface BinlogRotate {
   readonly kind: 'rotate';
   readonly file: string;
+  readonly offset: number;
 }
 
 /** A MariaDB GTID event: the start of an event group (a transaction, or one DDL statement). */
@@ -66,9 +70,15 @@ export interface BinlogStatement {
   readonly timestampMs: number;
 }
 
-/** The server is alive with nothing to send. */
+/**
+ * The server is alive with nothing to send: it has read `file` up to `end` (0 when unknown), and
+ * sent or left out everything before. MariaDB sends one only after a heartbeat period with no binlog write at all;
+ * while event groups it leaves out keep coming (millrace's own writes), it sends nothing.
+ */
 export interface BinlogHeartbeat {
   readonly kind: 'heartbeat';
+  readonly file: string;
+  readonly end: number;
 }
 
 export interface BinlogReaderHandler {

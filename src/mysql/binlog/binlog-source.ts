@@ -30,11 +30,10 @@ export interface BinlogSourceOptions {
   readonly reader: BinlogReader;
   readonly logger: Logger;
   /**
-   * With no change to the tables for this long, the next commit of anything else is still
-   * handed on (as an empty transaction), so the checkpoint keeps up with the binlog and does not
-   * fall into purged files while the tables are quiet; in milliseconds.
+   * Least time between two keepalives handed on for positions that carry nothing for the tables
+   * read (another table's commit, a heartbeat), in milliseconds; a new file's start always goes.
    */
-  readonly idleCommitMs?: number;
+  readonly keepaliveMs?: number;
 }
 
 interface OpenGroup {
@@ -64,7 +63,9 @@ export class BinlogSource implements ChangeSource {
   private group: OpenGroup | undefined;
   /** The columns last announced per table (by identity first: the reader reuses the array). */
   private readonly announced = new Map<string, readonly BinlogColumn[]>();
-  private lastCommitAt = Date.now();
+  /** When the last commit or keepalive was handed on, and its position. */
+  private lastHandedAt = 0;
+  private lastHanded: Lsn = 0n;
   private stopped = false;
 
   constructor(options: BinlogSourceOptions) {
@@ -131,12 +132,11 @@ export class BinlogSource implements ChangeSource {
 
   private handle(event: BinlogEvent): void {
     switch (event.kind) {
-      case 'rotate': {
-        const parsed = parseBinlogFileName(event.file);
-        if (!parsed) throw new Error(`binlog file name '${event.file}' has no numeric suffix`);
-        this.fileIndex = parsed.index;
+      case 'rotate':
+        this.fileIndex = fileIndexOf(event.file);
+        // Groups never span files: a new file starts with nothing open.
+        this.keepalive(this.position(event.offset), true);
         return;
-      }
       case 'gtid':
         this.openGroup(event);
         return;
@@ -150,8 +150,33 @@ export class BinlogSource implements ChangeSource {
         this.statement(event);
         return;
       case 'heartbeat':
+        if (event.end < 4) return;
+        this.keepalive(
+          encodeBinlogPosition({ fileIndex: fileIndexOf(event.file), offset: event.end }),
+          false,
+        );
         return;
     }
+  }
+
+  /**
+   * Hands on that the stream stands at `lsn` with nothing open, like a replication slot's
+   * keepalive: everything before it that touches the tables read was handed on already, so the
+   * pipeline may checkpoint it once what came before is applied. Event groups the server leaves
+   * out (millrace's own writes) and groups of other tables would otherwise hold the checkpoint
+   * back until the binlog files holding it are purged. At most one per `keepaliveMs`, except at a
+   * new file (rare, and nothing may follow for long when all that is written is left out).
+   */
+  private keepalive(lsn: Lsn, always: boolean): void {
+    if (this.group || lsn <= this.lastHanded) return;
+    if (!always && Date.now() - this.lastHandedAt < (this.options.keepaliveMs ?? 1_000)) return;
+    this.handed(lsn);
+    this.emit({ kind: 'keepalive', lsn });
+  }
+
+  private handed(lsn: Lsn): void {
+    this.lastHandedAt = Date.now();
+    this.lastHanded = lsn;
   }
 
   private position(offset: number): Lsn {
@@ -206,25 +231,17 @@ export class BinlogSource implements ChangeSource {
     });
   }
 
-  /**
-   * A transaction's XID. One that touched no table read is still handed on, empty, once in a
-   * while (idleCommitMs): the pipeline then records its position as the checkpoint.
-   */
+  /** A transaction's XID. One that touched no table read is only a keepalive. */
   private commit(end: number, timestampMs: number): void {
     const group = this.group;
     this.group = undefined;
-    const idleFor = Date.now() - this.lastCommitAt;
+    const endLsn = this.position(end);
     if (!group?.begun) {
-      if (!group || idleFor < (this.options.idleCommitMs ?? 1_000)) return;
-      this.begin(group);
+      this.keepalive(endLsn, false);
+      return;
     }
-    this.lastCommitAt = Date.now();
-    this.emit({
-      kind: 'commit',
-      endLsn: this.position(end),
-      commitTimeMs: timestampMs,
-      gtid: group.gtid,
-    });
+    this.handed(endLsn);
+    this.emit({ kind: 'commit', endLsn, commitTimeMs: timestampMs, gtid: group.gtid });
   }
 
   private statement(event: BinlogStatement): void {
@@ -245,6 +262,7 @@ export class BinlogSource implements ChangeSource {
           );
         }
         this.group = undefined;
+        this.keepalive(this.position(event.end), false);
         return;
       case 'dml':
         if (event.schema === this.options.database || event.sql.includes(this.options.database)) {
@@ -268,23 +286,27 @@ export class BinlogSource implements ChangeSource {
     const group = this.group;
     if (!group?.standalone) return;
     this.group = undefined;
+    const endLsn = this.position(event.end);
     const truncated = truncatedTable(event.sql, event.schema);
-    if (!truncated || truncated.schema !== this.options.database) return;
-    if (!this.tables.has(truncated.table)) return;
+    if (truncated?.schema !== this.options.database || !this.tables.has(truncated.table)) {
+      this.keepalive(endLsn, false);
+      return;
+    }
     this.begin(group);
     this.emit({ kind: 'truncate', tables: [truncated.table] });
-    this.lastCommitAt = Date.now();
-    this.emit({
-      kind: 'commit',
-      endLsn: this.position(event.end),
-      commitTimeMs: event.timestampMs,
-      gtid: group.gtid,
-    });
+    this.handed(endLsn);
+    this.emit({ kind: 'commit', endLsn, commitTimeMs: event.timestampMs, gtid: group.gtid });
   }
 
   private emit(event: SourceEvent): void {
     this.handler.event(event);
   }
+}
+
+function fileIndexOf(name: string): number {
+  const parsed = parseBinlogFileName(name);
+  if (!parsed) throw new Error(`binlog file name '${name}' has no numeric suffix`);
+  return parsed.index;
 }
 
 function sameColumns(a: readonly BinlogColumn[], b: readonly BinlogColumn[]): boolean {

@@ -1,6 +1,7 @@
 import type {
   AnyBinlogEvent,
   ColumnSchema,
+  HeartbeatEvent,
   MariadbGtidEvent,
   QueryEvent,
   RotateEvent,
@@ -36,9 +37,18 @@ export interface ZongjiReaderOptions {
 
 /** The part of mysql2's Connection the adapter drives directly. */
 interface ReplicaConnection {
+  readonly threadId: number | null;
   pause(): void;
   resume(): void;
   query(sql: string, callback: (error: Error | null) => void): unknown;
+}
+
+/** The part of mysql2's Connection the liveness probe uses (the library's control connection). */
+interface ProbeConnection {
+  query(
+    options: { sql: string; values: unknown[]; timeout: number },
+    callback: (error: Error | null, rows: unknown) => void,
+  ): unknown;
 }
 
 interface TableColumns {
@@ -88,6 +98,7 @@ export class ZongjiReader implements BinlogReader {
   private libraryResume: (() => void) | undefined;
   private lastHeardAt = Date.now();
   private watchdog: NodeJS.Timeout | undefined;
+  private probing = false;
   private stopped = false;
 
   constructor(options: ZongjiReaderOptions) {
@@ -145,7 +156,8 @@ export class ZongjiReader implements BinlogReader {
    * `skip_replication` on a dump connection makes the server leave out every event group
    * written with `skip_replication = 1` (millrace's own writes: no echo), as it does for a
    * replica with replicate_events_marked_for_skip=FILTER_ON_MASTER; the heartbeat period makes
-   * an idle server send heartbeats, so a silently dead connection is noticed.
+   * an idle server send heartbeats (and says where it is: see BinlogHeartbeat), so a silently
+   * dead connection is noticed (see checkAlive).
    */
   private prepareConnection(): void {
     const connection = this.zongji.connection as unknown as ReplicaConnection | null;
@@ -212,12 +224,47 @@ export class ZongjiReader implements BinlogReader {
     this.handler?.fail(error);
   }
 
+  /**
+   * Silence is not death by itself: MariaDB sends a heartbeat only after a whole period with no
+   * binlog write, and nothing at all for the groups it leaves out, so while millrace's own writes
+   * keep coming the stream is silent however long. Past three periods the server is asked, on the
+   * library's control connection, whether this connection's dump thread is still there; gone, or
+   * no answer within a period, and the connection counts as dead.
+   */
   private checkAlive(): void {
-    if (this.paused || this.libraryPaused) return;
+    if (this.paused || this.libraryPaused || this.probing) return;
     const silentMs = Date.now() - this.lastHeardAt;
-    if (silentMs > 3 * this.options.heartbeatMs + 1_000) {
-      this.fail(new Error(`no event or heartbeat from the MES binlog for ${silentMs} ms`));
-    }
+    if (silentMs <= 3 * this.options.heartbeatMs + 1_000) return;
+    this.probing = true;
+    const silent = `no event or heartbeat from the MES binlog for ${silentMs} ms`;
+    this.dumpThreadAlive().then(
+      (alive) => {
+        this.probing = false;
+        if (alive) this.lastHeardAt = Date.now();
+        else this.fail(new Error(`${silent}, and its dump thread is gone`));
+      },
+      (error: unknown) => {
+        this.probing = false;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.fail(new Error(`${silent}, and no answer about its dump thread (${reason})`));
+      },
+    );
+  }
+
+  private dumpThreadAlive(): Promise<boolean> {
+    const control = this.zongji.ctrlConnection as unknown as ProbeConnection | null;
+    const threadId = this.connection?.threadId;
+    if (!control || threadId == null) return Promise.resolve(false);
+    return new Promise((resolve, reject) => {
+      control.query(
+        {
+          sql: "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND LIKE 'Binlog Dump%'",
+          values: [threadId],
+          timeout: Math.max(1_000, this.options.heartbeatMs),
+        },
+        (error, rows) => (error ? reject(error) : resolve((rows as unknown[]).length > 0)),
+      );
+    });
   }
 
   private receive(event: AnyBinlogEvent): void {
@@ -233,8 +280,10 @@ export class ZongjiReader implements BinlogReader {
 
   private decode(event: AnyBinlogEvent): BinlogEvent | undefined {
     switch (event.getTypeName()) {
-      case 'Rotate':
-        return { kind: 'rotate', file: (event as RotateEvent).binlogName };
+      case 'Rotate': {
+        const rotate = event as RotateEvent;
+        return { kind: 'rotate', file: rotate.binlogName, offset: rotate.position };
+      }
       case 'MariadbGtid':
         return this.gtid(event as MariadbGtidEvent);
       case 'WriteRows':
@@ -259,8 +308,11 @@ export class ZongjiReader implements BinlogReader {
           timestampMs: query.timestamp,
         };
       }
-      case 'Heartbeat':
-        return { kind: 'heartbeat' };
+      case 'Heartbeat': {
+        const heartbeat = event as HeartbeatEvent;
+        // Past 4 GiB the header's position is 0 (no position is encoded there anyway).
+        return { kind: 'heartbeat', file: heartbeat.binlogName, end: heartbeat.nextPosition };
+      }
       case 'Gtid':
       case 'AnonymousGtid':
         throw new Error("the MES binlog is MySQL's: the binlog source reads MariaDB only");

@@ -7,6 +7,7 @@ import { TargetWriter } from '../../../src/mysql/writer.js';
 import type { CommitEvent, SourceEvent } from '../../../src/pipeline/source-event.js';
 import { type Capture, captureBinlog, currentPosition } from '../../support/binlog-capture.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
+import { proxyFor, throughProxy } from '../../support/tcp-proxy.js';
 
 let db: TestDatabases;
 
@@ -22,22 +23,31 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Events with the table-less ones reduced to their kind, for order assertions. */
+/**
+ * Events with the table-less ones reduced to their kind, for order assertions; keepalives left
+ * out (a test elsewhere may start a new binlog file at any time).
+ */
 function shape(events: readonly SourceEvent[]): unknown[] {
-  return events.map((event) => {
-    switch (event.kind) {
-      case 'insert':
-      case 'update':
-      case 'delete':
-        return { kind: event.kind, table: event.table, row: event.row, old: event.old };
-      case 'relation':
-        return { kind: 'relation', table: event.table, columns: event.columns.map((c) => c.name) };
-      case 'truncate':
-        return event;
-      default:
-        return event.kind;
-    }
-  });
+  return events
+    .flatMap((event) => (event.kind === 'keepalive' ? [] : [event]))
+    .map((event) => {
+      switch (event.kind) {
+        case 'insert':
+        case 'update':
+        case 'delete':
+          return { kind: event.kind, table: event.table, row: event.row, old: event.old };
+        case 'relation':
+          return {
+            kind: 'relation',
+            table: event.table,
+            columns: event.columns.map((c) => c.name),
+          };
+        case 'truncate':
+          return event;
+        default:
+          return event.kind;
+      }
+    });
 }
 
 const commits = (events: readonly SourceEvent[]) =>
@@ -50,7 +60,7 @@ async function capture(startLsn?: bigint, tables = ['work_order']): Promise<Capt
     tables,
     startLsn: startLsn ?? (await currentPosition(db.mysql)),
     control: db.mysql,
-    idleCommitMs: 60_000,
+    keepaliveMs: 60_000,
   });
 }
 
@@ -188,24 +198,51 @@ describe('BinlogSource positions', () => {
   });
 });
 
+const keepalives = (events: readonly SourceEvent[]) =>
+  events.flatMap((event) => (event.kind === 'keepalive' ? [event.lsn] : []));
+
 describe('BinlogSource on a quiet table', () => {
-  it('still hands on, as an empty transaction, a commit of another table now and then', async () => {
+  it("hands on another table's commit as a keepalive at its end, not as a transaction", async () => {
+    const before = await currentPosition(db.mysql);
     const stream = await captureBinlog({
       mesUrl: db.mesUrl,
       database: db.mesName,
       tables: ['work_order'],
-      startLsn: await currentPosition(db.mysql),
+      startLsn: before,
       control: db.mysql,
-      idleCommitMs: 0,
+      keepaliveMs: 0,
     });
     try {
       await db.mysql.query('insert into other values (500)');
-      await stream.until((events) => commits(events).length >= 1);
-      expect(shape(stream.events.slice(0, 2))).toEqual(['begin', 'commit']);
-      const [begin, commit] = stream.events;
-      if (begin?.kind !== 'begin' || commit?.kind !== 'commit') throw new Error('no transaction');
-      expect(commit.endLsn).toBeGreaterThan(begin.finalLsn);
+      const after = await currentPosition(db.mysql);
+      await stream.until((events) => keepalives(events).some((lsn) => lsn >= after));
+      expect(shape(stream.events)).toEqual([]);
+      // The first is where the stream started (the server's announcement of its file).
+      expect(keepalives(stream.events)[0]).toBe(before);
     } finally {
+      await stream.stop();
+    }
+  });
+
+  it("hands on a new file's start as a keepalive when all before it was millrace's own writes", async () => {
+    const stream = await capture();
+    const marked = await connectTarget({
+      url: db.mesUrl,
+      timeoutMs: 10_000,
+      logger: silentLogger(),
+    });
+    try {
+      await marked.query('SET @@SESSION.skip_replication = 1');
+      for (let id = 600; id < 605; id++) {
+        await marked.query(`insert into work_order values (${id}, 'own', 1)`);
+      }
+      await db.mysql.query('flush binary logs');
+      const newest = (await listBinlogFiles(db.mysql)).at(-1)?.index as number;
+      const start = encodeBinlogPosition({ fileIndex: newest, offset: 4 });
+      await stream.until((events) => keepalives(events).includes(start));
+      expect(shape(stream.events)).toEqual([]);
+    } finally {
+      await marked.end();
       await stream.stop();
     }
   });
@@ -251,6 +288,56 @@ describe('BinlogSource refusals and statements', () => {
     } finally {
       await db.mysql.query("set session binlog_format = 'ROW'");
       await statements.stop();
+    }
+  });
+});
+
+describe('BinlogSource while only left-out writes come', () => {
+  it('stays up past three heartbeat periods with no heartbeat (the server sends none while it leaves writes out)', async () => {
+    const stream = await capture();
+    const marked = await connectTarget({
+      url: db.mesUrl,
+      timeoutMs: 10_000,
+      logger: silentLogger(),
+    });
+    try {
+      await marked.query('SET @@SESSION.skip_replication = 1');
+      // The capture's heartbeat period is 1 s: a reader silent for 4 s counts as dead.
+      const until = Date.now() + 6_000;
+      for (let n = 0; Date.now() < until; n++) {
+        await marked.query(`insert into other values (${10_000 + n})`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(stream.failures).toEqual([]);
+      await db.mysql.query("insert into work_order values (700, 'after', 1)");
+      await stream.until((events) => insertedIds(events).includes(700));
+    } finally {
+      await marked.end();
+      await stream.stop();
+    }
+  });
+});
+
+describe('BinlogSource on a hung connection', () => {
+  it('fails once the stream is silent for three heartbeat periods and the server does not answer either', async () => {
+    const proxy = await proxyFor(db.mesUrl);
+    const stream = await captureBinlog({
+      mesUrl: throughProxy(db.mesUrl, proxy),
+      database: db.mesName,
+      tables: ['work_order'],
+      startLsn: await currentPosition(db.mysql),
+      control: db.mysql,
+    });
+    try {
+      proxy.stall();
+      const stalledAt = Date.now();
+      await expect(stream.until(() => false, 15_000)).rejects.toThrow(
+        /no event or heartbeat .* no answer about its dump thread/,
+      );
+      expect(Date.now() - stalledAt).toBeLessThan(10_000);
+    } finally {
+      await stream.stop();
+      await proxy.close();
     }
   });
 });

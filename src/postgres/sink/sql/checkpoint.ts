@@ -13,7 +13,10 @@ export interface BinlogPlace {
   readonly position: bigint;
 }
 
-/** Records the encoded position (and its file, offset and GTID) of the last applied commit. */
+/**
+ * Records the encoded position (and its file and offset) where the stream resumes, with the GTID
+ * of the last transaction applied: a position moved by a keepalive has none and keeps the row's.
+ */
 export function writeCheckpoint(
   stream: string,
   lsn: bigint,
@@ -25,7 +28,7 @@ export function writeCheckpoint(
       'INSERT INTO millrace.checkpoints (stream, lsn, binlog_file, binlog_position, gtid, updated_at) ' +
       'VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (stream) DO UPDATE SET ' +
       'lsn = EXCLUDED.lsn, binlog_file = EXCLUDED.binlog_file, binlog_position = EXCLUDED.binlog_position, ' +
-      'gtid = EXCLUDED.gtid, updated_at = EXCLUDED.updated_at',
+      'gtid = COALESCE(EXCLUDED.gtid, millrace.checkpoints.gtid), updated_at = EXCLUDED.updated_at',
     values: [stream, lsn.toString(), place.file, place.position.toString(), gtid ?? null],
   };
 }
