@@ -218,17 +218,184 @@ async function sendStatements(
   return (performance.now() - started) / 1000;
 }
 
+/** The environment of the raw pipeline and of `millrace backfill`. */
+function benchEnv(mappingsDir: string): NodeJS.ProcessEnv {
+  return {
+    ...toolEnv(),
+    CRM_DATABASE_URL: crmUrl,
+    MES_DATABASE_URL: mesUrl,
+    MILLRACE_MAPPINGS: mappingsDir,
+    MILLRACE_SLOT: 'mrb_none',
+    MILLRACE_LOG_LEVEL: 'error',
+    CI: '1',
+  };
+}
+
+/** The raw baseline: psql's COPY piped into the client's LOAD DATA, as one bash script. */
+function rawLoadScript(): string {
+  const pgArgs = [
+    '-h',
+    pgServer.hostname,
+    '-p',
+    pgServer.port || '5432',
+    '-U',
+    decodeURIComponent(pgServer.username || 'postgres'),
+    '-d',
+    name,
+  ];
+  const myArgs = [
+    '-h',
+    mysqlServer.hostname,
+    '-P',
+    mysqlServer.port || '3306',
+    '-u',
+    decodeURIComponent(mysqlServer.username || 'root'),
+    name,
+  ];
+  return `set -euo pipefail
+psql ${pgArgs.map(quote).join(' ')} -v ON_ERROR_STOP=1 -Atq -c ${quote(`copy (${rawSelect}) to stdout`)} \\
+  | ${mysqlBinary()} --local-infile=1 ${myArgs.map(quote).join(' ')} -e ${quote("LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE stg_bench_order")}`;
+}
+
+/** The bench's sessions on its own databases, kept for the clean-up even when set-up fails. */
+interface Sessions {
+  source?: pg.Client;
+  target?: mysql.Connection;
+}
+
+/** Creates the database pair, fills the source, migrates the target and writes the mapping. */
+async function prepare(
+  admins: { pg: pg.Client; mysql: mysql.Connection },
+  mysqlOptions: mysql.ConnectionOptions,
+  mappingsDir: string,
+  sessions: Sessions,
+): Promise<{ source: pg.Client; target: mysql.Connection }> {
+  await admins.pg.query(`create database "${name}"`);
+  await admins.mysql.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  const source = new pg.Client(pgClientConfig({ url: crmUrl }));
+  sessions.source = source;
+  ignoreErrors(source);
+  await source.connect();
+  say(`filling ${rows} source rows…`);
+  await source.query(sourceDdl);
+  await source.query(sourceFill, [rows]);
+  await source.query('analyze bench_order');
+  await migrateTarget({
+    targetUrl: mesUrl,
+    migrationsDir: path.join(mappingsDir, 'none'),
+    connectTimeoutMs: 10_000,
+    logger: silentLogger(),
+  });
+  const target = await mysql.createConnection({ ...mysqlOptions, database: name });
+  sessions.target = target;
+  await target.query(targetDdl);
+  writeFileSync(path.join(mappingsDir, 'bench_orders.yaml'), mappingYaml);
+  return { source, target };
+}
+
+/** Empties the target and waits for InnoDB to settle, so each load starts alike. */
+async function emptyTarget(target: mysql.Connection): Promise<void> {
+  await target.query('TRUNCATE stg_bench_order');
+  await settle(target);
+}
+
+/** One round: the raw load, the writer's floor and `millrace backfill`, each checked. */
+async function measureRound(
+  round: number,
+  target: mysql.Connection,
+  statements: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, number>> {
+  await emptyTarget(target);
+  const raw = await timed('bash', ['-c', rawLoadScript()], env);
+  const rawState = await tableState(target);
+
+  // The floor the writer's SQL sets: its statements, already formatted, sent as it sends them.
+  await emptyTarget(target);
+  const floorSeconds = await sendStatements(target, statements);
+  const floorState = await tableState(target);
+
+  await emptyTarget(target);
+  // The executable itself, as users run it: its shebang carries the heap cap.
+  const ours = await timed(cli, ['backfill', '--restart'], env);
+  const ourState = await tableState(target);
+  if (rawState.rows !== rows || ourState.rows !== rows) {
+    throw new Error(
+      `row counts differ: raw ${rawState.rows}, millrace ${ourState.rows}, source ${rows}`,
+    );
+  }
+  if (rawState.checksum !== ourState.checksum || floorState.checksum !== ourState.checksum) {
+    throw new Error(
+      `the loads differ: CHECKSUM TABLE raw ${rawState.checksum}, millrace ${ourState.checksum}`,
+    );
+  }
+  // The summary's own seconds: the copy, without the process start and the mapping compile.
+  const summary = ours.stdout.split('\n').find((line) => line.startsWith('bench_orders'));
+  const copySeconds = Number(summary?.split(/\s+/)[5] ?? Number.NaN);
+  return {
+    round,
+    rawSeconds: round2(raw.seconds),
+    writerFloorSeconds: round2(floorSeconds),
+    millraceSeconds: round2(ours.seconds),
+    millraceCopySeconds: round2(copySeconds),
+    ratio: round2(ours.seconds / raw.seconds),
+    ratioToFloor: round2(ours.seconds / floorSeconds),
+  };
+}
+
+/** The one JSON object on stdout: every round, their medians, the machine. */
+function printResults(results: readonly Record<string, number>[]): void {
+  const millraceSeconds = median(results.map((result) => result.millraceSeconds!));
+  const rawSeconds = median(results.map((result) => result.rawSeconds!));
+  const floorSeconds = median(results.map((result) => result.writerFloorSeconds!));
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        rows,
+        rounds: results,
+        median: {
+          rawSeconds,
+          millraceSeconds,
+          writerFloorSeconds: floorSeconds,
+          millraceCopySeconds: median(results.map((result) => result.millraceCopySeconds!)),
+          rawRowsPerSecond: Math.round(rows / rawSeconds),
+          millraceRowsPerSecond: Math.round(rows / millraceSeconds),
+          ratio: round2(millraceSeconds / rawSeconds),
+          ratioToWriterFloor: round2(millraceSeconds / floorSeconds),
+        },
+        machine: {
+          cpus: os.cpus().length,
+          loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100),
+        },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+/** A connection another session terminates must fail the query in flight, not the process. */
+function ignoreErrors(client: pg.Client): void {
+  client.on('error', () => undefined);
+}
+
 async function main(): Promise<void> {
   const admin = new pg.Client(pgClientConfig({ url: withDatabase(pgServer, 'postgres') }));
-  // A connection another session terminates must fail the query in flight, not the process.
-  const ignore = (client: pg.Client) => client.on('error', () => undefined);
-  ignore(admin);
+  ignoreErrors(admin);
   await admin.connect();
   const { options: mysqlOptions } = parseTargetUrl(mysqlServer.toString());
   const myAdmin = await mysql.createConnection(mysqlOptions);
   const mappingsDir = mkdtempSync(path.join(tmpdir(), 'millrace-bench-backfill-'));
-  let source: pg.Client | undefined;
-  let target: mysql.Connection | undefined;
+  const sessions: Sessions = {};
+  const cleanup = async (): Promise<void> => {
+    await sessions.source?.end().catch(() => undefined);
+    await sessions.target?.end().catch(() => undefined);
+    await admin.query(`drop database if exists "${name}" with (force)`).catch(() => undefined);
+    await myAdmin.query(`DROP DATABASE IF EXISTS \`${name}\``).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    await myAdmin.end().catch(() => undefined);
+    rmSync(mappingsDir, { recursive: true, force: true });
+  };
   // A stopped bench still drops what it created.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -236,144 +403,22 @@ async function main(): Promise<void> {
     });
   }
   try {
-    await admin.query(`create database "${name}"`);
-    await myAdmin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-    source = new pg.Client(pgClientConfig({ url: crmUrl }));
-    ignore(source);
-    await source.connect();
-    say(`filling ${rows} source rows…`);
-    await source.query(sourceDdl);
-    await source.query(sourceFill, [rows]);
-    await source.query('analyze bench_order');
-    await migrateTarget({
-      targetUrl: mesUrl,
-      migrationsDir: path.join(mappingsDir, 'none'),
-      connectTimeoutMs: 10_000,
-      logger: silentLogger(),
-    });
-    target = await mysql.createConnection({ ...mysqlOptions, database: name });
-    await target.query(targetDdl);
-    writeFileSync(path.join(mappingsDir, 'bench_orders.yaml'), mappingYaml);
-
-    const env = {
-      ...toolEnv(),
-      CRM_DATABASE_URL: crmUrl,
-      MES_DATABASE_URL: mesUrl,
-      MILLRACE_MAPPINGS: mappingsDir,
-      MILLRACE_SLOT: 'mrb_none',
-      MILLRACE_LOG_LEVEL: 'error',
-      CI: '1',
-    };
-    const pgArgs = [
-      '-h',
-      pgServer.hostname,
-      '-p',
-      pgServer.port || '5432',
-      '-U',
-      decodeURIComponent(pgServer.username || 'postgres'),
-      '-d',
-      name,
-    ];
-    const myArgs = [
-      '-h',
-      mysqlServer.hostname,
-      '-P',
-      mysqlServer.port || '3306',
-      '-u',
-      decodeURIComponent(mysqlServer.username || 'root'),
-      name,
-    ];
-    const rawScript = `set -euo pipefail
-psql ${pgArgs.map(quote).join(' ')} -v ON_ERROR_STOP=1 -Atq -c ${quote(`copy (${rawSelect}) to stdout`)} \\
-  | ${mysqlBinary()} --local-infile=1 ${myArgs.map(quote).join(' ')} -e ${quote("LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE stg_bench_order")}`;
-
+    const admins = { pg: admin, mysql: myAdmin };
+    const { source, target } = await prepare(admins, mysqlOptions, mappingsDir, sessions);
+    const env = benchEnv(mappingsDir);
     say('preparing the writer-shaped statements…');
     const statements = await writerStatements(source);
-
     const results: Record<string, number>[] = [];
     for (let round = 1; round <= rounds; round++) {
-      await target.query('TRUNCATE stg_bench_order');
-      await settle(target);
-      const raw = await timed('bash', ['-c', rawScript], env);
-      const rawState = await tableState(target);
-
-      // The floor the writer's SQL sets: its statements, already formatted, sent as it sends them.
-      await target.query('TRUNCATE stg_bench_order');
-      await settle(target);
-      const floorSeconds = await sendStatements(target, statements);
-      const floorState = await tableState(target);
-
-      await target.query('TRUNCATE stg_bench_order');
-      await settle(target);
-      // The executable itself, as users run it: its shebang carries the heap cap.
-      const ours = await timed(cli, ['backfill', '--restart'], env);
-      const ourState = await tableState(target);
-      if (rawState.rows !== rows || ourState.rows !== rows) {
-        throw new Error(
-          `row counts differ: raw ${rawState.rows}, millrace ${ourState.rows}, source ${rows}`,
-        );
-      }
-      if (rawState.checksum !== ourState.checksum || floorState.checksum !== ourState.checksum) {
-        throw new Error(
-          `the loads differ: CHECKSUM TABLE raw ${rawState.checksum}, millrace ${ourState.checksum}`,
-        );
-      }
-      // The summary's own seconds: the copy, without the process start and the mapping compile.
-      const summary = ours.stdout.split('\n').find((line) => line.startsWith('bench_orders'));
-      const copySeconds = Number(summary?.split(/\s+/)[5] ?? Number.NaN);
-      const result = {
-        round,
-        rawSeconds: round2(raw.seconds),
-        writerFloorSeconds: round2(floorSeconds),
-        millraceSeconds: round2(ours.seconds),
-        millraceCopySeconds: round2(copySeconds),
-        ratio: round2(ours.seconds / raw.seconds),
-        ratioToFloor: round2(ours.seconds / floorSeconds),
-      };
+      const result = await measureRound(round, target, statements, env);
       say(
         `round ${round}: raw ${result.rawSeconds} s, writer floor ${result.writerFloorSeconds} s, millrace ${result.millraceSeconds} s (copy ${result.millraceCopySeconds} s), ratio ${result.ratio}`,
       );
       results.push(result);
     }
-    const millraceSeconds = median(results.map((result) => result.millraceSeconds!));
-    const rawSeconds = median(results.map((result) => result.rawSeconds!));
-    const floorSeconds = median(results.map((result) => result.writerFloorSeconds!));
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          rows,
-          rounds: results,
-          median: {
-            rawSeconds,
-            millraceSeconds,
-            writerFloorSeconds: floorSeconds,
-            millraceCopySeconds: median(results.map((result) => result.millraceCopySeconds!)),
-            rawRowsPerSecond: Math.round(rows / rawSeconds),
-            millraceRowsPerSecond: Math.round(rows / millraceSeconds),
-            ratio: round2(millraceSeconds / rawSeconds),
-            ratioToWriterFloor: round2(millraceSeconds / floorSeconds),
-          },
-          machine: {
-            cpus: os.cpus().length,
-            loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100),
-          },
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    printResults(results);
   } finally {
     await cleanup();
-  }
-
-  async function cleanup(): Promise<void> {
-    await source?.end().catch(() => undefined);
-    await target?.end().catch(() => undefined);
-    await admin.query(`drop database if exists "${name}" with (force)`).catch(() => undefined);
-    await myAdmin.query(`DROP DATABASE IF EXISTS \`${name}\``).catch(() => undefined);
-    await admin.end().catch(() => undefined);
-    await myAdmin.end().catch(() => undefined);
-    rmSync(mappingsDir, { recursive: true, force: true });
   }
 }
 

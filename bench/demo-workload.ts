@@ -251,8 +251,8 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+/** The demo's sessions: the workload's CRM connections, the display's, and two on the MES. */
+async function connectAll(options: Options) {
   const crmUrl = process.env.CRM_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/crm';
   const mesUrl = new URL(process.env.MES_DATABASE_URL || 'mysql://root@127.0.0.1:3306/mes');
   const clients = Array.from(
@@ -275,30 +275,44 @@ async function main(): Promise<void> {
     });
   const mes = await connectMes();
   const plantMes = await connectMes();
+  return { clients, watcher, mes, plantMes };
+}
+
+/** The highest ids the CRM holds now, for the steps to pick existing rows. */
+async function readKnown(watcher: pg.Client): Promise<Known> {
   const maxima = await watcher.query<Record<keyof Known, string>>(
     `select (select max(id) from res_partner) as partners, (select max(id) from product_product) as products,
             (select max(id) from sale_order) as orders, (select max(id) from sale_order_line) as lines`,
   );
   const row = maxima.rows[0]!;
-  const known: Known = {
+  return {
     partners: Number(row.partners),
     products: Number(row.products),
     orders: Number(row.orders),
     lines: Number(row.lines),
   };
+}
 
-  const tty = process.stdout.isTTY === true;
-  const started = performance.now();
-  let transactions = 0;
-  let rowsChanged = 0;
-  let failures = 0;
-  let serial = 0;
-  let busy = 0;
+const tty = process.stdout.isTTY === true;
+
+/** A line in place on a terminal (`final` keeps it), a plain line otherwise. */
+function show(line: string, final = false): void {
+  if (tty)
+    process.stdout.write(
+      `\r\x1b[2K${line.slice(0, (process.stdout.columns ?? 200) - 1)}${final ? '\n' : ''}`,
+    );
+  else process.stdout.write(`${line}\n`);
+}
+
+/** One status line: the replicator's rate (since the last line) and lag, and what the MES holds. */
+async function statusReporter(
+  mes: mysql.Connection,
+  watcher: pg.Client,
+  options: Options,
+): Promise<(label: string) => Promise<string>> {
   let lastMetrics = await readMetrics(options.metricsPort);
   let lastMetricsAt = performance.now();
-
-  /** One status line: the replicator's rate and lag, and what the MES holds. */
-  const status = async (label: string): Promise<string> => {
+  return async (label) => {
     const [counts] = await mes.query(
       stagingTables
         .map((table) => `select '${table}' as t, count(*) as n from ${table}`)
@@ -329,31 +343,36 @@ async function main(): Promise<void> {
       .join(' · ');
     return `${label} ${rate}${lag} · ${tables}`;
   };
-  const show = (line: string, final = false) => {
-    if (tty)
-      process.stdout.write(
-        `\r\x1b[2K${line.slice(0, (process.stdout.columns ?? 200) - 1)}${final ? '\n' : ''}`,
-      );
-    else process.stdout.write(`${line}\n`);
-  };
+}
 
-  // The workload: --rate transactions per second spread over the connections, each connection one at a time.
-  const end = started + options.seconds * 1000;
+/**
+ * The workload until `end`: --rate transactions per second spread over the connections, each
+ * connection one at a time.
+ */
+async function driveWorkload(
+  clients: readonly pg.Client[],
+  known: Known,
+  options: Options,
+  timing: { started: number; end: number },
+) {
+  const totals = { transactions: 0, rowsChanged: 0, failures: 0 };
+  let serial = 0;
+  let busy = 0;
   const workers = clients.map(async (client) => {
-    while (performance.now() < end) {
-      const due = ((performance.now() - started) / 1000) * options.rate;
-      if (transactions + busy >= due) {
+    while (performance.now() < timing.end) {
+      const due = ((performance.now() - timing.started) / 1000) * options.rate;
+      if (totals.transactions + busy >= due) {
         await new Promise((resolve) => setTimeout(resolve, 2));
         continue;
       }
       busy++;
       try {
-        rowsChanged += await chooseStep()(client, known, ++serial);
-        transactions++;
+        totals.rowsChanged += await chooseStep()(client, known, ++serial);
+        totals.transactions++;
       } catch (error) {
-        failures++;
+        totals.failures++;
         await client.query('rollback').catch(() => undefined);
-        if (failures === 1)
+        if (totals.failures === 1)
           process.stderr.write(
             `demo workload: a transaction failed (${(error as Error).message}); going on\n`,
           );
@@ -362,40 +381,62 @@ async function main(): Promise<void> {
       }
     }
   });
-  const display = (async () => {
-    let tick = 0;
-    while (performance.now() < end) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      tick++;
-      // Plain output (a log file, CI) gets a line every 5 s instead of every second.
-      if (!tty && tick % 5 !== 0) continue;
-      const elapsed = Math.round((performance.now() - started) / 1000);
-      show(await status(`[${String(elapsed).padStart(3)} s]`));
-    }
-  })();
-  const plant = runPlant(plantMes, end);
-  await Promise.all([...workers, display, plant]);
-  const seconds = (performance.now() - started) / 1000;
-  show(
-    `workload done: ${format(transactions)} CRM transactions changing ${format(rowsChanged)} rows in ${seconds.toFixed(0)} s` +
-      `${failures > 0 ? ` (${failures} failed and were rolled back)` : ''}`,
-    true,
-  );
+  await Promise.all(workers);
+  return totals;
+}
 
-  // Caught up: a marker customer committed last is on the MES.
+/** A status line every second until `end` (every 5 s as plain output: a log file, CI). */
+async function displayUntil(
+  status: (label: string) => Promise<string>,
+  timing: { started: number; end: number },
+): Promise<void> {
+  let tick = 0;
+  while (performance.now() < timing.end) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    tick++;
+    if (!tty && tick % 5 !== 0) continue;
+    const elapsed = Math.round((performance.now() - timing.started) / 1000);
+    show(await status(`[${String(elapsed).padStart(3)} s]`));
+  }
+}
+
+/** Caught up: a marker customer committed last is on the MES. Returns when it was committed. */
+async function awaitMarker(client: pg.Client, mes: mysql.Connection): Promise<number> {
   const marker = `Demo marker ${Date.now()}`;
   const markedAt = performance.now();
-  await clients[0]!.query(
+  await client.query(
     `insert into res_partner (name, company_type, is_company, country_code) values ($1, 'company', true, 'DE')`,
     [marker],
   );
   for (;;) {
     const [found] = await mes.query('select 1 from stg_customer where customer_name = ?', [marker]);
-    if ((found as unknown[]).length > 0) break;
+    if ((found as unknown[]).length > 0) return markedAt;
     if (performance.now() - markedAt > 120_000)
       throw new Error('the replicator did not catch up within 120 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const { clients, watcher, mes, plantMes } = await connectAll(options);
+  const known = await readKnown(watcher);
+  const started = performance.now();
+  const status = await statusReporter(mes, watcher, options);
+  const timing = { started, end: started + options.seconds * 1000 };
+  const [totals] = await Promise.all([
+    driveWorkload(clients, known, options, timing),
+    displayUntil(status, timing),
+    runPlant(plantMes, timing.end),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  show(
+    `workload done: ${format(totals.transactions)} CRM transactions changing ${format(totals.rowsChanged)} rows in ${seconds.toFixed(0)} s` +
+      `${totals.failures > 0 ? ` (${totals.failures} failed and were rolled back)` : ''}`,
+    true,
+  );
+
+  const markedAt = await awaitMarker(clients[0]!, mes);
   show(
     await status(
       `caught up ${((performance.now() - markedAt) / 1000).toFixed(2)} s after the last commit:`,

@@ -171,52 +171,161 @@ async function runScenario(
   }
 }
 
-async function main(): Promise<number> {
-  // `--render FILE.json`: the Markdown summary of an earlier run again (after a renderer fix).
-  if (process.argv[2] === '--render' && process.argv[3]) {
-    const file = path.resolve(process.argv[3]);
-    const markdown = renderMarkdown(JSON.parse(readFileSync(file, 'utf8')));
-    writeFileSync(file.replace(/\.json$/, '.md'), markdown);
-    say(markdown);
-    return 0;
-  }
-  let options: BenchOptions;
+/** `--render FILE.json`: the Markdown summary of an earlier run again (after a renderer fix). */
+function renderAgain(jsonFile: string): number {
+  const file = path.resolve(jsonFile);
+  const markdown = renderMarkdown(JSON.parse(readFileSync(file, 'utf8')));
+  writeFileSync(file.replace(/\.json$/, '.md'), markdown);
+  say(markdown);
+  return 0;
+}
+
+/** The options, or the exit code when there are none to run with (--help, a bad flag). */
+function readOptions(): BenchOptions | number {
   try {
-    options = parseBenchOptions(process.argv.slice(2));
+    return parseBenchOptions(process.argv.slice(2));
   } catch (error) {
     const message = (error as Error).message;
     process.stderr.write(message === 'help' ? `${usage}\n` : `bench: ${message}\n${usage}\n`);
     return message === 'help' ? 0 : 2;
   }
-  const startedAt = new Date();
+}
+
+/** Where the results JSON goes, and the temp directory for profiles and logs. */
+function outputPaths(options: BenchOptions, startedAt: Date): { out: string; profileRoot: string } {
   const stamp = startedAt.toISOString().slice(0, 19).replace(/:/g, '-');
   const resultsDir = path.join(repo, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const out = options.out ? path.resolve(options.out) : path.join(resultsDir, `${stamp}.json`);
   // CPU profiles and logs are large and not for the repository: they stay in the temp directory
   // (the results JSON keeps the profile summaries and says where the files are).
-  const profileRoot = path.join(tmpdir(), `millrace-bench-${stamp}`, 'profiles');
+  return { out, profileRoot: path.join(tmpdir(), `millrace-bench-${stamp}`, 'profiles') };
+}
 
-  const servers = benchServers();
-  const swept = await sweepBenchLeftovers(servers);
-  if (swept.length > 0) say(`dropped leftovers of an earlier bench: ${swept.join(', ')}`);
-
-  const snapshot = snapshotCli(repo);
-  const mappingsDir = writeBenchMappings();
-  const live = new Set<BenchDatabases>();
+/**
+ * On SIGINT/SIGTERM: drops the bench databases still live, cleans up, exits 130. Returns whether
+ * a signal came, for the job loop to stop at.
+ */
+function dropOnSignal(live: ReadonlySet<BenchDatabases>, cleanUp: () => void): () => boolean {
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`bench: ${signal}: dropping the bench databases and slots\n`);
     void Promise.allSettled([...live].map((dbs) => dbs.drop())).then(() => {
-      snapshot.remove();
-      rmSync(mappingsDir, { recursive: true, force: true });
+      cleanUp();
       process.exit(130);
     });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return () => interrupted;
+}
+
+/** What every job shares: the CLI snapshot, the mappings, where profiles go, the live databases. */
+interface JobSetting {
+  readonly options: BenchOptions;
+  readonly main: string;
+  readonly mappingsDir: string;
+  readonly profileRoot: string;
+  readonly live: Set<BenchDatabases>;
+  readonly interrupted: () => boolean;
+}
+
+function sayTargets(result: ScenarioResult): void {
+  if (result.status === 'not run') say(`  not run: ${result.reason}`);
+  for (const check of result.targets) {
+    say(
+      `  ${check.met ? 'met   ' : 'MISSED'} ${check.name}: ${check.value} ${check.unit} (target ${check.target})`,
+    );
+  }
+}
+
+function failedResult(
+  name: ScenarioName,
+  reason: string,
+  firstFailure: string | undefined,
+): ScenarioResult {
+  return {
+    scenario: name,
+    description: '',
+    status: 'failed',
+    reason,
+    ...(firstFailure ? { retriedAfter: firstFailure } : {}),
+    parameters: {},
+    runs: [],
+    median: {},
+    targets: [],
+  };
+}
+
+/**
+ * One job's result. The servers are shared: a restart or a killed session by someone else fails
+ * a scenario that is not at fault. One retry, on fresh databases; both reasons are kept.
+ * Undefined when a signal stopped it before a result.
+ */
+async function runJob(job: Job, setting: JobSetting): Promise<ScenarioResult | undefined> {
+  let firstFailure: string | undefined;
+  for (let attempt = 1; attempt <= 2 && !setting.interrupted(); attempt++) {
+    try {
+      const result = await runScenario(
+        job,
+        setting.options,
+        setting.main,
+        setting.mappingsDir,
+        (dbs) => setting.live.add(dbs),
+        setting.profileRoot,
+      );
+      sayTargets(result);
+      return firstFailure ? { ...result, retriedAfter: firstFailure } : result;
+    } catch (error) {
+      const reason = (error as Error).message ?? String(error);
+      say(`  failed${attempt === 1 ? ' (retrying once)' : ''}: ${reason}`);
+      if (attempt === 1 && !setting.interrupted()) {
+        firstFailure = reason;
+        continue;
+      }
+      return failedResult(job.name, reason, firstFailure);
+    }
+  }
+  return undefined;
+}
+
+/** Runs the jobs in order, saving the results after each; stops at a signal. */
+async function runJobs(
+  setting: JobSetting,
+  results: ScenarioResult[],
+  save: () => void,
+): Promise<void> {
+  for (const job of jobsOf(setting.options)) {
+    say(`\n${job.name}${job.rate ? ` at ${job.rate.toLocaleString('en')} changes/s` : ''}`);
+    const began = performance.now();
+    const result = await runJob(job, setting);
+    if (result) results.push(result);
+    save();
+    say(`  (${Math.round((performance.now() - began) / 1000)} s)`);
+    if (setting.interrupted()) break;
+  }
+}
+
+async function main(): Promise<number> {
+  if (process.argv[2] === '--render' && process.argv[3]) return renderAgain(process.argv[3]);
+  const options = readOptions();
+  if (typeof options === 'number') return options;
+  const startedAt = new Date();
+  const { out, profileRoot } = outputPaths(options, startedAt);
+
+  const swept = await sweepBenchLeftovers(benchServers());
+  if (swept.length > 0) say(`dropped leftovers of an earlier bench: ${swept.join(', ')}`);
+
+  const snapshot = snapshotCli(repo);
+  const mappingsDir = writeBenchMappings();
+  const cleanUp = () => {
+    snapshot.remove();
+    rmSync(mappingsDir, { recursive: true, force: true });
+  };
+  const live = new Set<BenchDatabases>();
+  const interrupted = dropOnSignal(live, cleanUp);
 
   const results: ScenarioResult[] = [];
   const facts = await machine();
@@ -240,60 +349,12 @@ async function main(): Promise<number> {
   });
   // Written after every scenario, so a run cut short still leaves what it measured.
   const save = () => writeFileSync(out, `${JSON.stringify(report(), null, 2)}\n`);
+  const setting = { options, main: snapshot.main, mappingsDir, profileRoot, live, interrupted };
   try {
-    for (const job of jobsOf(options)) {
-      const name = job.name;
-      say(`\n${name}${job.rate ? ` at ${job.rate.toLocaleString('en')} changes/s` : ''}`);
-      const began = performance.now();
-      let firstFailure: string | undefined;
-      // The servers are shared: a restart or a killed session by someone else fails a scenario
-      // that is not at fault. One retry, on fresh databases; both reasons are kept.
-      for (let attempt = 1; attempt <= 2 && !interrupted; attempt++) {
-        try {
-          const result = await runScenario(
-            job,
-            options,
-            snapshot.main,
-            mappingsDir,
-            (dbs) => live.add(dbs),
-            profileRoot,
-          );
-          results.push(firstFailure ? { ...result, retriedAfter: firstFailure } : result);
-          if (result.status === 'not run') say(`  not run: ${result.reason}`);
-          for (const check of result.targets) {
-            say(
-              `  ${check.met ? 'met   ' : 'MISSED'} ${check.name}: ${check.value} ${check.unit} (target ${check.target})`,
-            );
-          }
-          break;
-        } catch (error) {
-          const reason = (error as Error).message ?? String(error);
-          say(`  failed${attempt === 1 ? ' (retrying once)' : ''}: ${reason}`);
-          if (attempt === 1 && !interrupted) {
-            firstFailure = reason;
-            continue;
-          }
-          results.push({
-            scenario: name,
-            description: '',
-            status: 'failed',
-            reason,
-            ...(firstFailure ? { retriedAfter: firstFailure } : {}),
-            parameters: {},
-            runs: [],
-            median: {},
-            targets: [],
-          });
-        }
-      }
-      save();
-      say(`  (${Math.round((performance.now() - began) / 1000)} s)`);
-      if (interrupted) break;
-    }
+    await runJobs(setting, results, save);
   } finally {
     for (const dbs of live) await dbs.drop().catch(() => undefined);
-    snapshot.remove();
-    rmSync(mappingsDir, { recursive: true, force: true });
+    cleanUp();
   }
 
   save();

@@ -47,78 +47,81 @@ async function breakOnePercent(context: ScenarioContext, rows: number) {
   return { missing: affected(deleted), different: affected(changed), extra: affected(added) };
 }
 
-/**
- * Audit throughput: `millrace audit --format json` on a consistent 1M-row pair, then on the same
- * pair with 1% of the rows differing; rows/s per side from the command's wall time (start-up
- * included) and from the report's own start and finish times, with the strategy the report
- * names (the bench mapping is compared by digests).
- */
-export async function runAudit(context: ScenarioContext): Promise<ScenarioResult> {
-  const { options, dbs, cli, say, workDir } = context;
-  const rows = Math.max(1_000, Math.round(1_000_000 * options.scale));
+/** The consistent pair: `rows` source rows, their mapped rows loaded with LOAD DATA. */
+async function preparePair(context: ScenarioContext, rows: number): Promise<void> {
+  const { dbs } = context;
   await dbs.pg.query('drop table if exists bench_item');
   await dbs.pg.query(sourceDdl);
   await dbs.pg.query(bulkInsertSql(1, rows));
   await dbs.pg.query('vacuum analyze bench_item');
   await dbs.mysql.query(`drop table if exists ${targetTable}, ${rawTable}`);
   await dbs.mysql.query(targetDdl(targetTable));
-  // The consistent pair: the mapped rows loaded with LOAD DATA (the first audit proves them equal).
+  // The first audit proves the loaded rows equal.
   await copyIntoLoadData(dbs, targetTable);
   await dbs.mysql.query(`analyze table ${targetTable}`);
-  const slot = dbs.uniqueName('m');
-  const env = millraceEnv(dbs, cli, { slot, publication: slot });
+}
 
-  const audit = async (label: string, profiled: boolean, expectConsistent: boolean) => {
-    const out = path.join(workDir, `audit-${label}.json`);
-    const run = startMillrace(
-      cli,
-      ['audit', '--format', 'json', '--out', out, '--settle-timeout', '0'],
-      env,
-      profiled ? context.profileDir : undefined,
-    );
-    const exit = await run.exited;
-    const wallSeconds = (performance.now() - run.startedAt) / 1000;
-    if (exit.code !== (expectConsistent ? 0 : 1)) {
-      throw new Error(
-        `millrace audit (${label}) exited ${exit.code}, expected ${expectConsistent ? 0 : 1}\n${run.tail()}`,
-      );
-    }
-    const report = JSON.parse(readFileSync(out, 'utf8')) as AuditJson;
-    rmSync(out, { force: true });
-    const mapping = report.mappings[0]!;
-    const reportSeconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
-    return {
-      wallSeconds: round(wallSeconds),
-      reportSeconds: round(reportSeconds),
-      sourceRows: mapping.sourceRows,
-      targetRows: mapping.targetRows,
-      sourceRowsPerSecond: Math.round(mapping.sourceRows / wallSeconds),
-      targetRowsPerSecond: Math.round(mapping.targetRows / wallSeconds),
-      sourceRowsPerSecondInside: Math.round(mapping.sourceRows / reportSeconds),
-      strategy: mapping.strategy,
-      counts: {
-        matched: mapping.matched,
-        missing: mapping.missing,
-        extra: mapping.extra,
-        different: mapping.different,
-      },
-      peakRssMb: mb(run.peakRssBytes()),
-    };
-  };
-
-  const consistent: Awaited<ReturnType<typeof audit>>[] = [];
-  const differing: Awaited<ReturnType<typeof audit>>[] = [];
-  for (let index = 0; index < options.runs; index++) {
-    const result = await audit(`consistent-${index}`, false, true);
-    consistent.push(result);
-    say(
-      `  consistent run ${index + 1}: ${result.wallSeconds} s (report ${result.reportSeconds} s) = ` +
-        `${result.sourceRowsPerSecond} rows/s per side by ${result.strategy}; peak RSS ${result.peakRssMb} MB`,
+/** One `millrace audit --format json`, checked for the exit code it should have. */
+async function auditOnce(
+  context: ScenarioContext,
+  env: NodeJS.ProcessEnv,
+  label: string,
+  options: { profiled: boolean; expectConsistent: boolean },
+) {
+  const { cli, workDir } = context;
+  const out = path.join(workDir, `audit-${label}.json`);
+  const run = startMillrace(
+    cli,
+    ['audit', '--format', 'json', '--out', out, '--settle-timeout', '0'],
+    env,
+    options.profiled ? context.profileDir : undefined,
+  );
+  const exit = await run.exited;
+  const wallSeconds = (performance.now() - run.startedAt) / 1000;
+  const expectedCode = options.expectConsistent ? 0 : 1;
+  if (exit.code !== expectedCode) {
+    throw new Error(
+      `millrace audit (${label}) exited ${exit.code}, expected ${expectedCode}\n${run.tail()}`,
     );
   }
-  const expected = await breakOnePercent(context, rows);
-  for (let index = 0; index < options.runs; index++) {
-    const result = await audit(`differing-${index}`, false, false);
+  const report = JSON.parse(readFileSync(out, 'utf8')) as AuditJson;
+  rmSync(out, { force: true });
+  const mapping = report.mappings[0]!;
+  const reportSeconds = (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000;
+  return {
+    wallSeconds: round(wallSeconds),
+    reportSeconds: round(reportSeconds),
+    sourceRows: mapping.sourceRows,
+    targetRows: mapping.targetRows,
+    sourceRowsPerSecond: Math.round(mapping.sourceRows / wallSeconds),
+    targetRowsPerSecond: Math.round(mapping.targetRows / wallSeconds),
+    sourceRowsPerSecondInside: Math.round(mapping.sourceRows / reportSeconds),
+    strategy: mapping.strategy,
+    counts: {
+      matched: mapping.matched,
+      missing: mapping.missing,
+      extra: mapping.extra,
+      different: mapping.different,
+    },
+    peakRssMb: mb(run.peakRssBytes()),
+  };
+}
+
+type AuditRun = Awaited<ReturnType<typeof auditOnce>>;
+type Expected = Awaited<ReturnType<typeof breakOnePercent>>;
+
+/** The runs on the pair with 1% differing, each checked to find exactly what was broken. */
+async function auditDiffering(
+  context: ScenarioContext,
+  env: NodeJS.ProcessEnv,
+  expected: Expected,
+): Promise<AuditRun[]> {
+  const differing: AuditRun[] = [];
+  for (let index = 0; index < context.options.runs; index++) {
+    const result = await auditOnce(context, env, `differing-${index}`, {
+      profiled: false,
+      expectConsistent: false,
+    });
     const { missing, extra, different } = result.counts;
     if (
       missing !== expected.missing ||
@@ -130,22 +133,21 @@ export async function runAudit(context: ScenarioContext): Promise<ScenarioResult
       );
     }
     differing.push(result);
-    say(
+    context.say(
       `  1% differing run ${index + 1}: ${result.wallSeconds} s (report ${result.reportSeconds} s) = ` +
         `${result.sourceRowsPerSecond} rows/s source, ${result.targetRowsPerSecond} rows/s target; ` +
         `found ${missing} missing, ${extra} extra, ${different} different; peak RSS ${result.peakRssMb} MB`,
     );
   }
-  let profile: unknown;
-  if (options.cpuProf) {
-    await audit('profiled', true, false);
-    profile = summariseProfiles(context.profileDir);
-  }
-  const med = (list: typeof consistent, pick: (run: (typeof consistent)[number]) => number) =>
+  return differing;
+}
+
+function auditMedians(consistent: readonly AuditRun[], differing: readonly AuditRun[]) {
+  const med = (list: readonly AuditRun[], pick: (run: AuditRun) => number) =>
     median(list.map(pick));
-  const perSide = (list: typeof consistent) =>
+  const perSide = (list: readonly AuditRun[]) =>
     Math.round(med(list, (run) => Math.min(run.sourceRowsPerSecond, run.targetRowsPerSecond)));
-  const summary = {
+  return {
     consistentSeconds: round(med(consistent, (run) => run.wallSeconds)),
     consistentReportSeconds: round(med(consistent, (run) => run.reportSeconds)),
     consistentRowsPerSecond: perSide(consistent),
@@ -157,6 +159,67 @@ export async function runAudit(context: ScenarioContext): Promise<ScenarioResult
       med(differing, (run) => run.peakRssMb),
     ),
   };
+}
+
+function auditTargets(summary: ReturnType<typeof auditMedians>): ScenarioResult['targets'] {
+  return [
+    {
+      name: 'consistent pair, rows/s per side',
+      target: '≥ 300,000',
+      value: summary.consistentRowsPerSecond,
+      unit: 'rows/s',
+      met: summary.consistentRowsPerSecond >= 300_000,
+    },
+    {
+      name: '1% differing, rows/s per side',
+      target: '≥ 200,000',
+      value: summary.differingRowsPerSecond,
+      unit: 'rows/s',
+      met: summary.differingRowsPerSecond >= 200_000,
+    },
+    {
+      name: 'peak RSS',
+      target: '< 256 MB',
+      value: summary.peakRssMb,
+      unit: 'MB',
+      met: summary.peakRssMb < 256,
+    },
+  ];
+}
+
+/**
+ * Audit throughput: `millrace audit --format json` on a consistent 1M-row pair, then on the same
+ * pair with 1% of the rows differing; rows/s per side from the command's wall time (start-up
+ * included) and from the report's own start and finish times, with the strategy the report
+ * names (the bench mapping is compared by digests).
+ */
+export async function runAudit(context: ScenarioContext): Promise<ScenarioResult> {
+  const { options, dbs, cli, say } = context;
+  const rows = Math.max(1_000, Math.round(1_000_000 * options.scale));
+  await preparePair(context, rows);
+  const slot = dbs.uniqueName('m');
+  const env = millraceEnv(dbs, cli, { slot, publication: slot });
+
+  const consistent: AuditRun[] = [];
+  for (let index = 0; index < options.runs; index++) {
+    const result = await auditOnce(context, env, `consistent-${index}`, {
+      profiled: false,
+      expectConsistent: true,
+    });
+    consistent.push(result);
+    say(
+      `  consistent run ${index + 1}: ${result.wallSeconds} s (report ${result.reportSeconds} s) = ` +
+        `${result.sourceRowsPerSecond} rows/s per side by ${result.strategy}; peak RSS ${result.peakRssMb} MB`,
+    );
+  }
+  const expected = await breakOnePercent(context, rows);
+  const differing = await auditDiffering(context, env, expected);
+  let profile: unknown;
+  if (options.cpuProf) {
+    await auditOnce(context, env, 'profiled', { profiled: true, expectConsistent: false });
+    profile = summariseProfiles(context.profileDir);
+  }
+  const summary = auditMedians(consistent, differing);
   return {
     scenario: 'audit',
     description: `${rows.toLocaleString('en')} rows per side (bench_item), consistent, then 1% differing (${expected.missing} missing, ${expected.extra} extra, ${expected.different} different)`,
@@ -167,29 +230,7 @@ export async function runAudit(context: ScenarioContext): Promise<ScenarioResult
       ...differing.map((run, index) => ({ run: index + 1, pair: '1% differing', ...run })),
     ],
     median: summary,
-    targets: [
-      {
-        name: 'consistent pair, rows/s per side',
-        target: '≥ 300,000',
-        value: summary.consistentRowsPerSecond,
-        unit: 'rows/s',
-        met: summary.consistentRowsPerSecond >= 300_000,
-      },
-      {
-        name: '1% differing, rows/s per side',
-        target: '≥ 200,000',
-        value: summary.differingRowsPerSecond,
-        unit: 'rows/s',
-        met: summary.differingRowsPerSecond >= 200_000,
-      },
-      {
-        name: 'peak RSS',
-        target: '< 256 MB',
-        value: summary.peakRssMb,
-        unit: 'MB',
-        met: summary.peakRssMb < 256,
-      },
-    ],
+    targets: auditTargets(summary),
     ...(profile ? { profile } : {}),
   };
 }

@@ -146,6 +146,73 @@ async function runEngineerBench(context: ScenarioContext, rows: number): Promise
   };
 }
 
+/** Fails unless both loads of the round hold exactly the source's rows. */
+async function checkLoads(context: ScenarioContext, source: Record<string, string>): Promise<void> {
+  for (const table of [targetTable, rawTable]) {
+    const [found] = await context.dbs.mysql.query(targetFingerprintSql(table));
+    if (JSON.stringify((found as unknown[])[0]) !== JSON.stringify(source)) {
+      throw new Error(
+        `${table} differs from the source after the load: ${JSON.stringify((found as unknown[])[0])} vs ${JSON.stringify(source)}`,
+      );
+    }
+  }
+}
+
+/**
+ * One round on empty targets: `millrace backfill` and COPY | LOAD DATA, in an order that
+ * alternates between rounds so neither always meets a warmer server.
+ */
+async function ownBackfillRound(
+  context: ScenarioContext,
+  env: NodeJS.ProcessEnv,
+  source: Record<string, string>,
+  rows: number,
+  turn: { index: number; profiled: boolean },
+) {
+  const { dbs, cli } = context;
+  await dbs.mysql.query(`drop table if exists ${targetTable}, ${rawTable}`);
+  await dbs.mysql.query(targetDdl(targetTable));
+  await dbs.mysql.query(targetDdl(rawTable));
+  const timeMillrace = async () => {
+    await settleInnodb(dbs.mysql);
+    const run = startMillrace(
+      cli,
+      ['backfill', '--restart'],
+      env,
+      turn.profiled ? context.profileDir : undefined,
+    );
+    const exit = await run.exited;
+    if (exit.code !== 0) throw new Error(`millrace backfill exited ${exit.code}\n${run.tail()}`);
+    return { seconds: (performance.now() - run.startedAt) / 1000, peak: run.peakRssBytes() };
+  };
+  const timeRaw = async () => {
+    await settleInnodb(dbs.mysql);
+    return (await copyIntoLoadData(dbs, rawTable)) / 1000;
+  };
+  const millraceFirst = turn.index % 2 === 0;
+  let ours: { seconds: number; peak: number };
+  let rawSeconds: number;
+  if (millraceFirst) {
+    ours = await timeMillrace();
+    rawSeconds = await timeRaw();
+  } else {
+    rawSeconds = await timeRaw();
+    ours = await timeMillrace();
+  }
+  await checkLoads(context, source);
+  return {
+    run: turn.index + 1,
+    order: millraceFirst ? 'millrace first' : 'raw first',
+    rows,
+    millraceSeconds: round(ours.seconds),
+    rawSeconds: round(rawSeconds),
+    rowsPerSecond: Math.round(rows / ours.seconds),
+    rawRowsPerSecond: Math.round(rows / rawSeconds),
+    ratio: round(ours.seconds / rawSeconds),
+    peakRssMb: mb(ours.peak),
+  };
+}
+
 /** `measuredRuns` timed runs (and, with --cpu-prof, one profiled run after them). */
 async function runOwnBackfill(
   context: ScenarioContext,
@@ -165,54 +232,7 @@ async function runOwnBackfill(
   const total = measuredRuns + (options.cpuProf ? 1 : 0);
   for (let index = 0; index < total; index++) {
     const profiled = index === measuredRuns;
-    await dbs.mysql.query(`drop table if exists ${targetTable}, ${rawTable}`);
-    await dbs.mysql.query(targetDdl(targetTable));
-    await dbs.mysql.query(targetDdl(rawTable));
-    const timeMillrace = async () => {
-      await settleInnodb(dbs.mysql);
-      const run = startMillrace(
-        cli,
-        ['backfill', '--restart'],
-        env,
-        profiled ? context.profileDir : undefined,
-      );
-      const exit = await run.exited;
-      if (exit.code !== 0) throw new Error(`millrace backfill exited ${exit.code}\n${run.tail()}`);
-      return { seconds: (performance.now() - run.startedAt) / 1000, peak: run.peakRssBytes() };
-    };
-    const timeRaw = async () => {
-      await settleInnodb(dbs.mysql);
-      return (await copyIntoLoadData(dbs, rawTable)) / 1000;
-    };
-    const millraceFirst = index % 2 === 0;
-    let ours: { seconds: number; peak: number };
-    let rawSeconds: number;
-    if (millraceFirst) {
-      ours = await timeMillrace();
-      rawSeconds = await timeRaw();
-    } else {
-      rawSeconds = await timeRaw();
-      ours = await timeMillrace();
-    }
-    for (const table of [targetTable, rawTable]) {
-      const [found] = await dbs.mysql.query(targetFingerprintSql(table));
-      if (JSON.stringify((found as unknown[])[0]) !== JSON.stringify(source)) {
-        throw new Error(
-          `${table} differs from the source after the load: ${JSON.stringify((found as unknown[])[0])} vs ${JSON.stringify(source)}`,
-        );
-      }
-    }
-    const result = {
-      run: index + 1,
-      order: millraceFirst ? 'millrace first' : 'raw first',
-      rows,
-      millraceSeconds: round(ours.seconds),
-      rawSeconds: round(rawSeconds),
-      rowsPerSecond: Math.round(rows / ours.seconds),
-      rawRowsPerSecond: Math.round(rows / rawSeconds),
-      ratio: round(ours.seconds / rawSeconds),
-      peakRssMb: mb(ours.peak),
-    };
+    const result = await ownBackfillRound(context, env, source, rows, { index, profiled });
     if (profiled) {
       profile = summariseProfiles(context.profileDir);
       say(`  profiled run: ${result.rowsPerSecond} rows/s (not in the medians)`);

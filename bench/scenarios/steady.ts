@@ -227,6 +227,59 @@ async function pacedRun(
   }
 }
 
+/** The medians of a rate's runs. */
+function medianOf(runs: readonly SteadyRun[]) {
+  const med = (pick: (run: SteadyRun) => number, digits: number) =>
+    round(median(runs.map(pick)), digits);
+  return {
+    achievedRate: Math.round(median(runs.map((run) => run.achievedRate))),
+    samples: Math.round(median(runs.map((run) => run.samples))),
+    p50Ms: med((run) => run.p50Ms, 1),
+    p95Ms: med((run) => run.p95Ms, 1),
+    p99Ms: med((run) => run.p99Ms, 1),
+    maxMs: med((run) => run.maxMs, 1),
+    pollIntervalMs: med((run) => run.pollIntervalMs, 2),
+    peakRssMb: median(runs.map((run) => run.peakRssMb)),
+  };
+}
+
+/** The targets the medians are held to. */
+function steadyTargets(
+  rate: number,
+  summary: ReturnType<typeof medianOf>,
+): ScenarioResult['targets'] {
+  return [
+    {
+      name: 'p99 commit-to-visible latency',
+      target: '< 250 ms',
+      value: summary.p99Ms,
+      unit: 'ms',
+      met: summary.p99Ms < 250,
+    },
+    {
+      name: 'p99 commit-to-visible latency, goal',
+      target: `< ${latencyGoalMs(rate)} ms`,
+      value: summary.p99Ms,
+      unit: 'ms',
+      met: summary.p99Ms < latencyGoalMs(rate),
+    },
+    {
+      name: 'rate sustained',
+      target: `≥ 95% of ${rate} changes/s`,
+      value: summary.achievedRate,
+      unit: 'changes/s',
+      met: summary.achievedRate >= rate * 0.95,
+    },
+    {
+      name: 'peak RSS',
+      target: '< 256 MB',
+      value: summary.peakRssMb,
+      unit: 'MB',
+      met: summary.peakRssMb < 256,
+    },
+  ];
+}
+
 /** Medians over the runs, and the targets they are held to. */
 function summarise(
   context: ScenarioContext,
@@ -237,32 +290,7 @@ function summarise(
   profile: unknown,
 ): ScenarioResult {
   const { options } = context;
-  const med = (pick: (run: SteadyRun) => number) => median(runs.map(pick));
-  const summary = {
-    achievedRate: Math.round(med((run) => run.achievedRate)),
-    samples: Math.round(med((run) => run.samples)),
-    p50Ms: round(
-      med((run) => run.p50Ms),
-      1,
-    ),
-    p95Ms: round(
-      med((run) => run.p95Ms),
-      1,
-    ),
-    p99Ms: round(
-      med((run) => run.p99Ms),
-      1,
-    ),
-    maxMs: round(
-      med((run) => run.maxMs),
-      1,
-    ),
-    pollIntervalMs: round(
-      med((run) => run.pollIntervalMs),
-      2,
-    ),
-    peakRssMb: med((run) => run.peakRssMb),
-  };
+  const summary = medianOf(runs);
   return {
     scenario: stream.scenario,
     description: `${rate.toLocaleString('en')} changes/s for ${options.steadySeconds} s on the ${stream.source} (50% insert, 35% update, 15% delete; single-row transactions on ${workloadConnections} connections; when a backlog forms, a connection's next message commits up to 16 changes as one transaction)`,
@@ -276,36 +304,7 @@ function summarise(
     },
     runs,
     median: summary,
-    targets: [
-      {
-        name: 'p99 commit-to-visible latency',
-        target: '< 250 ms',
-        value: summary.p99Ms,
-        unit: 'ms',
-        met: summary.p99Ms < 250,
-      },
-      {
-        name: 'p99 commit-to-visible latency, goal',
-        target: `< ${latencyGoalMs(rate)} ms`,
-        value: summary.p99Ms,
-        unit: 'ms',
-        met: summary.p99Ms < latencyGoalMs(rate),
-      },
-      {
-        name: 'rate sustained',
-        target: `≥ 95% of ${rate} changes/s`,
-        value: summary.achievedRate,
-        unit: 'changes/s',
-        met: summary.achievedRate >= rate * 0.95,
-      },
-      {
-        name: 'peak RSS',
-        target: '< 256 MB',
-        value: summary.peakRssMb,
-        unit: 'MB',
-        met: summary.peakRssMb < 256,
-      },
-    ],
+    targets: steadyTargets(rate, summary),
     ...(profile ? { profile } : {}),
   };
 }

@@ -77,6 +77,27 @@ function positive(flag: string, text: string | undefined, integer: boolean): num
   return value;
 }
 
+/** `--scenarios a,b`: known names and aliases, in the order the bench runs them. */
+function parseScenarios(text: string | undefined): ScenarioName[] {
+  const names = (text ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const picked = new Set<ScenarioName>();
+  for (const name of names) {
+    const expanded =
+      aliases[name] ??
+      (scenarioNames.includes(name as ScenarioName) ? [name as ScenarioName] : undefined);
+    if (!expanded)
+      throw new Error(
+        `unknown scenario '${name}' (known: ${[...Object.keys(aliases), ...scenarioNames].join(', ')})`,
+      );
+    for (const scenario of expanded) picked.add(scenario);
+  }
+  if (picked.size === 0) throw new Error('--scenarios needs at least one name');
+  return scenarioNames.filter((name) => picked.has(name));
+}
+
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let scenarios: ScenarioName[] = [...scenarioNames];
   let scale = 1;
@@ -94,26 +115,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       : [argv[i]!, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--scenarios': {
-        const names = (value() ?? '')
-          .split(',')
-          .map((name) => name.trim())
-          .filter(Boolean);
-        const picked = new Set<ScenarioName>();
-        for (const name of names) {
-          const expanded =
-            aliases[name] ??
-            (scenarioNames.includes(name as ScenarioName) ? [name as ScenarioName] : undefined);
-          if (!expanded)
-            throw new Error(
-              `unknown scenario '${name}' (known: ${[...Object.keys(aliases), ...scenarioNames].join(', ')})`,
-            );
-          for (const scenario of expanded) picked.add(scenario);
-        }
-        if (picked.size === 0) throw new Error('--scenarios needs at least one name');
-        scenarios = scenarioNames.filter((name) => picked.has(name));
+      case '--scenarios':
+        scenarios = parseScenarios(value());
         break;
-      }
       case '--scale':
         scale = positive(flag, value(), false);
         break;

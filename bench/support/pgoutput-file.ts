@@ -10,160 +10,184 @@ export interface DecodedFile {
   readonly lastCommitEndLsn: bigint;
 }
 
+/** A read position in a file, refilled piece by piece (the file can be hundreds of megabytes). */
+class FileCursor {
+  private static readonly pieceSize = 8 << 20;
+  private buffer = Buffer.alloc(0);
+  private fileOffset = 0;
+  private pos = 0;
+  private readonly size: number;
+
+  constructor(
+    private readonly fd: number,
+    private readonly file: string,
+  ) {
+    this.size = fstatSync(fd).size;
+  }
+
+  /** Makes at least `n` bytes available from the position; false at the end of the file. */
+  ensure(n: number): boolean {
+    if (this.pos + n <= this.buffer.length) return true;
+    if (this.fileOffset >= this.size) return false;
+    const rest = this.buffer.subarray(this.pos);
+    const piece = Buffer.alloc(Math.max(FileCursor.pieceSize, n));
+    const read = readSync(this.fd, piece, 0, piece.length, this.fileOffset);
+    this.fileOffset += read;
+    this.buffer = Buffer.concat([rest, piece.subarray(0, read)]);
+    this.pos = 0;
+    return this.pos + n <= this.buffer.length;
+  }
+
+  private need(n: number): void {
+    if (!this.ensure(n))
+      throw new Error(
+        `truncated pgoutput file ${this.file} at byte ${this.fileOffset - this.buffer.length + this.pos}`,
+      );
+  }
+
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.buffer[this.pos++]!;
+  }
+
+  int16(): number {
+    this.need(2);
+    const value = this.buffer.readInt16BE(this.pos);
+    this.pos += 2;
+    return value;
+  }
+
+  int32(): number {
+    this.need(4);
+    const value = this.buffer.readInt32BE(this.pos);
+    this.pos += 4;
+    return value;
+  }
+
+  uint64(): bigint {
+    this.need(8);
+    const value = this.buffer.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return value;
+  }
+
+  skipString(): void {
+    while (this.byte() !== 0);
+  }
+
+  /** A TupleData: per column a kind byte, and for text (t) or binary (b) a length and bytes. */
+  skipTuple(): void {
+    const columns = this.int16();
+    for (let i = 0; i < columns; i++) {
+      const kind = this.byte();
+      if (kind === 0x74 /* t */ || kind === 0x62 /* b */) this.skip(this.int32());
+    }
+  }
+}
+
+type Counts = { -readonly [K in keyof DecodedFile]: DecodedFile[K] };
+
+/** A Relation message: id, namespace, name, replica identity, then each column's description. */
+function skipRelation(cursor: FileCursor): void {
+  cursor.skip(4);
+  cursor.skipString();
+  cursor.skipString();
+  cursor.skip(1);
+  const columns = cursor.int16();
+  for (let i = 0; i < columns; i++) {
+    cursor.skip(1); // flags
+    cursor.skipString();
+    cursor.skip(8); // type oid, type modifier
+  }
+}
+
+/** Reads one message after its tag byte, counting what the bench checks. */
+function readMessage(cursor: FileCursor, tag: string, counts: Counts, file: string): void {
+  switch (tag) {
+    case 'B':
+      cursor.skip(20);
+      counts.transactions++;
+      return;
+    case 'C':
+      cursor.skip(9); // flags, commit LSN
+      counts.lastCommitEndLsn = cursor.uint64();
+      cursor.skip(8); // timestamp
+      return;
+    case 'R':
+      skipRelation(cursor);
+      return;
+    case 'Y':
+      cursor.skip(4);
+      cursor.skipString();
+      cursor.skipString();
+      return;
+    case 'O':
+      cursor.skip(8);
+      cursor.skipString();
+      return;
+    case 'I':
+      cursor.skip(5); // relation id, 'N'
+      cursor.skipTuple();
+      counts.inserts++;
+      return;
+    case 'U': {
+      cursor.skip(4);
+      const kind = String.fromCharCode(cursor.byte());
+      if (kind === 'K' || kind === 'O') {
+        cursor.skipTuple();
+        cursor.skip(1); // 'N'
+      }
+      cursor.skipTuple();
+      counts.updates++;
+      return;
+    }
+    case 'D':
+      cursor.skip(5); // relation id, 'K' or 'O'
+      cursor.skipTuple();
+      counts.deletes++;
+      return;
+    case 'T':
+      cursor.skip(1 + 4 * cursor.int32()); // relation count, options, relation ids
+      return;
+    case 'M':
+      cursor.skip(9); // flags, lsn
+      cursor.skipString();
+      cursor.skip(cursor.int32());
+      return;
+    default:
+      throw new Error(`unexpected pgoutput message '${tag}' in ${file}`);
+  }
+}
+
 /**
  * Walks the messages of a pg_recvlogical file. pg_recvlogical writes each message followed by a
  * newline; pgoutput messages are binary, so each message's length is worked out from its
- * structure rather than by splitting on newlines. Reads the file in pieces (it can be hundreds of
- * megabytes).
+ * structure rather than by splitting on newlines.
  */
 export function readDecodedFile(file: string): DecodedFile {
   const fd = openSync(file, 'r');
-  const size = fstatSync(fd).size;
-  const pieceSize = 8 << 20;
-  let buffer = Buffer.alloc(0);
-  let fileOffset = 0;
-  let pos = 0;
-  let transactions = 0;
-  let inserts = 0;
-  let updates = 0;
-  let deletes = 0;
-  let lastCommitEndLsn = 0n;
-
-  /** Makes at least `n` bytes available from `pos`; false at the end of the file. */
-  const ensure = (n: number): boolean => {
-    if (pos + n <= buffer.length) return true;
-    if (fileOffset >= size) return false;
-    const rest = buffer.subarray(pos);
-    const piece = Buffer.alloc(Math.max(pieceSize, n));
-    const read = readSync(fd, piece, 0, piece.length, fileOffset);
-    fileOffset += read;
-    buffer = Buffer.concat([rest, piece.subarray(0, read)]);
-    pos = 0;
-    return pos + n <= buffer.length;
+  const counts: Counts = {
+    transactions: 0,
+    inserts: 0,
+    updates: 0,
+    deletes: 0,
+    lastCommitEndLsn: 0n,
   };
-  const need = (n: number) => {
-    if (!ensure(n))
-      throw new Error(
-        `truncated pgoutput file ${file} at byte ${fileOffset - buffer.length + pos}`,
-      );
-  };
-  const skipString = () => {
-    for (;;) {
-      need(1);
-      if (buffer[pos++] === 0) return;
-    }
-  };
-  const skipTuple = () => {
-    need(2);
-    const columns = buffer.readInt16BE(pos);
-    pos += 2;
-    for (let i = 0; i < columns; i++) {
-      need(1);
-      const kind = buffer[pos++];
-      if (kind === 0x74 /* t */ || kind === 0x62 /* b */) {
-        need(4);
-        const length = buffer.readInt32BE(pos);
-        pos += 4;
-        need(length);
-        pos += length;
-      }
-    }
-  };
-
   try {
-    while (ensure(1)) {
-      const tag = String.fromCharCode(buffer[pos++]!);
-      switch (tag) {
-        case 'B':
-          need(20);
-          pos += 20;
-          transactions++;
-          break;
-        case 'C':
-          need(25);
-          lastCommitEndLsn = buffer.readBigUInt64BE(pos + 9);
-          pos += 25;
-          break;
-        case 'R': {
-          need(4);
-          pos += 4;
-          skipString();
-          skipString();
-          need(3);
-          pos += 1;
-          const columns = buffer.readInt16BE(pos);
-          pos += 2;
-          for (let i = 0; i < columns; i++) {
-            need(1);
-            pos += 1;
-            skipString();
-            need(8);
-            pos += 8;
-          }
-          break;
-        }
-        case 'Y':
-          need(4);
-          pos += 4;
-          skipString();
-          skipString();
-          break;
-        case 'O':
-          need(8);
-          pos += 8;
-          skipString();
-          break;
-        case 'I':
-          need(5);
-          pos += 5; // relation id, 'N'
-          skipTuple();
-          inserts++;
-          break;
-        case 'U': {
-          need(5);
-          pos += 4;
-          const kind = String.fromCharCode(buffer[pos++]!);
-          if (kind === 'K' || kind === 'O') {
-            skipTuple();
-            need(1);
-            pos += 1; // 'N'
-          }
-          skipTuple();
-          updates++;
-          break;
-        }
-        case 'D':
-          need(5);
-          pos += 5; // relation id, 'K' or 'O'
-          skipTuple();
-          deletes++;
-          break;
-        case 'T': {
-          need(9);
-          const relations = buffer.readInt32BE(pos);
-          need(5 + 4 * relations);
-          pos += 5 + 4 * relations;
-          break;
-        }
-        case 'M': {
-          need(10);
-          pos += 9; // flags, lsn
-          skipString();
-          need(4);
-          const length = buffer.readInt32BE(pos);
-          need(4 + length);
-          pos += 4 + length;
-          break;
-        }
-        default:
-          throw new Error(`unexpected pgoutput message '${tag}' in ${file}`);
-      }
-      need(1);
-      if (buffer[pos++] !== 0x0a)
+    const cursor = new FileCursor(fd, file);
+    while (cursor.ensure(1)) {
+      const tag = String.fromCharCode(cursor.byte());
+      readMessage(cursor, tag, counts, file);
+      if (cursor.byte() !== 0x0a)
         throw new Error(`pgoutput message '${tag}' not followed by a newline in ${file}`);
     }
   } finally {
     closeSync(fd);
   }
-  return { transactions, inserts, updates, deletes, lastCommitEndLsn };
+  return counts;
 }

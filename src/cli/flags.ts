@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors/millrace-error.js';
+import type { LetterIds, LetterSide } from './letter-ids.js';
 
 /**
  * Every check of a command's own flags, one parser per kind of value. Each failure is a usage
@@ -70,14 +71,23 @@ export function parseSourceTable(text: string): { schema: string; table: string 
   return { schema: match[1]!, table: match[2]! };
 }
 
-/** Whole positive numbers (`--id 7 --id 9`), e.g. row ids. */
-export function parseIds(flag: string, texts: readonly string[]): number[] {
-  return texts.map((text) => {
-    const id = Number(text);
-    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(id) || id < 1)
-      throw invalid(flag, 'a whole number from 1, like 42', text);
-    return id;
-  });
+/**
+ * `dead-letters retry --id` values, as `list` prints them (`42`, `crm:42`, or `mes:42`); undefined
+ * when none were given.
+ */
+export function parseLetterIds(flag: string, texts: readonly string[]): LetterIds | undefined {
+  if (texts.length === 0) return undefined;
+  const pinned: Record<LetterSide, number[]> = { mes: [], crm: [] };
+  const bare: number[] = [];
+  for (const text of texts) {
+    const parts = /^\s*(?:(mes|crm):)?(\d+)\s*$/.exec(text);
+    const id = Number(parts?.[2]);
+    if (!parts || !Number.isSafeInteger(id) || id < 1)
+      throw invalid(flag, 'a letter id as dead-letters list prints it, like 42 or crm:42', text);
+    const side = parts[1] as LetterSide | undefined;
+    (side === undefined ? bare : pinned[side]).push(id);
+  }
+  return { pinned, bare };
 }
 
 /** A moment: an ISO 8601 date or date-time (`2024-05-01`, `2024-05-01T12:00:00Z`), read as UTC when no offset is given. */

@@ -15,6 +15,7 @@ import { withReleasers } from '../../util/releasers.js';
 import type { BackfillSummary } from '../backfill-progress.js';
 import { type BackfillRequest, interrupted, secondsSince } from '../run-backfill.js';
 import { applyMesRows } from './apply-mes-rows.js';
+import { lockCrmBackfills } from './crm-backfill-lock.js';
 
 export interface BackfillToCrmOptions extends BackfillRequest {
   readonly crmUrl: string;
@@ -34,7 +35,7 @@ interface Sessions {
  * `millrace backfill` for to-crm mappings: the MES table in keyset chunks, each applied to the
  * CRM by `applyMesRows` with its progress row in the same transaction. No lock keeps the return
  * stream away: the checkpoint guard orders each chunk with the stream's commits, so a backfill
- * runs as well beside `run` as without it.
+ * runs as well beside `run` as without it. A second backfill of the same mapping is refused.
  */
 export async function backfillToCrm(
   options: BackfillToCrmOptions,
@@ -55,6 +56,10 @@ export async function backfillToCrm(
         (held) => held.end(),
       ),
     };
+    await lockCrmBackfills(
+      sessions.crm,
+      options.selected.map((mapping) => mapping.name),
+    );
     const summaries: BackfillSummary[] = [];
     for (const mapping of options.selected) {
       if (options.signal.aborted) throw interrupted(mapping.name, undefined);

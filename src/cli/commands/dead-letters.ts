@@ -31,7 +31,8 @@ import {
 import { withReleasers } from '../../util/releasers.js';
 import { holdSource, holdTarget } from '../command-connections.js';
 import { type CommandContext, createContext } from '../context.js';
-import { parseIds, parseMoment } from '../flags.js';
+import { parseLetterIds, parseMoment } from '../flags.js';
+import { type LetterIds, type LetterSide, letterRef, letterSides } from '../letter-ids.js';
 import { compileLiveMappings } from '../live-mappings.js';
 
 /** Letters read, and replayed, per page: one target transaction (or one in-stream request) each. */
@@ -86,9 +87,9 @@ function withMappings(filter: DeadLetterFilter, names: string[] | undefined): De
   return names === undefined ? filter : { ...filter, mappings: names };
 }
 
-/** The names of the to-crm mappings: their letters are in the CRM's millrace.dead_letters. */
 type Releasers = Parameters<typeof holdSource>[0];
 
+/** The names of the to-crm mappings: their letters are in the CRM's millrace.dead_letters. */
 function returnMappingNames(context: CommandContext): ReadonlySet<string> {
   try {
     const specs = readMappings(context.config.mappingsDir).specs;
@@ -100,7 +101,7 @@ function returnMappingNames(context: CommandContext): ReadonlySet<string> {
 
 /** Where letters are kept: the MES's table (to-mes mappings) or the CRM's (to-crm mappings). */
 interface LetterStore {
-  readonly side: 'mes' | 'crm';
+  readonly side: LetterSide;
   forEachPage(
     filter: DeadLetterFilter,
     pageSize: number,
@@ -110,29 +111,52 @@ interface LetterStore {
   discard(filter: DeadLetterFilter): Promise<number>;
 }
 
+/** Each table's filter for a selection; a table the selection does not reach is left out. */
+type SideFilters = Partial<Record<LetterSide, DeadLetterFilter>>;
+
 /**
- * The stores a selection reaches, each with its filter: the MES's for to-mes mappings (and names
- * no mapping matches, as before), the CRM's for to-crm mappings; with no --table, the MES's and,
- * when to-crm mappings exist, the CRM's.
+ * The tables a selection reaches: the MES's for to-mes mappings (and names no mapping matches,
+ * as before), the CRM's for to-crm mappings; with no --table, the MES's and, when to-crm
+ * mappings exist, the CRM's.
  */
+function sideFilters(
+  context: CommandContext,
+  tables: readonly string[],
+  base: DeadLetterFilter,
+): SideFilters {
+  const names = mappingNames(context, tables);
+  const returning = returnMappingNames(context);
+  const forward = names?.filter((name) => !returning.has(name));
+  const back = names === undefined ? [...returning] : names.filter((name) => returning.has(name));
+  return {
+    ...(forward === undefined || forward.length > 0 ? { mes: withMappings(base, forward) } : {}),
+    ...(back.length > 0 ? { crm: withMappings(base, back) } : {}),
+  };
+}
+
+async function openStore(
+  context: CommandContext,
+  releasers: Releasers,
+  side: LetterSide,
+): Promise<LetterStore> {
+  return side === 'mes'
+    ? mesStore(await holdTarget(releasers, context))
+    : crmStore(await holdSource(releasers, context, 'dead-letters'));
+}
+
+/** The stores a selection reaches, each with its filter. */
 async function selectStores(
   context: CommandContext,
   releasers: Releasers,
   tables: readonly string[],
   base: DeadLetterFilter,
 ): Promise<{ readonly store: LetterStore; readonly filter: DeadLetterFilter }[]> {
-  const names = mappingNames(context, tables);
-  const returning = returnMappingNames(context);
-  const forward = names?.filter((name) => !returning.has(name));
-  const back = names === undefined ? [...returning] : names.filter((name) => returning.has(name));
+  const filters = sideFilters(context, tables, base);
   const stores = [];
-  if (forward === undefined || forward.length > 0) {
-    const connection = await holdTarget(releasers, context);
-    stores.push({ store: mesStore(connection), filter: withMappings(base, forward) });
-  }
-  if (back.length > 0) {
-    const client = await holdSource(releasers, context, 'dead-letters');
-    stores.push({ store: crmStore(client), filter: withMappings(base, back) });
+  for (const side of letterSides) {
+    const filter = filters[side];
+    if (filter !== undefined)
+      stores.push({ store: await openStore(context, releasers, side), filter });
   }
   return stores;
 }
@@ -155,19 +179,24 @@ function crmStore(client: PgClient): LetterStore {
   };
 }
 
-function formatLetter(letter: StoredLetter): string {
+/** A letter with its id as `retry --id` takes it (`crm:` before the CRM's). */
+type ListedLetter = StoredLetter & { readonly ref: string };
+
+function formatLetter(letter: ListedLetter): string {
   const at = letter.lsn === null ? '' : ` at ${letter.lsn}`;
-  return `#${letter.id} ${letter.createdAt} ${letter.mapping} ${letter.operation}${at} key ${letterKeyText(letter)}: ${letter.error}`;
+  return `#${letter.ref} ${letter.createdAt} ${letter.mapping} ${letter.operation}${at} key ${letterKeyText(letter)}: ${letter.error}`;
 }
 
 export async function executeDeadLettersList(flags: ListFlags, command: Command): Promise<void> {
   const context = createContext(command);
   await withReleasers(async (releasers) => {
-    const letters: StoredLetter[] = [];
+    const letters: ListedLetter[] = [];
     const counts = new Map<string, number>();
     for (const { store, filter } of await selectStores(context, releasers, flags.table, {})) {
       await store.forEachPage(filter, 5_000, async (page) => {
-        letters.push(...page);
+        letters.push(
+          ...page.map((letter) => ({ ...letter, ref: letterRef(store.side, letter.id) })),
+        );
       });
       for (const [mapping, count] of await store.count(filter)) counts.set(mapping, count);
     }
@@ -264,18 +293,60 @@ function inStreamReplay(context: CommandContext, control: MysqlConnection): Repl
 }
 
 export async function executeDeadLettersRetry(flags: RetryFlags, command: Command): Promise<void> {
-  const ids = parseIds('--id', flags.id);
+  const ids = parseLetterIds('--id', flags.id);
   const context = createContext(command);
-  const names = mappingNames(context, flags.table);
-  const returning = returnMappingNames(context);
-  const forward = names?.filter((name) => !returning.has(name));
-  const back = names === undefined ? [...returning] : names.filter((name) => returning.has(name));
-  const base: DeadLetterFilter = ids.length > 0 ? { ids } : {};
+  const filters = sideFilters(context, flags.table, {});
+  const chosen = ids === undefined ? filters : await pickLetters(context, filters, ids);
   let left = 0;
-  if (forward === undefined || forward.length > 0)
-    left += await retryForward(context, withMappings(base, forward));
-  if (back.length > 0) left += await retryReturn(context, withMappings(base, back));
+  if (chosen.mes !== undefined) left += await retryForward(context, chosen.mes);
+  if (chosen.crm !== undefined) left += await retryReturn(context, chosen.crm);
   if (left > 0) process.exitCode = ExitCode.differences;
+}
+
+/**
+ * The selected tables narrowed to the letters --id names, each looked up first: a table that
+ * holds none of them is left alone (the MES's is not locked for nothing), and a bare id both
+ * tables hold is refused rather than replayed twice.
+ */
+async function pickLetters(
+  context: CommandContext,
+  filters: SideFilters,
+  ids: LetterIds,
+): Promise<SideFilters> {
+  const found = await withReleasers(async (releasers) => {
+    const held: Record<LetterSide, number[]> = { mes: [], crm: [] };
+    for (const side of letterSides) {
+      const filter = filters[side];
+      const wanted = [...ids.pinned[side], ...ids.bare];
+      if (filter === undefined || wanted.length === 0) continue;
+      const store = await openStore(context, releasers, side);
+      await store.forEachPage({ ...filter, ids: wanted }, pageSize, async (page) => {
+        held[side].push(...page.map((letter) => letter.id));
+      });
+    }
+    return held;
+  });
+  const ambiguous = ids.bare.filter((id) => found.mes.includes(id) && found.crm.includes(id));
+  if (ambiguous.length > 0) {
+    throw new UsageError(
+      'LETTER_ID_AMBIGUOUS',
+      `ambiguous --id ${ambiguous.join(', ')}: both the MES's millrace_dead_letters and the CRM's millrace.dead_letters hold a letter with that id; name the table, as in --id mes:${ambiguous[0]} or --id crm:${ambiguous[0]} (dead-letters list prints the CRM's as #crm:N)`,
+    );
+  }
+  const missing = [
+    ...letterSides.flatMap((side) =>
+      ids.pinned[side].filter((id) => !found[side].includes(id)).map((id) => `${side}:${id}`),
+    ),
+    ...ids.bare.filter((id) => !found.mes.includes(id) && !found.crm.includes(id)).map(String),
+  ];
+  if (missing.length > 0)
+    context.print(
+      `no dead letter ${missing.join(', ')} in the selection (already replayed or discarded?)`,
+    );
+  const picked: SideFilters = {};
+  for (const side of letterSides)
+    if (found[side].length > 0) picked[side] = { ...filters[side], ids: found[side] };
+  return picked;
 }
 
 /** The MES's letters (to-mes mappings); returns how many are left behind. */

@@ -48,10 +48,15 @@ export function registerDeadLetters(program: Command): void {
           'Exit status: 0 every letter replayed, 1 letters left behind, 3 a replicator is running.',
       ),
   )
-    .option('--id <n>', 'only the letter with this id (repeatable)', collect, [] as string[])
+    .option(
+      '--id <id>',
+      "only this letter, its id as list prints it: 17, or crm:17 for a to-crm mapping's letter in the CRM (repeatable; a bare id both tables hold is refused: give mes:17 or crm:17)",
+      collect,
+      [] as string[],
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  millrace dead-letters retry\n  millrace dead-letters retry --table stg_material --id 17 --id 18',
+      '\nExamples:\n  millrace dead-letters retry\n  millrace dead-letters retry --table stg_material --id 17 --id 18\n  millrace dead-letters retry --id crm:4',
     )
     .action(
       lazyAction(async () => (await import('../commands/dead-letters.js')).executeDeadLettersRetry),

@@ -1,7 +1,7 @@
 import { RuntimeFailure } from '../../errors/millrace-error.js';
 import { sleep } from '../../util/sleep.js';
+import { advisoryLockHolder, releaseAdvisoryLock, tryAdvisoryLock } from '../advisory-lock.js';
 import type { PgClient } from '../pg-client.js';
-import { pgBool } from '../sql-client.js';
 
 interface StreamLockOptions {
   /** `run --standby`, or a restart whose old session the server may still hold: wait for it. */
@@ -11,8 +11,10 @@ interface StreamLockOptions {
   readonly onWaiting: () => void;
 }
 
-/** The advisory lock's key: the stream's name, hashed, apart from other users' locks. */
-const lockKey = "hashtextextended('millrace to-crm ' || $1, 0)";
+/** The advisory lock's label: the stream's name, apart from other users' locks. */
+function streamLabel(stream: string): string {
+  return `millrace to-crm ${stream}`;
+}
 
 /** How often a waiting session asks again, in milliseconds. */
 const pollMs = 1_000;
@@ -30,11 +32,7 @@ export async function takeStreamLock(
 ): Promise<'held' | 'waited' | 'stopped'> {
   let waited = false;
   for (;;) {
-    const { rows } = await client.query(`SELECT pg_try_advisory_lock(${lockKey}) AS held`, [
-      stream,
-    ]);
-    // The CRM client reads every value as text: 'f' is a string, and truthy.
-    if (pgBool((rows[0] as { held: unknown } | undefined)?.held)) return waited ? 'waited' : 'held';
+    if (await tryAdvisoryLock(client, streamLabel(stream))) return waited ? 'waited' : 'held';
     if (!options.wait) {
       throw new RuntimeFailure(
         'REPLICATOR_RUNNING',
@@ -51,16 +49,10 @@ export async function takeStreamLock(
 
 /** Gives the lock back before the session ends (a command that held it for a moment). */
 export async function releaseStreamLock(client: PgClient, stream: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_unlock(${lockKey})`, [stream]);
+  await releaseAdvisoryLock(client, streamLabel(stream));
 }
 
 /** Whether some session of this database holds the stream's lock: a `run` replicates it now. */
 export async function streamLockHeld(client: PgClient, stream: string): Promise<boolean> {
-  const { rows } = await client.query(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((classid::bigint << 32) | objid::bigint) = ${lockKey}) AS held`,
-    [stream],
-  );
-  return pgBool((rows[0] as { held: unknown } | undefined)?.held);
+  return (await advisoryLockHolder(client, streamLabel(stream))) !== undefined;
 }

@@ -1,5 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finished, runCli, startCli } from '../../support/cli.js';
+import { pgClientConfig } from '../../../src/postgres/pg-client.js';
+import { type CliResult, finished, runCli, startCli } from '../../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
 import {
   type RunningCli,
@@ -46,6 +49,24 @@ async function progressOf(
     "select status, rows_read::text from millrace.backfill_progress where mapping = 'work_orders'",
   );
   return rows[0];
+}
+
+/** Whether a `millrace backfill` session of this CRM database waits on a lock now. */
+async function backfillWaitsOnLock(dbs: TestDatabases): Promise<boolean> {
+  const { rows } = await dbs.pg.query(
+    `select 1 from pg_stat_activity
+      where datname = current_database() and application_name = 'millrace backfill'
+        and wait_event_type = 'Lock'`,
+  );
+  return rows.length > 0;
+}
+
+/** The CLI's result, or undefined if it has not exited within `ms`. */
+function within(done: Promise<CliResult>, ms: number): Promise<CliResult | undefined> {
+  return Promise.race([
+    done,
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms)),
+  ]);
 }
 
 async function expectCrmEqualsMes(dbs: TestDatabases): Promise<void> {
@@ -138,6 +159,41 @@ describe('setup and backfill of a to-crm mapping (MES work orders -> CRM)', () =
     expect(restarted.stderr).not.toContain('resuming the backfill');
     expect(await progressOf(dbs)).toEqual({ status: 'done', rows_read: '3002' });
   }, 180_000);
+
+  it('a second backfill of the same to-crm mapping exits 3 while the first runs, and runs once it ends', async () => {
+    // Holding the progress table pauses the first backfill before its first chunk.
+    const blocker = new pg.Client(pgClientConfig({ url: dbs.crmUrl }));
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('lock table millrace.backfill_progress in exclusive mode');
+    const first = startCli(['backfill', '--table', 'work_orders', '--restart'], env);
+    const firstDone = finished(first);
+    let second: ChildProcess | undefined;
+    try {
+      await waitFor('the first backfill to wait on the progress table', () =>
+        backfillWaitsOnLock(dbs),
+      );
+      second = startCli(['backfill', '--table', 'work_orders'], env);
+      const refused = await within(finished(second), 30_000);
+      expect(refused?.code, refused?.stderr).toBe(3);
+      const lines = refused!.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^millrace: another millrace backfill is already copying the to-crm mapping 'work_orders' into ${dbs.crmName} \\(PostgreSQL backend \\d+\\); wait for it to finish or stop it, then run this again \\(it resumes\\)$`,
+        ),
+      );
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+      second?.kill('SIGKILL');
+    }
+    const ran = await firstDone;
+    expect(ran.code, ran.stderr).toBe(0);
+    const again = await runCli(['backfill', '--table', 'work_orders'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await progressOf(dbs)).toEqual({ status: 'done', rows_read: '3002' });
+  }, 120_000);
 
   it('online: a backfill beside the running return stream, under MES updates, ends with the CRM equal to the MES', async () => {
     run = await startReturnRun(['--direction', 'to-crm'], dbs, stream, mappings);

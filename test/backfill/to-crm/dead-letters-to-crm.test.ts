@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../support/cli.js';
+import { type CliResult, runCli } from '../../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
 import { replicationEnv, uniqueName } from '../../support/replication.js';
 import {
@@ -54,7 +54,7 @@ describe('dead-letters list | retry | discard for a to-crm mapping (letters in t
 
     const list = await runCli(['dead-letters', 'list', '--table', 'work_orders'], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toContain(`#${recorded[0]!.id} `);
+    expect(list.stdout).toContain(`#crm:${recorded[0]!.id} `);
     expect(list.stdout).toContain('work_order_id=3');
     expect(list.stdout).toContain('work_orders: 1 dead letter\n');
 
@@ -95,5 +95,130 @@ describe('dead-letters list | retry | discard for a to-crm mapping (letters in t
     expect(discarded.code, discarded.stderr).toBe(0);
     expect(discarded.stdout).toContain('discarded 1 dead letter');
     expect(await letters(dbs)).toEqual([]);
+  }, 120_000);
+});
+
+describe('dead-letters retry --id across both tables (letters of both directions, ids that clash)', () => {
+  let dbs: TestDatabases;
+  let env: NodeJS.ProcessEnv;
+  const stream = uniqueName('rid');
+  const items = `
+name: items
+source: public.item
+target: stg_item
+key: { item_id: id }
+columns: { label: label }
+`;
+
+  async function mesLetters(): Promise<number[]> {
+    const [rows] = await dbs.mysql.query('select id from millrace_dead_letters order by id');
+    return (rows as { id: number }[]).map((row) => Number(row.id));
+  }
+
+  async function crmLetters(): Promise<number[]> {
+    return (await letters(dbs)).map((letter) => Number(letter.id));
+  }
+
+  function millrace(...args: string[]): Promise<CliResult> {
+    return runCli(args, env);
+  }
+
+  beforeAll(async () => {
+    dbs = await createTestDatabases('crm_letter_ids');
+    await migrateWorkOrders(dbs);
+    await dbs.pg.query(
+      `create table item (id integer primary key, label varchar(40) not null);
+       insert into item values (1, 'short'), (2, 'much too long');`,
+    );
+    await dbs.mysql.query(
+      'create table stg_item (item_id int primary key, label varchar(5) not null)',
+    );
+    await dbs.mysql.query(
+      `insert into work_order
+         (crm_order_id, status, planned_start, planned_finish, qty_planned, qty_produced, resource_code)
+       values (1, 'RELEASED', '2026-03-01 06:00:00', '2026-03-02 14:00:00', 1, 0, 'WC-1'),
+              (2, 'RELEASED', '2026-03-01 06:00:00', '2026-03-02 14:00:00', 2, 0, 'TOO-LONG-FOR-IT')`,
+    );
+    await dbs.pg.query(narrow);
+    env = replicationEnv(dbs, stream, workOrderMappings({ 'items.yaml': items }), {
+      MILLRACE_LOG_LEVEL: 'error',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dbs) {
+      await dropReturnOrigin(dbs, stream);
+      await dbs.drop();
+    }
+  });
+
+  it('list prints the CRM letter as crm:N; a bare id both tables hold is refused; crm:N and a bare id held by one table need no --table', async () => {
+    const backfill = await millrace('backfill');
+    expect(backfill.code, backfill.stderr).toBe(0);
+    const [mesId] = await mesLetters();
+    expect(mesId).toBeDefined();
+    expect(await crmLetters()).toHaveLength(1);
+    // Both tables number their letters from 1: make the clash certain.
+    await dbs.pg.query('update millrace.dead_letters set id = $1', [mesId]);
+
+    const list = await millrace('dead-letters', 'list');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^#${mesId} \\S+ items backfill key item_id=2: `, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^#crm:${mesId} \\S+ work_orders .*work_order_id=2`, 'm'),
+    );
+    const json = JSON.parse((await millrace('dead-letters', 'list', '--json')).stdout) as {
+      letters: { ref: string; mapping: string }[];
+    };
+    expect(json.letters.map((letter) => [letter.mapping, letter.ref]).sort()).toEqual([
+      ['items', `${mesId}`],
+      ['work_orders', `crm:${mesId}`],
+    ]);
+
+    const ambiguous = await millrace('dead-letters', 'retry', '--id', String(mesId));
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr.trim()).toBe(
+      `millrace: ambiguous --id ${mesId}: both the MES's millrace_dead_letters and the CRM's millrace.dead_letters hold a letter with that id; name the table, as in --id mes:${mesId} or --id crm:${mesId} (dead-letters list prints the CRM's as #crm:N)`,
+    );
+    expect(await mesLetters()).toEqual([mesId]);
+    expect(await crmLetters()).toEqual([mesId]);
+
+    await dbs.pg.query(wide);
+    const crmOnly = await millrace('dead-letters', 'retry', '--id', `crm:${mesId}`);
+    expect(crmOnly.code, crmOnly.stderr).toBe(0);
+    expect(crmOnly.stdout.trim()).toBe(
+      'return path (CRM): 1 replayed and deleted, 0 failed again (kept with the new error), 0 skipped (no such mapping or key)',
+    );
+    expect(await crmLetters()).toEqual([]);
+    expect(await mesLetters()).toEqual([mesId]);
+    const sides = await workOrdersBothSides(dbs);
+    expect(sides.crm).toEqual(sides.mes);
+
+    // Now only the MES's table holds the id: the bare id is that letter (still too long: kept).
+    const bare = await millrace('dead-letters', 'retry', '--id', String(mesId));
+    expect(bare.code, bare.stderr).toBe(1);
+    expect(bare.stdout.trim()).toBe(
+      '0 replayed and deleted, 1 failed again (kept with the new error), 0 skipped (no such mapping or key)',
+    );
+    const [again] = await mesLetters();
+    await dbs.mysql.query('alter table stg_item modify label varchar(40) not null');
+    const pinned = await millrace(
+      'dead-letters',
+      'retry',
+      '--id',
+      `mes:${again}`,
+      '--id',
+      '999999',
+    );
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(pinned.stdout).toContain('no dead letter 999999 in the selection');
+    expect(pinned.stdout).toContain('1 replayed and deleted, 0 failed again');
+    expect(pinned.stdout).not.toContain('return path');
+    expect(await mesLetters()).toEqual([]);
+    const typo = await millrace('dead-letters', 'retry', '--id', 'cmr:4');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      "invalid --id: expected a letter id as dead-letters list prints it, like 42 or crm:42 (got 'cmr:4')",
+    );
   }, 120_000);
 });
