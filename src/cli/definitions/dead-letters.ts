@@ -43,9 +43,11 @@ export function registerDeadLetters(program: Command): void {
       .description(
         "Reads each selected letter's current source row again by its key and writes it through the\n" +
           'mapping as a backfill does (or removes the target row when the source row is gone or left\n' +
-          'the filter), deleting the letters in the same MES transaction. A row refused again is kept\n' +
-          'as a letter with the new error. Takes the replicator lock: stop `run` first.\n\n' +
-          'Exit status: 0 every letter replayed, 1 letters left behind, 3 a replicator is running.',
+          'the filter), deleting the letters in the same transaction. A row refused again is kept as a\n' +
+          'letter with the new error. Without a replicator it writes the rows itself; with `run`\n' +
+          "active it hands the keys to the replicator, which applies them in its stream's order.\n\n" +
+          'Exit status: 0 every letter replayed, 1 letters left behind, 2 a bad or ambiguous --id,\n' +
+          '3 the running replicator did not apply the keys in time.',
       ),
   )
     .option(
