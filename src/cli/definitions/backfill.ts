@@ -6,17 +6,17 @@ export function registerBackfill(program: Command): void {
     .command('backfill')
     .summary('copy existing rows into the MES staging tables (resumable; safe while run runs)')
     .description(
-      'Copy the rows that exist in the CRM through the mappings into the MES staging tables, in\n' +
-        'primary-key order, one target transaction per chunk together with its progress in\n' +
-        'millrace_backfills: a killed backfill resumes from its last committed chunk (--restart starts\n' +
-        'over). Run it after `millrace setup` and before `millrace run`: run then replays every change\n' +
-        'made since the slot was created, so the target converges to the exact source state.\n' +
-        'While a replicator runs on the slot, the backfill is performed by it, in-stream between\n' +
-        'watermarks, so a chunk never overwrites a newer streamed change; this command follows it.\n' +
-        'Backfilling a mapping again also removes target rows the source no longer has (delete or\n' +
-        'soft delete as the mapping says; onDelete: ignore keeps them).\n' +
-        'A `direction: to-crm` mapping is copied the other way, MES table into the CRM, in chunks\n' +
-        "checked against the return stream's checkpoint (progress in millrace.backfill_progress on\n" +
+      'Copy the rows that exist in the CRM through the mappings into the MES staging tables, in ' +
+        'primary-key order, one target transaction per chunk together with its progress in ' +
+        'millrace_backfills: a killed backfill resumes from its last committed chunk (--restart starts ' +
+        'over). Run it after `millrace setup` and before `millrace run`: run then replays every change ' +
+        'made since the slot was created, so the target converges to the exact source state. ' +
+        'While a replicator runs on the slot, the backfill is performed by it, in-stream between ' +
+        'watermarks, so a chunk never overwrites a newer streamed change; this command follows it. ' +
+        'Backfilling a mapping again also removes target rows the source no longer has (delete or ' +
+        'soft delete as the mapping says; onDelete: ignore keeps them). ' +
+        'A `direction: to-crm` mapping is copied the other way, MES table into the CRM, in chunks ' +
+        "checked against the return stream's checkpoint (progress in millrace.backfill_progress on " +
         'the CRM), whether or not `run` is running.',
     )
     .option(

@@ -17,10 +17,10 @@ export function registerDeadLetters(program: Command): void {
     .command('dead-letters')
     .summary('list, replay or discard the rows in millrace_dead_letters')
     .description(
-      'Rows the MES refused (a value that does not fit, a row too large) are kept in\n' +
-        'millrace_dead_letters with their key and error while the stream goes on. Once the cause is\n' +
-        'fixed (a column widened, a mapping corrected), `retry` replays them; `discard` drops them.\n' +
-        "Rows the CRM refused for to-crm mappings are in the CRM's millrace.dead_letters, reached\n" +
+      'Rows the MES refused (a value that does not fit, a row too large) are kept in ' +
+        'millrace_dead_letters with their key and error while the stream goes on. Once the cause is ' +
+        'fixed (a column widened, a mapping corrected), `retry` replays them; `discard` drops them. ' +
+        "Rows the CRM refused for to-crm mappings are in the CRM's millrace.dead_letters, reached " +
         'the same way (their retry re-reads the MES rows and needs no lock).',
     );
   tableOption(
@@ -41,12 +41,12 @@ export function registerDeadLetters(program: Command): void {
       .command('retry')
       .summary("re-read each letter's source row by key and apply it; replayed letters are deleted")
       .description(
-        "Reads each selected letter's current source row again by its key and writes it through the\n" +
-          'mapping as a backfill does (or removes the target row when the source row is gone or left\n' +
-          'the filter), deleting the letters in the same transaction. A row refused again is kept as a\n' +
-          'letter with the new error. Without a replicator it writes the rows itself; with `run`\n' +
+        "Reads each selected letter's current source row again by its key and writes it through the " +
+          'mapping as a backfill does (or removes the target row when the source row is gone or left ' +
+          'the filter), deleting the letters in the same transaction. A row refused again is kept as a ' +
+          'letter with the new error. Without a replicator it writes the rows itself; with `run` ' +
           "active it hands the keys to the replicator, which applies them in its stream's order.\n\n" +
-          'Exit status: 0 every letter replayed, 1 letters left behind, 2 a bad or ambiguous --id,\n' +
+          'Exit status: 0 every letter replayed, 1 letters left behind, 2 a bad or ambiguous --id, ' +
           '3 the running replicator did not apply the keys in time.',
       ),
   )

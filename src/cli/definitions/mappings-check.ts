@@ -12,11 +12,11 @@ export function registerMappingsCheck(program: Command): void {
     .command('check')
     .summary('validate mappings/ against both live schemas')
     .description(
-      'Load every mapping (*.yaml, *.yml) and prove it against the live CRM and MES schemas: tables and\n' +
-        "columns exist, the key is unique on the target and carried by the source's replica identity,\n" +
-        'soft-delete and metadata columns fit, value types are compatible. One line per mapping, then\n' +
+      'Load every mapping (*.yaml, *.yml) and prove it against the live CRM and MES schemas: tables and ' +
+        "columns exist, the key is unique on the target and carried by the source's replica identity, " +
+        'soft-delete and metadata columns fit, value types are compatible. One line per mapping, then ' +
         'each problem as `file: mapping: field: problem`.\n\n' +
-        'Exit status: 0 no errors (warnings are printed), 2 errors (or warnings with --strict),\n' +
+        'Exit status: 0 no errors (warnings are printed), 2 errors (or warnings with --strict), ' +
         '3 a database is unreachable.',
     )
     .option('--strict', 'fail (exit 2) on warnings too')

@@ -11,13 +11,13 @@ export function registerMappingsScaffold(program: Command): void {
     .command('scaffold')
     .summary('write a mapping and a staging migration per CRM table, from the live schema')
     .description(
-      'Read the named CRM tables from the live catalogs and write, per table, a mapping YAML under\n' +
-        '--out (default: the --mappings directory) copying every column, keyed by the primary key or\n' +
-        'the replica identity index, and a knex migration under --migrations creating the staging\n' +
-        'table, each column typed as millrace converts its source type exactly: numeric(p,s) as\n' +
-        'DECIMAL(p,s), timestamptz as DATETIME(6), uuid as CHAR(36), json/jsonb/arrays as JSON, enums\n' +
-        'as ENUM, varchar(n) as VARCHAR(n), text as LONGTEXT, bytea as LONGBLOB, other types as text.\n' +
-        'A partition is scaffolded through its partitioned root. Nothing is written when a file\n' +
+      'Read the named CRM tables from the live catalogs and write, per table, a mapping YAML under ' +
+        '--out (default: the --mappings directory) copying every column, keyed by the primary key or ' +
+        'the replica identity index, and a knex migration under --migrations creating the staging ' +
+        'table, each column typed as millrace converts its source type exactly: numeric(p,s) as ' +
+        'DECIMAL(p,s), timestamptz as DATETIME(6), uuid as CHAR(36), json/jsonb/arrays as JSON, enums ' +
+        'as ENUM, varchar(n) as VARCHAR(n), text as LONGTEXT, bytea as LONGBLOB, other types as text. ' +
+        'A partition is scaffolded through its partitioned root. Nothing is written when a file ' +
         'exists already (exit 2) unless --force.',
     )
     .argument('<tables...>', 'CRM tables as schema.table')

@@ -6,11 +6,11 @@ export function registerSetup(program: Command): void {
     .command('setup')
     .summary('create the publication and replication slot on the CRM (idempotent)')
     .description(
-      'Check that the CRM can replicate (wal_level = logical; the role has REPLICATION and SELECT on\n' +
-        'every mapped table; each mapped table has a replica identity that carries UPDATEs and DELETEs),\n' +
-        'then create the publication over the mapped source tables and the pgoutput replication slot.\n' +
-        'Safe to run again: an existing publication gets newly mapped tables added, an existing slot\n' +
-        'is kept. A partitioned table is published through its root (publish_via_partition_root), so\n' +
+      'Check that the CRM can replicate (wal_level = logical; the role has REPLICATION and SELECT on ' +
+        'every mapped table; each mapped table has a replica identity that carries UPDATEs and DELETEs), ' +
+        'then create the publication over the mapped source tables and the pgoutput replication slot. ' +
+        'Safe to run again: an existing publication gets newly mapped tables added, an existing slot ' +
+        'is kept. A partitioned table is published through its root (publish_via_partition_root), so ' +
         'a mapping names the parent table.',
     )
     .addHelpText(
