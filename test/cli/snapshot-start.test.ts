@@ -134,6 +134,71 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
   });
 });
 
+describe('bin/millrace audit and backfill from the snapshot, against a live pair', () => {
+  let dbs: TestDatabases;
+
+  beforeAll(async () => {
+    dbs = await createTestDatabases('cli_snapshot_audit');
+    await loadCrmFixture(dbs.pg, 5);
+    await migrateReferenceStaging(dbs);
+  });
+
+  afterAll(async () => {
+    await dbs?.drop();
+  });
+
+  const env = () =>
+    cliEnv({
+      CRM_DATABASE_URL: dbs.crmUrl,
+      MES_DATABASE_URL: dbs.mesUrl,
+      MILLRACE_MAPPINGS: 'mappings',
+      MILLRACE_SLOT: dbs.crmName,
+    });
+
+  /** What differs between two runs on the same data: clock, durations, rates, positions. */
+  const steady = (text: string) =>
+    text
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/g, '<time>')
+      .replace(/\(\d+\.\d s\)/g, '(<seconds>)')
+      .replace(/\b[0-9A-F]{1,8}\/[0-9A-F]{1,8}\b/g, '<lsn>')
+      .replace(/\b(\w+-bin\.\d+):\d+/g, '$1:<pos>')
+      .replace(/"(seconds|rowsPerSecond|etaSeconds)":[\d.]+/g, '"$1":<n>')
+      // The backfill table's last two columns: seconds and rows/s.
+      .replace(/ +\d+\.\d +\d+$/gm, ' <timing>');
+
+  async function expectAlike(args: readonly string[], code: number): Promise<void> {
+    const plain = await runCli(args, env());
+    const snapshot = await runBin(bin, args, env());
+    expect(plain.code).toBe(code);
+    expect(snapshot.code).toBe(plain.code);
+    expect(steady(snapshot.stdout)).toBe(steady(plain.stdout));
+    expect(steady(snapshot.stderr)).toBe(steady(plain.stderr));
+  }
+
+  // In this order: the pair differs (nothing copied yet), then a backfill makes it consistent.
+  it.each(['audit', 'audit --format json', 'audit --table materials --samples 2'])(
+    'millrace %s on a differing pair exits 1 as main.js does',
+    async (command) => {
+      await expectAlike(command.split(' '), 1);
+    },
+  );
+
+  it('millrace backfill copies and reports as main.js does', async () => {
+    // A first copy, so that both runs compared start from the same state: every row already
+    // there, and --restart to copy them all again.
+    expect((await runCli(['backfill'], env())).code).toBe(0);
+    await expectAlike(['backfill', '--restart'], 0);
+    await expectAlike(['backfill', '--restart', '--table', 'materials'], 0);
+  });
+
+  it.each(['audit', 'audit --format json', 'audit --format markdown --log-level warn'])(
+    'millrace %s on a consistent pair exits 0 as main.js does',
+    async (command) => {
+      await expectAlike(command.split(' '), 0);
+    },
+  );
+});
+
 describe('bin/millrace chooses the snapshot only when it matches', () => {
   // A copy of the layout with a stand-in main.js: whichever entry ran shows in the output.
   let root: string;
@@ -194,6 +259,16 @@ describe('bin/millrace chooses the snapshot only when it matches', () => {
     expect(result.stdout).toBe('plain entry: --help\n');
     expect(result.code).toBe(0);
   });
+
+  it.each(['status', 'mappings check', 'audit', 'backfill'])(
+    'sends %s to the snapshot',
+    async (command) => {
+      layOut(realStamp());
+      const result = await runBin(fakeBin, [...command.split(' '), '--help'], cliEnv());
+      expect(result.stdout).toContain(`Usage: millrace ${command}`);
+      expect(result.code).toBe(0);
+    },
+  );
 
   it('sends the commands the snapshot does not serve to main.js directly', async () => {
     layOut(realStamp());
