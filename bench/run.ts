@@ -16,8 +16,9 @@ import { runSteady } from './scenarios/steady.js';
 import {
   type BenchDatabases,
   benchServers,
+  type CliCopy,
+  copyCli,
   createBenchDatabases,
-  snapshotCli,
   sweepBenchLeftovers,
 } from './support/bench-env.js';
 import {
@@ -125,7 +126,7 @@ function jobsOf(options: BenchOptions): Job[] {
 async function runScenario(
   { name, rate }: Job,
   options: BenchOptions,
-  main: string,
+  { bin, main }: CliCopy,
   mappingsDir: string,
   track: (dbs: BenchDatabases) => void,
   profileRoot: string,
@@ -137,7 +138,7 @@ async function runScenario(
   const profileDir = path.join(profileRoot, rate ? `${name}-${rate}` : name);
   const logDir = options.keepLogs ? path.join(path.dirname(profileRoot), 'logs', name) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
-  const cli = { main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
+  const cli = { bin, main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
   try {
     // Control tables on the bench MES database (no staging migrations: scenarios make their table).
     await millrace(
@@ -201,7 +202,7 @@ async function main(): Promise<number> {
   const swept = await sweepBenchLeftovers(servers);
   if (swept.length > 0) say(`dropped leftovers of an earlier bench: ${swept.join(', ')}`);
 
-  const snapshot = snapshotCli(repo);
+  const cliCopy = copyCli(repo);
   const mappingsDir = writeBenchMappings();
   const live = new Set<BenchDatabases>();
   let interrupted = false;
@@ -210,7 +211,7 @@ async function main(): Promise<number> {
     interrupted = true;
     process.stderr.write(`bench: ${signal}: dropping the bench databases and slots\n`);
     void Promise.allSettled([...live].map((dbs) => dbs.drop())).then(() => {
-      snapshot.remove();
+      cliCopy.remove();
       rmSync(mappingsDir, { recursive: true, force: true });
       process.exit(130);
     });
@@ -253,7 +254,7 @@ async function main(): Promise<number> {
           const result = await runScenario(
             job,
             options,
-            snapshot.main,
+            cliCopy,
             mappingsDir,
             (dbs) => live.add(dbs),
             profileRoot,
@@ -292,7 +293,7 @@ async function main(): Promise<number> {
     }
   } finally {
     for (const dbs of live) await dbs.drop().catch(() => undefined);
-    snapshot.remove();
+    cliCopy.remove();
     rmSync(mappingsDir, { recursive: true, force: true });
   }
 
