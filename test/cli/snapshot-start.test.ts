@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -195,6 +195,36 @@ describe('bin/millrace audit and backfill from the snapshot, against a live pair
     'millrace %s on a consistent pair exits 0 as main.js does',
     async (command) => {
       await expectAlike(command.split(' '), 0);
+    },
+  );
+
+  // util-linux's `script` gives the command a terminal: what the snapshot must not have frozen.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it.skipIf(!hasScript)(
+    'on a terminal, logs readable lines and draws the progress bar as main.js does',
+    async () => {
+      const onTerminal = async (entry: string) => {
+        const terminalEnv = env();
+        delete terminalEnv.CI;
+        const line = `'${entry}' backfill --restart --table materials`;
+        const result = await finished(
+          spawn('script', ['-qec', line, '/dev/null'], {
+            env: terminalEnv,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          }),
+        );
+        expect(result.code).toBe(0);
+        const text = result.stdout.replace(/\r/g, '');
+        // The bar's frames depend on timing; its last one and everything else must not.
+        expect(text).toContain('\u001b[?25l');
+        expect(text).toMatch(/materials \|\u2588+\| 100% \| 10\/10 rows/);
+        const lines = text.split('\n').filter((l) => !l.includes('\u001b') && !l.includes('|'));
+        return steady(lines.join('\n').replace(/^\[\d\d:\d\d:\d\d\.\d{3}\]/gm, '[<time>]'));
+      };
+      const plain = await onTerminal(path.resolve('dist/src/cli/main.js'));
+      expect(plain).toContain('WARN: the replication slot does not exist yet');
+      expect(await onTerminal(bin)).toBe(plain);
     },
   );
 });
