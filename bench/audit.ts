@@ -181,9 +181,9 @@ async function prepare(rows: number, fresh: boolean, mappingsDir: string): Promi
       MILLRACE_MAPPINGS: mappingsDir,
       MILLRACE_LOG_LEVEL: 'warn',
     };
-    const cli = path.resolve(path.dirname(process.argv[1]!), '../src/cli/main.js');
-    await run(process.execPath, [cli, 'migrate', '--migrations', '/nonexistent'], env);
-    await run(process.execPath, [cli, 'backfill', '--restart', '--chunk-size', '20000'], env);
+    const cli = path.resolve(path.dirname(process.argv[1]!), '../../bin/millrace');
+    await run(cli, ['migrate', '--migrations', '/nonexistent'], env);
+    await run(cli, ['backfill', '--restart', '--chunk-size', '20000'], env);
   } finally {
     await source.end();
     await target.end();

@@ -25,7 +25,8 @@ import { upsertRows } from '../src/mysql/sql/upsert-rows.js';
 import { pgClientConfig } from '../src/postgres/pg-client.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(repo, 'dist/src/cli/main.js');
+// The `millrace` command, as a user starts it (from the startup snapshot when the build made one).
+const cli = path.join(repo, 'bin/millrace');
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const pgServer = new URL(process.env.CRM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm');

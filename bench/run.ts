@@ -16,8 +16,9 @@ import { runSteady } from './scenarios/steady.js';
 import {
   type BenchDatabases,
   benchServers,
+  type CliCopy,
+  copyCli,
   createBenchDatabases,
-  snapshotCli,
   sweepBenchLeftovers,
 } from './support/bench-env.js';
 import {
@@ -125,7 +126,7 @@ function jobsOf(options: BenchOptions): Job[] {
 async function runScenario(
   { name, rate }: Job,
   options: BenchOptions,
-  main: string,
+  { bin, main }: CliCopy,
   mappingsDir: string,
   track: (dbs: BenchDatabases) => void,
   profileRoot: string,
@@ -137,7 +138,7 @@ async function runScenario(
   const profileDir = path.join(profileRoot, rate ? `${name}-${rate}` : name);
   const logDir = options.keepLogs ? path.join(path.dirname(profileRoot), 'logs', name) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
-  const cli = { main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
+  const cli = { bin, main, mappingsDir, nodeFlags: options.nodeFlags, logDir };
   try {
     // Control tables on the bench MES database (no staging migrations: scenarios make their table).
     await millrace(
@@ -222,10 +223,10 @@ function dropOnSignal(live: ReadonlySet<BenchDatabases>, cleanUp: () => void): (
   return () => interrupted;
 }
 
-/** What every job shares: the CLI snapshot, the mappings, where profiles go, the live databases. */
+/** What every job shares: the copy of the CLI, the mappings, where profiles go, the live databases. */
 interface JobSetting {
   readonly options: BenchOptions;
-  readonly main: string;
+  readonly cliCopy: CliCopy;
   readonly mappingsDir: string;
   readonly profileRoot: string;
   readonly live: Set<BenchDatabases>;
@@ -271,7 +272,7 @@ async function runJob(job: Job, setting: JobSetting): Promise<ScenarioResult | u
       const result = await runScenario(
         job,
         setting.options,
-        setting.main,
+        setting.cliCopy,
         setting.mappingsDir,
         (dbs) => setting.live.add(dbs),
         setting.profileRoot,
@@ -318,10 +319,10 @@ async function main(): Promise<number> {
   const swept = await sweepBenchLeftovers(benchServers());
   if (swept.length > 0) say(`dropped leftovers of an earlier bench: ${swept.join(', ')}`);
 
-  const snapshot = snapshotCli(repo);
+  const cliCopy = copyCli(repo);
   const mappingsDir = writeBenchMappings();
   const cleanUp = () => {
-    snapshot.remove();
+    cliCopy.remove();
     rmSync(mappingsDir, { recursive: true, force: true });
   };
   const live = new Set<BenchDatabases>();
@@ -349,7 +350,7 @@ async function main(): Promise<number> {
   });
   // Written after every scenario, so a run cut short still leaves what it measured.
   const save = () => writeFileSync(out, `${JSON.stringify(report(), null, 2)}\n`);
-  const setting = { options, main: snapshot.main, mappingsDir, profileRoot, live, interrupted };
+  const setting = { options, cliCopy, mappingsDir, profileRoot, live, interrupted };
   try {
     await runJobs(setting, results, save);
   } finally {

@@ -92,7 +92,8 @@ async function runEngineerBench(context: ScenarioContext, rows: number): Promise
   });
   const memory = new DescendantMemory(
     child.pid ?? -1,
-    (command) => / backfill( |$)/.test(command) && command.includes('main.js'),
+    // bin/millrace execs node in the same process: main.js's or the snapshot's command line.
+    (command) => / backfill( |$)/.test(command) && /main\.(js|snapshot\.blob) /.test(command),
   );
   let stdout = '';
   let stderr = '';
@@ -138,7 +139,7 @@ async function runEngineerBench(context: ScenarioContext, rows: number): Promise
     parameters: {
       rows,
       runs: options.runs,
-      via: "bench/backfill.ts (the backfill engineer's bench); RSS sampled from /proc of the millrace processes it spawns (run as `node main.js`, without the shebang heap cap)",
+      via: "bench/backfill.ts (the backfill engineer's bench); RSS sampled from /proc of the millrace processes it spawns (through bin/millrace, as a user starts it)",
     },
     runs,
     median: summary,

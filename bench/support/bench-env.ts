@@ -247,18 +247,25 @@ export async function sweepBenchLeftovers(servers: BenchServers): Promise<string
  * A private copy of the built CLI: other engineers rebuild dist/ on this machine while the bench
  * runs, and a half-written module must not end a 20-minute run. node_modules is linked, not copied.
  */
-export interface CliSnapshot {
-  /** The CLI entry (run it directly so its shebang's heap cap applies). */
+export interface CliCopy {
+  /** The `millrace` command (bin/millrace), which picks the start a user gets. */
+  readonly bin: string;
+  /** The plain entry, for starts under extra node flags (run directly: its shebang's heap cap). */
   readonly main: string;
   remove(): void;
 }
 
-export function snapshotCli(repo: string): CliSnapshot {
+export function copyCli(repo: string): CliCopy {
   const dir = mkdtempSync(path.join(tmpdir(), 'millrace-bench-cli-'));
-  cpSync(path.join(repo, 'dist/src'), path.join(dir, 'dist/src'), { recursive: true });
-  cpSync(path.join(repo, 'package.json'), path.join(dir, 'package.json'));
+  // Times kept: bin/millrace starts from the snapshot only while its blob is newer than main.js.
+  for (const part of ['bin', 'dist/src', 'package.json'])
+    cpSync(path.join(repo, part), path.join(dir, part), {
+      recursive: true,
+      preserveTimestamps: true,
+    });
   symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return {
+    bin: path.join(dir, 'bin/millrace'),
     main: path.join(dir, 'dist/src/cli/main.js'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

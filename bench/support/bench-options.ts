@@ -52,11 +52,16 @@ export const usage = `usage: npm run bench -- [options]
                         a scenario of its own (default 2000,10000; return-steady 1000)
   --steady-seconds N    steady state: measured seconds per run (default 60)
   --steady-warmup N     steady state: unmeasured seconds before each run (default 3)
-  --cpu-prof            one extra run per scenario under node --cpu-prof; top functions reported
+  --cpu-prof            one extra run per scenario under node --cpu-prof (main.js, without the
+                        startup snapshot); top functions reported
   --out FILE            results JSON (default bench/results/<date>.json)
   --node-flags TEXT     extra node/V8 flags for the millrace processes it starts (run,
                         backfill, audit), for experiments: "--max-semi-space-size=32",
-                        "--trace-gc" (with --keep-logs); recorded in the results
+                        "--trace-gc" (with --keep-logs); recorded in the results. Without
+                        it millrace starts through bin/millrace, as a user's does (audit and
+                        backfill from the startup snapshot); with it node starts main.js
+                        (heap cap kept), so those two start without the snapshot (as under
+                        NODE_OPTIONS) and their figures include the slower start
   --render FILE.json    only re-write the Markdown summary of an earlier results file
   --keep-logs           keep each millrace process's output in bench/results/logs/<date>/
 Environment: CRM_DATABASE_URL / MES_DATABASE_URL name the servers (their database part is

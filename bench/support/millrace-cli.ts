@@ -5,6 +5,9 @@ import { runCommand } from './shell.js';
 
 /** How the bench calls the millrace CLI: which build, which mappings, which slot. */
 export interface MillraceCli {
+  /** bin/millrace, started as a user starts millrace (it picks the startup snapshot or main.js). */
+  readonly bin: string;
+  /** The plain entry, started under node when nodeFlags are given (no snapshot then). */
   readonly main: string;
   readonly mappingsDir: string;
   /** Extra node/V8 flags for every started millrace process (bench --node-flags). */
@@ -36,14 +39,14 @@ export function millraceEnv(
   };
 }
 
-/** Runs a millrace command to completion (through its shebang) and returns its output. */
+/** Runs a millrace command to completion (through bin/millrace) and returns its output. */
 export async function millrace(
   cli: MillraceCli,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   options: { allowFailure?: boolean } = {},
 ) {
-  return runCommand(cli.main, args, { env, allowFailure: options.allowFailure ?? false });
+  return runCommand(cli.bin, args, { env, allowFailure: options.allowFailure ?? false });
 }
 
 /** Starts a long-running millrace command (run, backfill, audit) with RSS sampling. */
@@ -57,6 +60,7 @@ export function startMillrace(
     ? path.join(cli.logDir, `${String(++started).padStart(3, '0')}-${args[0] ?? 'cli'}.log`)
     : undefined;
   return new SpawnedCli({
+    bin: cli.bin,
     main: cli.main,
     args,
     env,

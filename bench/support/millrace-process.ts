@@ -14,13 +14,21 @@ export function readMemory(pid: number): { peak: number; current: number } | und
 }
 
 export interface SpawnedCliOptions {
-  /** The CLI entry; run directly so its shebang's heap cap applies. */
+  /**
+   * bin/millrace: started as a user starts millrace, so the command starts from the startup
+   * snapshot where a user's would (README "CLI start-up"), with the same heap cap either way.
+   */
+  readonly bin: string;
+  /** The plain entry (main.js), for a start under extra node flags. */
   readonly main: string;
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Run under `node --cpu-prof`, writing the profile into this directory (same heap cap). */
   readonly cpuProfDir?: string;
-  /** More node/V8 flags (bench --node-flags); node is then started explicitly, heap cap kept. */
+  /**
+   * More node/V8 flags (bench --node-flags): node then starts main.js itself, heap cap kept, and
+   * without the snapshot, whose blob loads only under the flags it was built with.
+   */
   readonly nodeFlags?: readonly string[];
   /** Also write the process's stdout and stderr to this file (bench --keep-logs). */
   readonly logFile?: string;
@@ -64,7 +72,7 @@ export class SpawnedCli {
             process.execPath,
             [...shebangNodeFlags(options.main), ...extra, options.main, ...options.args],
           ]
-        : [options.main, [...options.args]];
+        : [options.bin, [...options.args]];
     this.startedAt = performance.now();
     this.child = spawn(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (options.logFile) {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { startupSnapshot } from 'node:v8';
 import type { Command } from 'commander';
+import { usePreloadedPino } from '../log/logger.js';
 import { loadPg } from '../postgres/load-pg.js';
 import { exitWhenDrained, runCommandLine } from './command-line.js';
 import { buildProgram } from './program.js';
@@ -9,20 +10,28 @@ import { buildProgram } from './program.js';
 /**
  * The entry of millrace's startup snapshot (README "CLI start-up"), bundled into one script by
  * scripts/build-snapshot.mjs. Building the snapshot runs this file and keeps the heap it leaves:
- * commander, the drivers, yaml, zod and the modules of the commands below, loaded and
- * initialised, so those commands start without compiling or evaluating any of them. Every
- * other command is handed to the plain entry (main.js), exactly as if it had been started.
+ * commander, the drivers, yaml, zod, pino and the modules of the commands below (with
+ * cli-progress and pg-copy-streams, which backfill loads), loaded and initialised, so those
+ * commands start without compiling or evaluating any of them. Every other command is handed to
+ * the plain entry (main.js), exactly as if it had been started: `run` above all, which needs all
+ * of its heap cap for the stream and gains nothing from the reading commands' modules.
  */
-const served = new Set(['status', 'mappings check']);
+const served = new Set(['status', 'mappings check', 'audit', 'backfill']);
 
 const plainEntry = new URL('./main.js', import.meta.url).href;
 
 // Loaded now, while the snapshot is built. Nothing here may open a handle or read the
 // environment, the terminal or the clock into module state: that would be frozen into the blob.
+// cli-progress and the logger look at the terminal (isTTY, CI) when a command starts, not as
+// they load; pino-pretty, which reads the terminal's colours as it loads, stays out and loads at
+// the first line written on a terminal, as from main.js.
 const preloaded = Promise.all([
   import('./commands/status.js'),
   import('./commands/mappings-check.js'),
+  import('./commands/audit.js'),
+  import('./commands/backfill.js'),
   loadPg(),
+  import('pino').then((pino) => usePreloadedPino(pino.pino)),
 ]);
 
 startupSnapshot.setDeserializeMainFunction(() => {

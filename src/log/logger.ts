@@ -39,6 +39,18 @@ const severity: Readonly<Record<LogLevel, number>> = {
 
 const require = createRequire(import.meta.url);
 
+/** pino once loaded: at the first line written, or already in the startup snapshot. */
+let loadedPino: typeof pinoFactory | undefined;
+
+/**
+ * Gives the logger a pino that is already loaded, so that the first line written does not load it
+ * from disk: the startup snapshot's (README "CLI start-up"). pino reads its process id and host
+ * name as it loads, which a snapshot freezes; millrace's lines carry neither (`base` is unset).
+ */
+export function usePreloadedPino(pino: typeof pinoFactory): void {
+  loadedPino = pino;
+}
+
 /**
  * The root logger. Logs go to stderr as JSON (one object per line) or, on a terminal, as
  * readable lines. Error messages pass through redaction because drivers sometimes quote URLs.
@@ -80,7 +92,8 @@ function deferred(level: LogLevel, build: () => PinoLogger): Logger {
 }
 
 function createPino(options: LoggerOptions): PinoLogger {
-  const pino = (require('pino') as { pino: typeof pinoFactory }).pino;
+  loadedPino ??= (require('pino') as { pino: typeof pinoFactory }).pino;
+  const pino = loadedPino;
   const destination = options.destination ?? process.stderr;
   // pino-pretty only loads for a person at a terminal; services log JSON and skip its start-up cost.
   const pretty = options.pretty

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -134,6 +134,101 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
   });
 });
 
+describe('bin/millrace audit and backfill from the snapshot, against a live pair', () => {
+  let dbs: TestDatabases;
+
+  beforeAll(async () => {
+    dbs = await createTestDatabases('cli_snapshot_audit');
+    await loadCrmFixture(dbs.pg, 5);
+    await migrateReferenceStaging(dbs);
+  });
+
+  afterAll(async () => {
+    await dbs?.drop();
+  });
+
+  const env = () =>
+    cliEnv({
+      CRM_DATABASE_URL: dbs.crmUrl,
+      MES_DATABASE_URL: dbs.mesUrl,
+      MILLRACE_MAPPINGS: 'mappings',
+      MILLRACE_SLOT: dbs.crmName,
+    });
+
+  /** What differs between two runs on the same data: clock, durations, rates, positions. */
+  const steady = (text: string) =>
+    text
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/g, '<time>')
+      .replace(/\(\d+\.\d s\)/g, '(<seconds>)')
+      .replace(/\b[0-9A-F]{1,8}\/[0-9A-F]{1,8}\b/g, '<lsn>')
+      .replace(/\b(\w+-bin\.\d+):\d+/g, '$1:<pos>')
+      .replace(/"(seconds|rowsPerSecond|etaSeconds)":[\d.]+/g, '"$1":<n>')
+      // The backfill table's last two columns: seconds and rows/s.
+      .replace(/ +\d+\.\d +\d+$/gm, ' <timing>');
+
+  async function expectAlike(args: readonly string[], code: number): Promise<void> {
+    const plain = await runCli(args, env());
+    const snapshot = await runBin(bin, args, env());
+    expect(plain.code).toBe(code);
+    expect(snapshot.code).toBe(plain.code);
+    expect(steady(snapshot.stdout)).toBe(steady(plain.stdout));
+    expect(steady(snapshot.stderr)).toBe(steady(plain.stderr));
+  }
+
+  // In this order: the pair differs (nothing copied yet), then a backfill makes it consistent.
+  it.each(['audit', 'audit --format json', 'audit --table materials --samples 2'])(
+    'millrace %s on a differing pair exits 1 as main.js does',
+    async (command) => {
+      await expectAlike(command.split(' '), 1);
+    },
+  );
+
+  it('millrace backfill copies and reports as main.js does', async () => {
+    // A first copy, so that both runs compared start from the same state: every row already
+    // there, and --restart to copy them all again.
+    expect((await runCli(['backfill'], env())).code).toBe(0);
+    await expectAlike(['backfill', '--restart'], 0);
+    await expectAlike(['backfill', '--restart', '--table', 'materials'], 0);
+  });
+
+  it.each(['audit', 'audit --format json', 'audit --format markdown --log-level warn'])(
+    'millrace %s on a consistent pair exits 0 as main.js does',
+    async (command) => {
+      await expectAlike(command.split(' '), 0);
+    },
+  );
+
+  // util-linux's `script` gives the command a terminal: what the snapshot must not have frozen.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it.skipIf(!hasScript)(
+    'on a terminal, logs readable lines and draws the progress bar as main.js does',
+    async () => {
+      const onTerminal = async (entry: string) => {
+        const terminalEnv = env();
+        delete terminalEnv.CI;
+        const line = `'${entry}' backfill --restart --table materials`;
+        const result = await finished(
+          spawn('script', ['-qec', line, '/dev/null'], {
+            env: terminalEnv,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          }),
+        );
+        expect(result.code).toBe(0);
+        const text = result.stdout.replace(/\r/g, '');
+        // The bar's frames depend on timing; its last one and everything else must not.
+        expect(text).toContain('\u001b[?25l');
+        expect(text).toMatch(/materials \|\u2588+\| 100% \| 10\/10 rows/);
+        const lines = text.split('\n').filter((l) => !l.includes('\u001b') && !l.includes('|'));
+        return steady(lines.join('\n').replace(/^\[\d\d:\d\d:\d\d\.\d{3}\]/gm, '[<time>]'));
+      };
+      const plain = await onTerminal(path.resolve('dist/src/cli/main.js'));
+      expect(plain).toContain('WARN: the replication slot does not exist yet');
+      expect(await onTerminal(bin)).toBe(plain);
+    },
+  );
+});
+
 describe('bin/millrace chooses the snapshot only when it matches', () => {
   // A copy of the layout with a stand-in main.js: whichever entry ran shows in the output.
   let root: string;
@@ -194,6 +289,16 @@ describe('bin/millrace chooses the snapshot only when it matches', () => {
     expect(result.stdout).toBe('plain entry: --help\n');
     expect(result.code).toBe(0);
   });
+
+  it.each(['status', 'mappings check', 'audit', 'backfill'])(
+    'sends %s to the snapshot',
+    async (command) => {
+      layOut(realStamp());
+      const result = await runBin(fakeBin, [...command.split(' '), '--help'], cliEnv());
+      expect(result.stdout).toContain(`Usage: millrace ${command}`);
+      expect(result.code).toBe(0);
+    },
+  );
 
   it('sends the commands the snapshot does not serve to main.js directly', async () => {
     layOut(realStamp());
