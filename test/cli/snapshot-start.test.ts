@@ -36,25 +36,36 @@ function runBin(
   return finished(spawn(binPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
-describe('bin/millrace from the snapshot, against a live pair', () => {
-  let dbs: TestDatabases;
-
+/**
+ * A database pair of its own holding the reference example (CRM fixture, migrated staging), made
+ * before the describe's tests and dropped after, and the CLI environment that points at it.
+ */
+function referencePair(
+  name: string,
+  extra: (dbs: TestDatabases) => NodeJS.ProcessEnv = () => ({}),
+) {
+  const pair: { dbs?: TestDatabases } = {};
   beforeAll(async () => {
-    dbs = await createTestDatabases('cli_snapshot');
-    await loadCrmFixture(dbs.pg, 5);
-    await migrateReferenceStaging(dbs);
+    pair.dbs = await createTestDatabases(name);
+    await loadCrmFixture(pair.dbs.pg, 5);
+    await migrateReferenceStaging(pair.dbs);
   });
-
   afterAll(async () => {
-    await dbs?.drop();
+    await pair.dbs?.drop();
   });
-
+  const dbs = () => pair.dbs!;
   const env = () =>
     cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
+      CRM_DATABASE_URL: dbs().crmUrl,
+      MES_DATABASE_URL: dbs().mesUrl,
       MILLRACE_MAPPINGS: 'mappings',
+      ...extra(dbs()),
     });
+  return { dbs, env };
+}
+
+describe('bin/millrace from the snapshot, against a live pair', () => {
+  const { dbs, env } = referencePair('cli_snapshot');
 
   /** Positions that other work on the servers moves between two runs. */
   const steady = (text: string) =>
@@ -94,7 +105,7 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
 
   it('takes the default user from the environment of the run, not of the build', async () => {
     // pg reads $USER as it loads, and it loaded while the snapshot was built.
-    const url = new URL(dbs.crmUrl);
+    const url = new URL(dbs().crmUrl);
     const user = url.username;
     url.username = '';
     const asUser = { ...env(), CRM_DATABASE_URL: url.toString(), USER: user };
@@ -108,7 +119,7 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
 
   it('hands a run that reaches the snapshot to main.js, which stops on SIGTERM with exit 0', async () => {
     // `--mappings mappings` is a word the wrapper sends to the snapshot; run is not served there.
-    const name = `${dbs.crmName}_run`;
+    const name = `${dbs().crmName}_run`;
     const runEnv = { ...env(), MILLRACE_SLOT: name, MILLRACE_PUBLICATION: name };
     let run: ChildProcess | undefined;
     try {
@@ -129,31 +140,15 @@ describe('bin/millrace from the snapshot, against a live pair', () => {
       expect(log).toContain('replicator stopping');
     } finally {
       if (run && run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
-      await dropReplication(dbs, name);
+      await dropReplication(dbs(), name);
     }
   });
 });
 
 describe('bin/millrace audit and backfill from the snapshot, against a live pair', () => {
-  let dbs: TestDatabases;
-
-  beforeAll(async () => {
-    dbs = await createTestDatabases('cli_snapshot_audit');
-    await loadCrmFixture(dbs.pg, 5);
-    await migrateReferenceStaging(dbs);
-  });
-
-  afterAll(async () => {
-    await dbs?.drop();
-  });
-
-  const env = () =>
-    cliEnv({
-      CRM_DATABASE_URL: dbs.crmUrl,
-      MES_DATABASE_URL: dbs.mesUrl,
-      MILLRACE_MAPPINGS: 'mappings',
-      MILLRACE_SLOT: dbs.crmName,
-    });
+  const { env } = referencePair('cli_snapshot_audit', (pair) => ({
+    MILLRACE_SLOT: pair.crmName,
+  }));
 
   /** What differs between two runs on the same data: clock, durations, rates, positions. */
   const steady = (text: string) =>

@@ -13,6 +13,7 @@ import {
   waitFor,
 } from '../support/replication.js';
 import {
+  crmWriteLog,
   endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
@@ -25,18 +26,6 @@ import {
  * Purges the shared server's older binlog files, so it runs alone, after every other test file
  * (vitest.config.ts): a stream stopped in another test would otherwise find its file gone.
  */
-
-/** Every write the return path makes into the CRM table, in order (proves nothing is repeated). */
-const crmWriteLog = `
-  create table wo_writes (seq serial primary key, op text not null, id bigint not null);
-  create function log_wo_write() returns trigger language plpgsql as $$
-  begin
-    insert into wo_writes (op, id)
-      values (tg_op, case when tg_op = 'DELETE' then old.work_order_id else new.work_order_id end);
-    return null;
-  end $$;
-  create trigger wo_writes after insert or update or delete on mes_work_order
-    for each row execute function log_wo_write();`;
 
 const insertWorkOrder = (crmOrder: number) =>
   `insert into work_order (crm_order_id, planned_start, planned_finish, qty_planned)

@@ -13,6 +13,7 @@ import {
   writeMappings,
 } from '../support/replication.js';
 import {
+  crmWriteLog,
   endReturnTest,
   migrateWorkOrders,
   returnCheckpoint,
@@ -20,18 +21,6 @@ import {
   waitForWorkOrders,
   workOrderMappings,
 } from '../support/return-path.js';
-
-/** Every write the return path makes into the CRM table, in order (proves nothing is repeated). */
-const crmWriteLog = `
-  create table wo_writes (seq serial primary key, op text not null, id bigint not null);
-  create function log_wo_write() returns trigger language plpgsql as $$
-  begin
-    insert into wo_writes (op, id)
-      values (tg_op, case when tg_op = 'DELETE' then old.work_order_id else new.work_order_id end);
-    return null;
-  end $$;
-  create trigger wo_writes after insert or update or delete on mes_work_order
-    for each row execute function log_wo_write();`;
 
 const insertWorkOrder = `insert into work_order
   (crm_order_id, status, planned_start, planned_finish, qty_planned, qty_produced, resource_code)

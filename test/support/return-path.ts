@@ -206,3 +206,16 @@ export async function waitForWorkOrders(
     );
   });
 }
+
+/** Every write the return path makes into the CRM table, in order (proves nothing is repeated):
+ * `wo_writes` on the CRM, filled by a trigger on `mes_work_order`. */
+export const crmWriteLog = `
+  create table wo_writes (seq serial primary key, op text not null, id bigint not null);
+  create function log_wo_write() returns trigger language plpgsql as $$
+  begin
+    insert into wo_writes (op, id)
+      values (tg_op, case when tg_op = 'DELETE' then old.work_order_id else new.work_order_id end);
+    return null;
+  end $$;
+  create trigger wo_writes after insert or update or delete on mes_work_order
+    for each row execute function log_wo_write();`;
