@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log/logger.js';
 import { listBinlogFiles } from '../../src/mysql/binlog/binlog-files.js';
 import { encodeBinlogPosition } from '../../src/mysql/binlog/binlog-position.js';
-import { connectTarget } from '../../src/mysql/mysql-client.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import {
@@ -13,6 +11,7 @@ import {
   waitFor,
 } from '../support/replication.js';
 import {
+  connectMarkedSession,
   crmWriteLog,
   endReturnTest,
   migrateWorkOrders,
@@ -54,13 +53,8 @@ describe('the return checkpoint when the MES binlog holds only what the return p
     const start = (await returnCheckpoint(db, stream))!;
 
     // millrace's own kind of write (marked skip_replication): the server sends none of it.
-    const marked = await connectTarget({
-      url: db.mesUrl,
-      timeoutMs: 10_000,
-      logger: silentLogger(),
-    });
+    const marked = await connectMarkedSession(db.mesUrl);
     try {
-      await marked.query('SET @@SESSION.skip_replication = 1');
       for (let round = 0; round < 3; round++) {
         await marked.query(
           `insert into scratch values ${Array.from({ length: 50 }, (_, i) => `(${round * 50 + i}, ${round})`).join(', ')}`,

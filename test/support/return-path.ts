@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { silentLogger } from '../../src/log/logger.js';
 import { compileMappings } from '../../src/mapping/compile-mappings.js';
 import type { CompiledMapping } from '../../src/mapping/compiled-mapping.js';
 import { loadMappings } from '../../src/mapping/load-mappings.js';
@@ -9,6 +10,7 @@ import { mappedCrmTables } from '../../src/mapping/mapping-index.js';
 import { mesSourceTable, type SourceTable } from '../../src/mapping/tables.js';
 import { toCrmTypes } from '../../src/mapping/to-crm-types.js';
 import { introspectTarget } from '../../src/mysql/introspect.js';
+import { connectTarget, type MysqlConnection } from '../../src/mysql/mysql-client.js';
 import { introspectCrmTargets } from '../../src/postgres/introspect-targets.js';
 import type { MesColumn } from '../../src/values/column-types.js';
 import { cliEnv, runCli } from './cli.js';
@@ -219,3 +221,13 @@ export const crmWriteLog = `
   end $$;
   create trigger wo_writes after insert or update or delete on mes_work_order
     for each row execute function log_wo_write();`;
+
+/**
+ * A MES session whose writes are marked as millrace's own (`skip_replication`): the server leaves
+ * them out of the return path's binlog stream, as it does the forward writer's.
+ */
+export async function connectMarkedSession(mesUrl: string): Promise<MysqlConnection> {
+  const session = await connectTarget({ url: mesUrl, timeoutMs: 10_000, logger: silentLogger() });
+  await session.query('SET @@SESSION.skip_replication = 1');
+  return session;
+}

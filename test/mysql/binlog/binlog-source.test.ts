@@ -7,6 +7,7 @@ import { TargetWriter } from '../../../src/mysql/writer.js';
 import type { CommitEvent, SourceEvent } from '../../../src/pipeline/source-event.js';
 import { type Capture, captureBinlog, currentPosition } from '../../support/binlog-capture.js';
 import { createTestDatabases, type TestDatabases } from '../../support/databases.js';
+import { connectMarkedSession } from '../../support/return-path.js';
 import { proxyFor, throughProxy } from '../../support/tcp-proxy.js';
 
 let db: TestDatabases;
@@ -226,13 +227,8 @@ describe('BinlogSource on a quiet table', () => {
 
   it("hands on a new file's start as a keepalive when all before it was millrace's own writes", async () => {
     const stream = await capture();
-    const marked = await connectTarget({
-      url: db.mesUrl,
-      timeoutMs: 10_000,
-      logger: silentLogger(),
-    });
+    const marked = await connectMarkedSession(db.mesUrl);
     try {
-      await marked.query('SET @@SESSION.skip_replication = 1');
       for (let id = 600; id < 605; id++) {
         await marked.query(`insert into work_order values (${id}, 'own', 1)`);
       }
@@ -295,13 +291,8 @@ describe('BinlogSource refusals and statements', () => {
 describe('BinlogSource while only left-out writes come', () => {
   it('stays up past three heartbeat periods with no heartbeat (the server sends none while it leaves writes out)', async () => {
     const stream = await capture();
-    const marked = await connectTarget({
-      url: db.mesUrl,
-      timeoutMs: 10_000,
-      logger: silentLogger(),
-    });
+    const marked = await connectMarkedSession(db.mesUrl);
     try {
-      await marked.query('SET @@SESSION.skip_replication = 1');
       // The capture's heartbeat period is 1 s: a reader silent for 4 s counts as dead.
       const until = Date.now() + 6_000;
       for (let n = 0; Date.now() < until; n++) {
