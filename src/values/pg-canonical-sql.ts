@@ -60,8 +60,10 @@ export function pgCanonicalSql(
       if (source !== 'text' && !sourceTextTypes.has(from.name)) return undefined;
       return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
     case 'enum':
-    case 'uuid':
       return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
+    case 'uuid':
+      // A uuid's text never ends in a space: CHAR(n)'s trimming has nothing to remove.
+      return stringRendering(spec, from.maxChars, (value) => `(${value})::text`, false);
     case 'boolean':
       return spec.kind === 'integer'
         ? (value) => `CASE WHEN ${value} THEN '1' WHEN NOT ${value} THEN '0' END`
@@ -116,12 +118,13 @@ function decimalRendering(from: SourceSpec, spec: TargetSpec & { kind: 'decimal'
 
 /**
  * Character data (at most `maxChars` characters, when known) into a character or ENUM column;
- * `asText` turns the value into text.
+ * `asText` turns the value into text; `mayEndInSpace` false spares CHAR(n)'s trim.
  */
 function stringRendering(
   spec: TargetSpec,
   maxChars: number | undefined,
   asText: PgRendering,
+  mayEndInSpace = true,
 ): PgRendering | undefined {
   if (spec.kind === 'enum') {
     const labels = spec.labels.map(pgTextLiteral).join(', ');
@@ -131,7 +134,7 @@ function stringRendering(
     };
   }
   if (spec.kind !== 'string') return undefined;
-  const { padded } = spec;
+  const padded = spec.padded && mayEndInSpace;
   // A UTF-8 character is at most 4 bytes.
   const alwaysFits =
     maxChars !== undefined &&
