@@ -86,7 +86,10 @@ export function sourceBucketDigests(
   };
 }
 
-/** The same per bucket of the target: live rows only, and only `owner`'s in a shared table. */
+/**
+ * The same per bucket of the target: live rows only, and only `owner`'s in a shared table.
+ * Grouped by position: MySQL would take a column named like the alias `b` for it.
+ */
 export function targetBucketDigests(
   table: string,
   plan: DigestPlan,
@@ -107,7 +110,7 @@ export function targetBucketDigests(
     sql:
       `SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
       ` CAST(BIT_XOR(CAST(CONV(LEFT(MD5(${plan.targetRowSql}), 16), 16, 10) AS UNSIGNED)) AS SIGNED) AS s` +
-      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY b ORDER BY b`,
+      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY 1`,
     values,
   };
 }
