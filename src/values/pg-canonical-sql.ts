@@ -167,7 +167,9 @@ function dateTimeRendering(
   family: 'timestamp' | 'timestamptz',
   session: PgSession,
 ): PgRendering {
-  const width = fsp === 0 ? 19 : 20 + fsp;
+  // FF1..FF6 truncate the fraction to fsp digits as the converter does (left() of the full text
+  // would cost a quarter of the rendering again).
+  const format = fsp === 0 ? 'YYYY-MM-DD HH24:MI:SS' : `YYYY-MM-DD HH24:MI:SS.FF${fsp}`;
   // to_char prints a timestamptz in the session's zone: in a UTC session it is used as it is
   // (AT TIME ZONE looks the zone up on every row), otherwise moved to UTC first, as the
   // converter moves it. to_char costs less than padding the ISO text's dropped zeros back.
@@ -178,7 +180,7 @@ function dateTimeRendering(
     const utc = family === 'timestamptz' && !inUtc ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
     return (
       `CASE WHEN ${utc} >= ${bound('0001')} AND ${utc} < ${bound('10000')}` +
-      ` THEN left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})` +
+      ` THEN to_char(${utc}, '${format}')` +
       ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
     );
   };
