@@ -45,8 +45,8 @@ const maxCoarseBuckets = 65_536n;
 /**
  * Coarse buckets of the first range, then of each later one: the first is a small sample that
  * tells how widespread the differences are before most of the span is digested; later ones
- * bound each answer (one short row per bucket and side) and are few, since PostgreSQL compiles
- * only a statement estimated costly enough (JIT) and the servers idle between statements.
+ * bound each answer (one short row per bucket and side) and are few, since the servers idle a
+ * moment between statements.
  */
 const firstRangeBuckets = 256n;
 const rangeBuckets = 8192n;
