@@ -9,8 +9,13 @@ import { describeTarget, type TargetSpec } from './target-spec.js';
  */
 export const pgRejectSql = "chr(1) || 'millrace:reject'";
 
-/** Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression. */
-export type PgRendering = (value: string) => string;
+/**
+ * Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression.
+ * `longest`, when given, is a cheap text expression never shorter than the value (in characters
+ * and bytes), such as the column a trim was applied to: where it fits a column's limit the value
+ * does too, so the limit is checked on it first and the value is computed once.
+ */
+export type PgRendering = (value: string, longest?: string) => string;
 
 /** What the session the rendering runs in allows. */
 export interface PgSession {
@@ -143,11 +148,12 @@ function stringRendering(
     spec.maxChars !== null
       ? `char_length(${text}) <= ${spec.maxChars}`
       : `octet_length(${text}) <= ${spec.maxBytes}`;
-  return (value) => {
+  return (value, longest) => {
     // CHAR(n) drops trailing spaces, as the converter does before it counts.
     const text = padded ? `rtrim(${asText(value)}, ' ')` : asText(value);
     if (alwaysFits) return text;
-    return `CASE WHEN ${fits(text)} THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
+    const first = longest === undefined ? '' : `WHEN ${fits(longest)} THEN ${text} `;
+    return `CASE ${first}WHEN ${fits(text)} THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
   };
 }
 

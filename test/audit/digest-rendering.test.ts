@@ -222,6 +222,34 @@ describe('digest renderings against the values module', () => {
     expect(checked).toBeGreaterThan(200);
   }, 300_000);
 
+  it('checks a limit on the untrimmed text first, with the result of checking the trimmed', async () => {
+    // A trim rule's rendering (digest-rules.ts) passes the column's own text as `longest`.
+    const lane = lanes.find((candidate) => candidate.name === 'd_text')!;
+    const values = [
+      '  exactly8  ',
+      'exactly8',
+      ' nine char ',
+      '😀😀😀😀😀😀😀😀\u3000',
+      `${' '.repeat(40)}x`,
+      '',
+      '   ',
+      null,
+    ];
+    const trim = (value: string) => `btrim(${value}, ${pgTextLiteral(jsTrimCharacters)})`;
+    const render = pgCanonicalSql('text', lane.target)!;
+    const [mark] = (await db.pg.query<{ mark: string }>(`select ${pgRejectSql} as mark`)).rows;
+    const { rows } = await db.pg.query<{ v: string | null; r: string | null }>(
+      `select v, ${render(trim('v'), 'v')} as r
+         from unnest($1::text[]) with ordinality as input(v, ord) order by ord`,
+      [values],
+    );
+    for (const row of rows) {
+      const expected = expectedForm(lane, row.v === null ? null : row.v.trim());
+      const rendered = row.r === mark!.mark ? 'reject' : row.r;
+      expect(rendered, `trimmed ${JSON.stringify(row.v)}`).toBe(expected.form);
+    }
+  });
+
   it('hashes the same text to the same signed 64-bit text in both databases', async () => {
     // What both digest statements do to a row's text (sql/bucket-digests.ts): equal texts.
     const texts = [
