@@ -36,44 +36,61 @@ export interface DigestStats {
 }
 
 /**
- * Keys per bucket of the first pass over the whole key span: small enough that with 1% of rows
- * differing spread evenly about half the buckets are clean (the second pass digests only the
- * others again), within 1,024..65,536 buckets: each is one short answer row per side, so even
- * the most cost far less than digesting the table a second time.
+ * Keys per bucket of the coarse cut: small enough that with 1% of rows differing spread evenly
+ * about half the buckets are clean, within 1,024..65,536 buckets over the whole key span.
  */
 const keysPerCoarseBucket = 64n;
 const minCoarseBuckets = 1024n;
 const maxCoarseBuckets = 65_536n;
-/** Rows a bucket of the second pass aims at: small enough that a few differences spoil few rows. */
+/**
+ * Coarse buckets of the first range, then of each later one: the first is a small sample that
+ * tells how widespread the differences are before most of the span is digested; later ones
+ * bound each answer (one short row per bucket and side) and are few, since the servers idle a
+ * moment between statements.
+ */
+const firstRangeBuckets = 256n;
+const rangeBuckets = 8192n;
+/** Fine buckets one statement digests at most, whatever the key density. */
+const maxFineBuckets = 16_384n;
+/** Rows a fine bucket aims at: small enough that a few differences spoil few rows. */
 const rowsPerFineBucket = 8n;
-/** Differing first-pass buckets one second-pass statement digests again (bounds its answer). */
+/**
+ * Above this share of differing coarse buckets the next range is digested at the fine width
+ * directly (one pass): a coarse pass would digest that share of its rows a second time, and a
+ * fine pass costs little more than a coarse one.
+ */
+const fineShare = 0.1;
+/** Differing coarse buckets one second-pass statement digests again (bounds its answer). */
 const coarsePerStatement = 1024;
-/** Differing second-pass buckets whose rows are read in one statement per side. */
+/** Differing fine buckets whose rows are read in one statement per side. */
 const bucketsPerRowRead = 512;
 /** Beyond this key span bucket numbers could overflow a BIGINT on one side. */
 const maxSpan = 1n << 62n;
-const modulus = 1n << 64n;
 
-interface BucketDigest {
-  readonly count: bigint;
-  /** XOR of the row hashes, as an unsigned 64-bit value. */
-  readonly sum: bigint;
-}
-
-/** A bucket whose digests differ, with both counts. */
+/** A bucket whose digests differ, with the larger of its two row counts. */
 interface Mismatch {
   readonly bucket: bigint;
   readonly rows: bigint;
 }
 
+/** One range's answer, matched: its differing buckets and the rows it holds (the larger side). */
+interface RangeMatch {
+  readonly mismatches: Mismatch[];
+  readonly rows: bigint;
+}
+
 /**
  * The `digest` strategy: both databases digest the mapping's rows per key bucket (DigestPlan);
- * buckets with equal digests are matched without a row crossing the network. A first pass cuts
- * the key span into buckets of 64 keys (1,024 to 65,536 of them); the differing ones are
- * digested again, a few hundred per statement, in buckets of about eight rows; the rows of the buckets that still differ are read from both sides and
- * compared in JavaScript like any range, so every difference is reported exactly as the row
- * path reports it. Returns false, having read nothing, when the key span is too wide for bucket
- * arithmetic (the caller compares by rows then).
+ * buckets with equal digests are matched without a row crossing the network. The key span is
+ * walked in ranges, one statement per side each, the next range's digests asked for while the
+ * current one's differing rows are read and compared. A range is cut in coarse buckets (64 keys,
+ * 1,024 to 65,536 over the span) whose differing ones are digested again in buckets of about
+ * eight rows; when a range shows differences in more than a tenth of its coarse buckets, the
+ * following ranges are cut at that fine width directly (one pass), and back to coarse once they
+ * show few. The rows of the fine buckets that differ are read from both sides and compared in
+ * JavaScript like any range, so every difference is reported exactly as the row path reports
+ * it. Returns false, having read nothing, when the key span is too wide for bucket arithmetic
+ * (the caller compares by rows then).
  */
 export async function compareByDigest(
   options: DigestPassOptions,
@@ -83,23 +100,114 @@ export async function compareByDigest(
   if (span === undefined) return true;
   if (span.last - span.first >= maxSpan) return false;
   const keys = span.last - span.first + 1n;
-  const buckets = clamp(keys / keysPerCoarseBucket, minCoarseBuckets, maxCoarseBuckets);
-  const coarse: BucketRange = { ...span, width: ceilDivide(keys, buckets) };
-  const mismatches = await compareBuckets(options, stats, coarse);
-  const runs = groupRuns(mismatches);
-  let next = runs.length > 0 ? fineDigests(options, fineRange(coarse, runs[0]!)) : undefined;
-  for (let i = 0; i < runs.length; i++) {
-    const range = fineRange(coarse, runs[i]!);
-    const digests = await next!;
-    // The next run's digests are computed while this run's rows are compared.
-    next = i + 1 < runs.length ? fineDigests(options, fineRange(coarse, runs[i + 1]!)) : undefined;
-    const differing = matchBuckets(options, stats, digests.source, digests.target);
-    for (let start = 0; start < differing.length; start += bucketsPerRowRead) {
-      const buckets = differing.slice(start, start + bucketsPerRowRead).map((m) => m.bucket);
-      await compareBucketRows(options, stats, range, buckets);
-    }
+  const coarseWidth = ceilDivide(
+    keys,
+    clamp(keys / keysPerCoarseBucket, minCoarseBuckets, maxCoarseBuckets),
+  );
+  let range: BucketRange | undefined = cutRange(
+    span.first,
+    span.last,
+    coarseWidth,
+    firstRangeBuckets * coarseWidth,
+  );
+  let pending = askDigests(options, range);
+  while (range !== undefined) {
+    const current: BucketRange = range;
+    const matched = matchRange(options, stats, await pending);
+    const width = nextWidth(current, matched, coarseWidth);
+    const limit =
+      width === coarseWidth
+        ? rangeBuckets * coarseWidth
+        : min(rangeBuckets * coarseWidth, maxFineBuckets * width);
+    range =
+      current.last < span.last ? cutRange(current.last + 1n, span.last, width, limit) : undefined;
+    const following = range;
+    // Queued behind this range's first row read, so the servers digest it while Node compares.
+    const startNext = once(() => {
+      if (following !== undefined) pending = askDigests(options, following);
+    });
+    await settleRange(options, stats, current, matched.mismatches, coarseWidth, startNext);
+    startNext();
   }
   return true;
+}
+
+/** Keys `first..` at `width` per bucket, `keys` of them at most, never past `last`. */
+function cutRange(first: bigint, last: bigint, width: bigint, keys: bigint): BucketRange {
+  return { first, last: min(first + keys - 1n, last), width };
+}
+
+/**
+ * The width of the next range: fine when more than fineShare of this range's coarse buckets
+ * differ (counted from the fine buckets when it was cut fine), with about rowsPerFineBucket
+ * rows per bucket at this range's density; coarse otherwise.
+ */
+function nextWidth(range: BucketRange, matched: RangeMatch, coarseWidth: bigint): bigint {
+  const keys = range.last - range.first + 1n;
+  const coarse = new Set(matched.mismatches.map((m) => (m.bucket * range.width) / coarseWidth));
+  const share = coarse.size / Number(ceilDivide(keys, coarseWidth));
+  if (share <= fineShare || matched.rows === 0n) return coarseWidth;
+  const width = (rowsPerFineBucket * keys) / matched.rows;
+  return width < 1n ? 1n : width > coarseWidth ? coarseWidth : width;
+}
+
+/**
+ * Compares what differs in one range: a coarse range's differing buckets are digested again
+ * finely first; the rows of the fine buckets that still differ are read and compared.
+ * `startNext` is called once the first row read is asked for.
+ */
+async function settleRange(
+  options: DigestPassOptions,
+  stats: DigestStats,
+  range: BucketRange,
+  mismatches: readonly Mismatch[],
+  coarseWidth: bigint,
+  startNext: () => void,
+): Promise<void> {
+  if (range.width !== coarseWidth) {
+    await compareDiffering(options, stats, range, mismatches, startNext);
+    return;
+  }
+  for (let start = 0; start < mismatches.length; start += coarsePerStatement) {
+    const run = mismatches.slice(start, start + coarsePerStatement);
+    // Buckets of a sparse stretch already hold few rows: digesting them again gains nothing.
+    if (run.every((mismatch) => mismatch.rows <= rowsPerFineBucket)) {
+      await compareDiffering(options, stats, range, run, startNext);
+      continue;
+    }
+    const fine = fineRange(range, run);
+    const matched = matchRange(options, stats, await askDigests(options, fine));
+    await compareDiffering(options, stats, fine, matched.mismatches, startNext);
+  }
+}
+
+/** Reads and compares the rows of the differing buckets, bucketsPerRowRead per statement. */
+async function compareDiffering(
+  options: DigestPassOptions,
+  stats: DigestStats,
+  range: BucketRange,
+  differing: readonly Mismatch[],
+  startNext: () => void,
+): Promise<void> {
+  for (let start = 0; start < differing.length; start += bucketsPerRowRead) {
+    const batch = differing.slice(start, start + bucketsPerRowRead);
+    const reading = readBucketRows(options, narrowRange(range, batch));
+    startNext();
+    await compareBucketRows(options, stats, await reading);
+  }
+}
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
 /** The union of both sides' key spans; undefined when both are empty. */
@@ -132,98 +240,80 @@ function ceilDivide(a: bigint, b: bigint): bigint {
 
 type DigestRows = readonly (readonly unknown[])[];
 
-/** Both sides' bucket digests of a range, asked for at once. */
-async function bucketDigests(
+/**
+ * Both sides' bucket digests of a range, asked for at once. The promise may be awaited later (a
+ * failure is seen there), so it never goes unhandled meanwhile.
+ */
+function askDigests(
   options: DigestPassOptions,
   range: BucketRange,
 ): Promise<{ source: DigestRows; target: DigestRows }> {
   const { source, target, model, plan, liveSql } = options;
-  const [sourceRows, targetRows] = await Promise.all([
+  const pending = Promise.all([
     querySource(source, sourceBucketDigests(model.mapping.source, plan, range)),
     queryRows(
       target,
       targetBucketDigests(model.mapping.target, plan, range, liveSql, model.mapping.owner),
     ),
-  ]);
-  return { source: sourceRows, target: targetRows };
-}
-
-function fineDigests(options: DigestPassOptions, range: BucketRange) {
-  const pending = bucketDigests(options, range);
-  // Awaited later; a failure is seen there.
+  ]).then(([sourceRows, targetRows]) => ({ source: sourceRows, target: targetRows }));
   pending.catch(() => undefined);
   return pending;
 }
 
-async function compareBuckets(
-  options: DigestPassOptions,
-  stats: DigestStats,
-  range: BucketRange,
-): Promise<Mismatch[]> {
-  const digests = await bucketDigests(options, range);
-  return matchBuckets(options, stats, digests.source, digests.target);
-}
-
-function digestOf(row: readonly unknown[]): [bigint, BucketDigest] {
-  const sum = BigInt(String(row[2] ?? '0')) % modulus;
-  return [
-    BigInt(String(row[0])),
-    { count: BigInt(String(row[1])), sum: sum < 0n ? sum + modulus : sum },
-  ];
-}
-
 /**
  * Walks both sides' bucket digests (each in bucket order): equal buckets are counted as matched,
- * the others returned in bucket order with the larger of their two row counts.
+ * the others returned in bucket order with the larger of their two row counts. Both sides give
+ * the count and the XOR as the same decimal text, so equal digests are equal strings.
  */
-function matchBuckets(
+function matchRange(
   options: DigestPassOptions,
   stats: DigestStats,
-  sourceRows: DigestRows,
-  targetRows: DigestRows,
-): Mismatch[] {
+  digests: { source: DigestRows; target: DigestRows },
+): RangeMatch {
+  const { source: sourceRows, target: targetRows } = digests;
   const mismatches: Mismatch[] = [];
+  let rows = 0n;
   let s = 0;
   let t = 0;
   while (s < sourceRows.length || t < targetRows.length) {
-    const [sb, sd] = s < sourceRows.length ? digestOf(sourceRows[s]!) : [undefined, undefined];
-    const [tb, td] = t < targetRows.length ? digestOf(targetRows[t]!) : [undefined, undefined];
+    const sr = sourceRows[s];
+    const tr = targetRows[t];
+    const sb = sr === undefined ? undefined : BigInt(String(sr[0]));
+    const tb = tr === undefined ? undefined : BigInt(String(tr[0]));
+    let count: bigint;
     if (sb !== undefined && (tb === undefined || sb < tb)) {
-      mismatches.push({ bucket: sb, rows: sd!.count });
+      count = BigInt(String(sr![1]));
+      mismatches.push({ bucket: sb, rows: count });
       s++;
     } else if (tb !== undefined && (sb === undefined || tb < sb)) {
-      mismatches.push({ bucket: tb, rows: td!.count });
+      count = BigInt(String(tr![1]));
+      mismatches.push({ bucket: tb, rows: count });
       t++;
     } else {
       s++;
       t++;
-      if (sd!.count === td!.count && sd!.sum === td!.sum) {
-        const count = Number(sd!.count);
-        options.tally.recordMatched(count);
-        stats.sourceRead += count;
-        stats.targetRead += count;
+      if (String(sr![1]) === String(tr![1]) && String(sr![2]) === String(tr![2])) {
+        const matched = Number(sr![1]);
+        options.tally.recordMatched(matched);
+        stats.sourceRead += matched;
+        stats.targetRead += matched;
         stats.hashedChunks++;
+        count = BigInt(matched);
       } else {
-        const rows = sd!.count > td!.count ? sd!.count : td!.count;
-        mismatches.push({ bucket: sb!, rows });
+        const sc = BigInt(String(sr![1]));
+        const tc = BigInt(String(tr![1]));
+        count = sc > tc ? sc : tc;
+        mismatches.push({ bucket: sb!, rows: count });
       }
     }
+    rows += count;
   }
-  return mismatches;
-}
-
-/** Differing first-pass buckets in groups of at most coarsePerStatement, in bucket order. */
-function groupRuns(mismatches: readonly Mismatch[]): Mismatch[][] {
-  const runs: Mismatch[][] = [];
-  for (let start = 0; start < mismatches.length; start += coarsePerStatement) {
-    runs.push(mismatches.slice(start, start + coarsePerStatement));
-  }
-  return runs;
+  return { mismatches, rows };
 }
 
 /**
- * The keys of a group of first-pass buckets (only theirs: the clean buckets between them are
- * left out), cut into buckets of about rowsPerFineBucket rows.
+ * The keys of a group of a coarse range's buckets (only theirs: the clean buckets between them
+ * are left out), cut into buckets of about rowsPerFineBucket rows.
  */
 function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   const densest = run.reduce((most, mismatch) => (mismatch.rows > most ? mismatch.rows : most), 1n);
@@ -232,7 +322,7 @@ function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   const end = coarse.first + (run[run.length - 1]!.bucket + 1n) * coarse.width - 1n;
   return {
     first,
-    last: end < coarse.last ? end : coarse.last,
+    last: min(end, coarse.last),
     width: width > 0n ? width : 1n,
     within: {
       first: coarse.first,
@@ -242,15 +332,37 @@ function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   };
 }
 
-/** Reads the rows of the given buckets from both sides and compares them row by row. */
-async function compareBucketRows(
+type BucketRows = readonly [DigestRows, DigestRows];
+
+/**
+ * `range` cut down to the keys from the first to the last of `batch`'s buckets (in bucket
+ * order), so a row read scans only those; its buckets are numbered from the first of them.
+ */
+function narrowRange(range: BucketRange, batch: readonly Mismatch[]): NarrowRange {
+  const low = batch[0]!.bucket;
+  const high = batch[batch.length - 1]!.bucket;
+  return {
+    range: {
+      ...range,
+      first: range.first + low * range.width,
+      last: min(range.first + (high + 1n) * range.width - 1n, range.last),
+    },
+    buckets: batch.map((mismatch) => mismatch.bucket - low),
+  };
+}
+
+interface NarrowRange {
+  readonly range: BucketRange;
+  readonly buckets: readonly bigint[];
+}
+
+/** Both sides' rows of the given buckets of `range`, asked for at once. */
+function readBucketRows(
   options: DigestPassOptions,
-  stats: DigestStats,
-  range: BucketRange,
-  buckets: readonly bigint[],
-): Promise<void> {
-  const { source, target, model, tally, plan, onDifference } = options;
-  const [sourceRows, targetRows] = await Promise.all([
+  { range, buckets }: NarrowRange,
+): Promise<BucketRows> {
+  const { source, target, model, plan } = options;
+  const pending = Promise.all([
     querySource(
       source,
       sourceBucketRows(model.mapping.source, model.sourceColumns, plan, range, buckets),
@@ -266,7 +378,18 @@ async function compareBucketRows(
         model.mapping.owner,
       ),
     ),
-  ]);
+  ] as const);
+  pending.catch(() => undefined);
+  return pending;
+}
+
+/** Compares the rows of some buckets row by row. */
+async function compareBucketRows(
+  options: DigestPassOptions,
+  stats: DigestStats,
+  [sourceRows, targetRows]: BucketRows,
+): Promise<void> {
+  const { model, tally, onDifference } = options;
   stats.sourceRead += sourceRows.length;
   stats.rowChunks++;
   const images = classifyChunk(model, sourceRows);

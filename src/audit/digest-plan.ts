@@ -13,12 +13,14 @@ import type { RowModel } from './row-model.js';
  * How both databases compute the digest of a mapping's rows (the `digest` strategy): each side
  * renders a row's key and compared columns as their canonical texts (PostgreSQL from the source
  * row through the mapping's rules, MySQL from what it holds), and the row as those texts one
- * after the other: character data length-prefixed (`<UTF-8 bytes>:<text>`, `-` for NULL), other
- * values (numbers, dates and times, hex: ASCII without `;`) followed by `;` (`-;` for NULL), and
- * on the PostgreSQL side `E` for a value the conversion rejects, which MySQL never writes. So
- * no two different rows share a text. A row's hash is the first 64 bits of the MD5 of that text
- * (UTF-8 on both sides); a key range's digest is the row count and the XOR of the hashes, so
- * order does not matter (keys are unique on each side, so no row cancels its twin).
+ * after the other in one concatenation that skips NULLs: character data length-prefixed
+ * (`<UTF-8 bytes>:<text>`, so `0:` for '' and `:` for NULL), other values (numbers, dates and
+ * times: ASCII, never empty, without `;`) followed by `;` (`;` alone for NULL). A value the
+ * conversion rejects is on the PostgreSQL side the rejection mark (`\x01…`, which no non-text
+ * value starts with) or, in character data, the mark with `E` for its length, which MySQL never
+ * writes. So no two different rows share a text. A row's hash is the first 64 bits of the MD5 of
+ * that text (UTF-8 on both sides); a key range's digest is the row count and the XOR of the
+ * hashes, so order does not matter (keys are unique on each side, so no row cancels its twin).
  */
 export interface DigestPlan {
   /** The source column key buckets are cut on (the key's first), quoted; an integer column. */
@@ -35,7 +37,7 @@ export interface DigestPlan {
 
 export interface SourceField {
   readonly sql: string;
-  /** Character data: length-prefixed; any other canonical text is ASCII without `;` and ends in one. */
+  /** Character data: length-prefixed; any other canonical text is non-empty ASCII without `;` and ends in one. */
   readonly text: boolean;
 }
 
@@ -101,8 +103,8 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
       const text = utf8Sets.has(column.characterSet ?? '')
         ? rendered.sql
         : `CONVERT(${rendered.sql} USING utf8mb4)`;
-      targetFields.push(`IFNULL(CONCAT(LENGTH(${text}), ':', ${text}), '-')`);
-    } else targetFields.push(`IFNULL(${rendered.sql}, '-'), ';'`);
+      targetFields.push(`LENGTH(${text}), ':', ${text}`);
+    } else targetFields.push(`${rendered.sql}, ';'`);
   }
   return {
     plan: Object.freeze({
@@ -110,7 +112,8 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
       sourceFields: Object.freeze(sourceFields),
       sourceFilter,
       targetKey: quoteIdent(model.keyTargetColumns[0]!.name),
-      targetRowSql: `CONCAT(${targetFields.join(', ')})`,
+      // CONCAT_WS skips NULLs (CONCAT would give NULL), as PostgreSQL's concat() does.
+      targetRowSql: `CONCAT_WS('', ${targetFields.join(', ')})`,
     }),
   };
 }

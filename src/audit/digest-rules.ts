@@ -74,6 +74,7 @@ export function renderRule(
         `(${quotePgIdent(rule.from)})::text`,
         rule,
         column,
+        true,
       );
     }
     case 'template': {
@@ -126,12 +127,16 @@ function renderMap(
   };
 }
 
-/** Text built from the row (a derive without map, a template), then transforms and conversion. */
+/**
+ * Text built from the row (a derive without map, a template), then transforms and conversion.
+ * `plain`: the text is one column's own, cheap enough to check a limit on before the transforms.
+ */
 function renderText(
   columns: readonly string[],
   text: string,
   rule: { readonly default?: string | null; readonly transform: readonly Transform[] },
   column: TargetColumn,
+  plain = false,
 ): RuleRendering {
   const render = pgCanonicalSql('text', column);
   if (render === undefined) {
@@ -151,9 +156,11 @@ function renderText(
     }
   }
   const fallback = literalOf(column, rule.default ?? null, rule.transform);
-  if (columns.length === 0) return { sql: render(transformed) };
+  // Trim and truncate only shorten: where the untransformed text fits, the result does.
+  const rendered = render(transformed, plain && transformed !== text ? text : undefined);
+  if (columns.length === 0) return { sql: rendered };
   const anyNull = columns.map((name) => `${name} IS NULL`).join(' OR ');
-  return { sql: `CASE WHEN ${anyNull} THEN ${fallback} ELSE ${render(transformed)} END` };
+  return { sql: `CASE WHEN ${anyNull} THEN ${fallback} ELSE ${rendered} END` };
 }
 
 /**

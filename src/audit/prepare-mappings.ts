@@ -50,31 +50,33 @@ export async function prepareMappings(
   target: MysqlConnection,
 ): Promise<PreparedMapping[]> {
   const tables = mappedTables(specs);
-  const schemas: Schemas = {
-    source: await introspectSource(source, tables.source),
-    target: await introspectTarget(target, tables.target),
-  };
+  // Each side's round trips go one after the other (a client runs one query at a time), both
+  // sides at once.
+  const [[sourceSchema, settings], [targetSchema]] = await Promise.all([
+    introspectSource(source, tables.source).then(
+      async (schema) => [schema, await sourceSettings(source)] as const,
+    ),
+    introspectTarget(target, tables.target).then(async (schema) => {
+      // Reads in UTC (TIMESTAMP columns), with room for a chunk's digest input.
+      await target.query(
+        "SET SESSION time_zone = '+00:00', SESSION group_concat_max_len = 1073741824",
+      );
+      return [schema] as const;
+    }),
+  ]);
+  const schemas: Schemas = { source: sourceSchema, target: targetSchema };
   const compiled = compileMappings(specs, schemas, {
     onWarning: (problem) =>
       options.logger.warn({ mapping: problem.mapping }, formatProblem(problem)),
   });
-
-  // Reads in UTC (TIMESTAMP columns), with room for a chunk's digest input.
-  await target.query("SET SESSION time_zone = '+00:00'");
-  await target.query('SET SESSION group_concat_max_len = 1073741824');
-
-  // md5() hashes the database encoding's bytes, MD5() on the MES utf8mb4's: they agree in UTF8.
-  const encoding = await source.query<{ server_encoding: string }>('SHOW server_encoding');
-  const dateStyle = await source.query<{ DateStyle: string }>('SHOW DateStyle');
-  const zone = await source.query<{ TimeZone: string }>('SHOW TimeZone');
   const session: PgSession = {
-    isoDateStyle: /^ISO\b/.test(dateStyle.rows[0]?.DateStyle ?? ''),
-    utcZone: ['UTC', 'Etc/UTC'].includes(zone.rows[0]?.TimeZone ?? ''),
+    isoDateStyle: /^ISO\b/.test(settings.date_style),
+    utcZone: ['UTC', 'Etc/UTC'].includes(settings.time_zone),
   };
   const noDigest =
     options.hashing === false
       ? 'digests are turned off'
-      : encoding.rows[0]?.server_encoding === 'UTF8'
+      : settings.encoding === 'UTF8'
         ? undefined
         : 'the CRM database is not encoded in UTF8';
   const prepared: PreparedMapping[] = [];
@@ -89,6 +91,24 @@ export async function prepareMappings(
     );
   }
   return prepared;
+}
+
+interface SourceSettings {
+  readonly encoding: string;
+  readonly date_style: string;
+  readonly time_zone: string;
+}
+
+/**
+ * What the digest renderings depend on. md5() hashes the database encoding's bytes, MD5() on the
+ * MES utf8mb4's: they agree in UTF8.
+ */
+async function sourceSettings(source: PgClient): Promise<SourceSettings> {
+  const { rows } = await source.query<SourceSettings>(
+    `SELECT current_setting('server_encoding') AS encoding,
+            current_setting('DateStyle') AS date_style, current_setting('TimeZone') AS time_zone`,
+  );
+  return rows[0]!;
 }
 
 async function prepareMapping(

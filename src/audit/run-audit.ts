@@ -111,10 +111,11 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
             applicationName: 'millrace:audit',
           }),
         );
-      const source = await connectCrm();
       const connectMes = () => held(connectTarget({ url: options.targetUrl, timeoutMs, logger }));
-      const target = await connectMes();
-      const writerConnection = await connectMes();
+      // Opened at once; every one that opens is held before a failure of another is thrown.
+      const opening = [connectCrm(), connectMes(), connectMes()] as const;
+      await Promise.allSettled(opening);
+      const [source, target, writerConnection] = await Promise.all(opening);
       const sides = { source, reader: target, writerConnection };
       const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
       const toMes = specs.filter((spec) => spec.direction === 'to-mes');

@@ -9,8 +9,13 @@ import { describeTarget, type TargetSpec } from './target-spec.js';
  */
 export const pgRejectSql = "chr(1) || 'millrace:reject'";
 
-/** Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression. */
-export type PgRendering = (value: string) => string;
+/**
+ * Builds the PostgreSQL expression of a value's canonical text from the value's SQL expression.
+ * `longest`, when given, is a cheap text expression never shorter than the value (in characters
+ * and bytes), such as the column a trim was applied to: where it fits a column's limit the value
+ * does too, so the limit is checked on it first and the value is computed once.
+ */
+export type PgRendering = (value: string, longest?: string) => string;
 
 /** What the session the rendering runs in allows. */
 export interface PgSession {
@@ -60,8 +65,10 @@ export function pgCanonicalSql(
       if (source !== 'text' && !sourceTextTypes.has(from.name)) return undefined;
       return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
     case 'enum':
-    case 'uuid':
       return stringRendering(spec, from.maxChars, (value) => `(${value})::text`);
+    case 'uuid':
+      // A uuid's text never ends in a space: CHAR(n)'s trimming has nothing to remove.
+      return stringRendering(spec, from.maxChars, (value) => `(${value})::text`, false);
     case 'boolean':
       return spec.kind === 'integer'
         ? (value) => `CASE WHEN ${value} THEN '1' WHEN NOT ${value} THEN '0' END`
@@ -116,12 +123,13 @@ function decimalRendering(from: SourceSpec, spec: TargetSpec & { kind: 'decimal'
 
 /**
  * Character data (at most `maxChars` characters, when known) into a character or ENUM column;
- * `asText` turns the value into text.
+ * `asText` turns the value into text; `mayEndInSpace` false spares CHAR(n)'s trim.
  */
 function stringRendering(
   spec: TargetSpec,
   maxChars: number | undefined,
   asText: PgRendering,
+  mayEndInSpace = true,
 ): PgRendering | undefined {
   if (spec.kind === 'enum') {
     const labels = spec.labels.map(pgTextLiteral).join(', ');
@@ -131,7 +139,7 @@ function stringRendering(
     };
   }
   if (spec.kind !== 'string') return undefined;
-  const { padded } = spec;
+  const padded = spec.padded && mayEndInSpace;
   // A UTF-8 character is at most 4 bytes.
   const alwaysFits =
     maxChars !== undefined &&
@@ -140,11 +148,12 @@ function stringRendering(
     spec.maxChars !== null
       ? `char_length(${text}) <= ${spec.maxChars}`
       : `octet_length(${text}) <= ${spec.maxBytes}`;
-  return (value) => {
+  return (value, longest) => {
     // CHAR(n) drops trailing spaces, as the converter does before it counts.
     const text = padded ? `rtrim(${asText(value)}, ' ')` : asText(value);
     if (alwaysFits) return text;
-    return `CASE WHEN ${fits(text)} THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
+    const first = longest === undefined ? '' : `WHEN ${fits(longest)} THEN ${text} `;
+    return `CASE ${first}WHEN ${fits(text)} THEN ${text} WHEN ${text} IS NOT NULL THEN ${pgRejectSql} END`;
   };
 }
 
@@ -164,7 +173,9 @@ function dateTimeRendering(
   family: 'timestamp' | 'timestamptz',
   session: PgSession,
 ): PgRendering {
-  const width = fsp === 0 ? 19 : 20 + fsp;
+  // FF1..FF6 truncate the fraction to fsp digits as the converter does (left() of the full text
+  // would cost a quarter of the rendering again).
+  const format = fsp === 0 ? 'YYYY-MM-DD HH24:MI:SS' : `YYYY-MM-DD HH24:MI:SS.FF${fsp}`;
   // to_char prints a timestamptz in the session's zone: in a UTC session it is used as it is
   // (AT TIME ZONE looks the zone up on every row), otherwise moved to UTC first, as the
   // converter moves it. to_char costs less than padding the ISO text's dropped zeros back.
@@ -175,7 +186,7 @@ function dateTimeRendering(
     const utc = family === 'timestamptz' && !inUtc ? `(${value} AT TIME ZONE 'UTC')` : `(${value})`;
     return (
       `CASE WHEN ${utc} >= ${bound('0001')} AND ${utc} < ${bound('10000')}` +
-      ` THEN left(to_char(${utc}, 'YYYY-MM-DD HH24:MI:SS.US'), ${width})` +
+      ` THEN to_char(${utc}, '${format}')` +
       ` WHEN ${value} IS NOT NULL THEN ${pgRejectSql} END`
     );
   };

@@ -42,19 +42,26 @@ function targetWithin(key: string, range: BucketRange) {
   };
 }
 
-/** A field's text in the row (see DigestPlan), over the inner query's column `name`. */
+/**
+ * A field's part of the row text (see DigestPlan) as arguments of concat(), which skips NULLs,
+ * over the inner query's column `name`. A rejected non-text value keeps the rejection mark,
+ * which MySQL never writes there; a rejected text value is marked by `E` where its length goes.
+ */
 function sourceField(field: SourceField, name: string): string {
-  const encoded = field.text ? `octet_length(${name}) || ':' || ${name}` : `${name} || ';'`;
-  const empty = field.text ? "'-'" : "'-;'";
-  // Only an expression that can yield the rejection pays for the comparison.
-  if (!field.sql.includes(pgRejectSql)) return `coalesce(${encoded}, ${empty})`;
-  return `CASE WHEN ${name} IS NULL THEN ${empty} WHEN ${name} = ${pgRejectSql} THEN 'E' ELSE ${encoded} END`;
+  if (!field.text) return `${name}, ';'`;
+  if (!field.sql.includes(pgRejectSql)) return `octet_length(${name}), ':', ${name}`;
+  return `CASE WHEN ${name} = ${pgRejectSql} THEN 'E' ELSE octet_length(${name})::text END, ':', ${name}`;
+}
+
+/** PostgreSQL: the row text over the inner query's columns `f0`, `f1`, … */
+export function sourceRowSql(fields: readonly SourceField[]): string {
+  return `concat(${fields.map((field, index) => sourceField(field, `f${index}`)).join(', ')})`;
 }
 
 /**
  * Per bucket of `range`: the bucket number, the count of source rows (those the mapping's filter
- * passes) and the XOR of their row hashes (as text: PostgreSQL's is signed, MySQL's unsigned;
- * both are read modulo 2^64). The fields are computed in a subquery kept apart (OFFSET 0), so
+ * passes) and the XOR of their row hashes, a signed 64-bit integer as on the MySQL side, so that
+ * equal digests are equal texts. The fields are computed in a subquery kept apart (OFFSET 0), so
  * each is evaluated once per row, and each row's hash in another, so only the bucket and the
  * hash (not the row's text) reach the grouping.
  */
@@ -64,7 +71,7 @@ export function sourceBucketDigests(
   range: BucketRange,
 ): PgStatement {
   const fields = plan.sourceFields.map((field, index) => `${field.sql} AS f${index}`).join(', ');
-  const row = plan.sourceFields.map((field, index) => sourceField(field, `f${index}`)).join(' || ');
+  const row = sourceRowSql(plan.sourceFields);
   const key = plan.sourceKey;
   const within = sourceWithin(key, range, 4);
   const filter = plan.sourceFilter === undefined ? '' : ` AND (${plan.sourceFilter})`;
@@ -79,7 +86,10 @@ export function sourceBucketDigests(
   };
 }
 
-/** The same per bucket of the target: live rows only, and only `owner`'s in a shared table. */
+/**
+ * The same per bucket of the target: live rows only, and only `owner`'s in a shared table.
+ * Grouped by position: MySQL would take a column named like the alias `b` for it.
+ */
 export function targetBucketDigests(
   table: string,
   plan: DigestPlan,
@@ -99,8 +109,8 @@ export function targetBucketDigests(
   return {
     sql:
       `SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
-      ` CAST(BIT_XOR(CAST(CONV(LEFT(MD5(${plan.targetRowSql}), 16), 16, 10) AS UNSIGNED)) AS CHAR) AS s` +
-      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY b ORDER BY b`,
+      ` CAST(BIT_XOR(CAST(CONV(LEFT(MD5(${plan.targetRowSql}), 16), 16, 10) AS UNSIGNED)) AS SIGNED) AS s` +
+      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY 1`,
     values,
   };
 }
