@@ -19,6 +19,11 @@ import { queryRows } from './target-reader.js';
 /** What the digest walk needs; counts go into `stats` as the row passes count them. */
 export interface DigestPassOptions {
   readonly source: PgClient;
+  /**
+   * A second CRM session: each range's source digest is split in two halves, one per session, so
+   * PostgreSQL digests on two cores (its side costs more CPU per row than MySQL's).
+   */
+  readonly sourceHelper?: PgClient;
   readonly target: MysqlConnection;
   readonly model: RowModel;
   readonly tally: MappingTally;
@@ -248,9 +253,9 @@ function askDigests(
   options: DigestPassOptions,
   range: BucketRange,
 ): Promise<{ source: DigestRows; target: DigestRows }> {
-  const { source, target, model, plan, liveSql } = options;
+  const { target, model, plan, liveSql } = options;
   const pending = Promise.all([
-    querySource(source, sourceBucketDigests(model.mapping.source, plan, range)),
+    sourceDigests(options, range),
     queryRows(
       target,
       targetBucketDigests(model.mapping.target, plan, range, liveSql, model.mapping.owner),
@@ -258,6 +263,31 @@ function askDigests(
   ]).then(([sourceRows, targetRows]) => ({ source: sourceRows, target: targetRows }));
   pending.catch(() => undefined);
   return pending;
+}
+
+/**
+ * The source side's bucket digests of a range: with a second session, its two halves (cut at a
+ * bucket boundary) at once, the second half's buckets numbered on from the first's.
+ */
+async function sourceDigests(options: DigestPassOptions, range: BucketRange): Promise<DigestRows> {
+  const { source, sourceHelper, model, plan } = options;
+  const buckets = ceilDivide(range.last - range.first + 1n, range.width);
+  if (sourceHelper === undefined || buckets < 2n) {
+    return querySource(source, sourceBucketDigests(model.mapping.source, plan, range));
+  }
+  const half = buckets / 2n;
+  const second = range.first + half * range.width;
+  const [low, high] = await Promise.all([
+    querySource(
+      source,
+      sourceBucketDigests(model.mapping.source, plan, { ...range, last: second - 1n }),
+    ),
+    querySource(
+      sourceHelper,
+      sourceBucketDigests(model.mapping.source, plan, { ...range, first: second }),
+    ),
+  ]);
+  return [...low, ...high.map((row) => [String(BigInt(String(row[0])) + half), ...row.slice(1)])];
 }
 
 /**

@@ -26,6 +26,8 @@ import {
 
 interface ComparePassOptions {
   readonly source: PgClient;
+  /** A second CRM session for the `digest` strategy (see DigestPassOptions). */
+  readonly sourceHelper?: PgClient;
   readonly target: MysqlConnection;
   readonly model: RowModel;
   readonly tally: MappingTally;
@@ -71,6 +73,7 @@ export async function comparePass(options: ComparePassOptions): Promise<PassStat
     stats.digested = await compareByDigest(
       {
         source: options.source,
+        ...(options.sourceHelper ? { sourceHelper: options.sourceHelper } : {}),
         target: options.target,
         model: options.model,
         tally: options.tally,

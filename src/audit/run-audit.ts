@@ -113,10 +113,10 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
         );
       const connectMes = () => held(connectTarget({ url: options.targetUrl, timeoutMs, logger }));
       // Opened at once; every one that opens is held before a failure of another is thrown.
-      const opening = [connectCrm(), connectMes(), connectMes()] as const;
+      const opening = [connectCrm(), connectMes(), connectMes(), connectCrm()] as const;
       await Promise.allSettled(opening);
-      const [source, target, writerConnection] = await Promise.all(opening);
-      const sides = { source, reader: target, writerConnection };
+      const [source, target, writerConnection, sourceHelper] = await Promise.all(opening);
+      const sides = { source, sourceHelper, reader: target, writerConnection };
       const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
       const toMes = specs.filter((spec) => spec.direction === 'to-mes');
       if (toCrm.length === 0) return await audit(options, sides, toMes);
@@ -147,9 +147,13 @@ interface AuditRun {
 
 type ComparePass = (entry: PreparedMapping, onDifference?: DifferenceHandler) => Promise<PassStats>;
 
-/** The three connections: the CRM, a MES reader, and the MES session repairs and records write on. */
+/**
+ * The connections: the CRM, a second CRM session that digests half of each range beside it, a
+ * MES reader, and the MES session repairs and records write on.
+ */
 interface AuditSides {
   readonly source: PgClient;
+  readonly sourceHelper: PgClient;
   readonly reader: MysqlConnection;
   readonly writerConnection: MysqlConnection;
 }
@@ -196,7 +200,7 @@ async function auditPrepared(
     probe,
     prepared,
     repairer,
-    pass: createPass(options, source, reader, throughput),
+    pass: createPass(options, { source, helper: sides.sourceHelper }, reader, throughput),
     live,
   };
   // Without a replicator nothing else writes the keys: repair as the scan finds them, so any
@@ -356,7 +360,7 @@ function createRepairer(
 /** One full comparison of a mapping, counted into `throughput` and logged. */
 function createPass(
   options: AuditOptions,
-  source: PgClient,
+  { source, helper }: { readonly source: PgClient; readonly helper: PgClient },
   target: MysqlConnection,
   throughput: { sourceRows: number; targetRows: number },
 ): ComparePass {
@@ -365,6 +369,7 @@ function createPass(
     const passStarted = performance.now();
     const stats = await comparePass({
       source,
+      sourceHelper: helper,
       target,
       model: entry.model,
       tally: entry.tally,
