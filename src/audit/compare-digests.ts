@@ -19,12 +19,11 @@ import { queryRows } from './target-reader.js';
 /** What the digest walk needs; counts go into `stats` as the row passes count them. */
 export interface DigestPassOptions {
   readonly source: PgClient;
-  /**
-   * A second CRM session: each range's source digest is split in two halves, one per session, so
-   * PostgreSQL digests on two cores (its side costs more CPU per row than MySQL's).
-   */
+  /** A second CRM session: each range's source digest is split in two halves, one per session. */
   readonly sourceHelper?: PgClient;
   readonly target: MysqlConnection;
+  /** A second MES session, likewise for the target's digests. */
+  readonly targetHelper?: MysqlConnection;
   readonly model: RowModel;
   readonly tally: MappingTally;
   readonly plan: DigestPlan;
@@ -253,39 +252,40 @@ function askDigests(
   options: DigestPassOptions,
   range: BucketRange,
 ): Promise<{ source: DigestRows; target: DigestRows }> {
-  const { target, model, plan, liveSql } = options;
-  const pending = Promise.all([
-    sourceDigests(options, range),
+  const { source, sourceHelper, target, targetHelper, model, plan, liveSql } = options;
+  const sourceStatement = (session: PgClient) => (part: BucketRange) =>
+    querySource(session, sourceBucketDigests(model.mapping.source, plan, part));
+  const targetStatement = (session: MysqlConnection) => (part: BucketRange) =>
     queryRows(
-      target,
-      targetBucketDigests(model.mapping.target, plan, range, liveSql, model.mapping.owner),
-    ),
+      session,
+      targetBucketDigests(model.mapping.target, plan, part, liveSql, model.mapping.owner),
+    );
+  const pending = Promise.all([
+    inHalves(range, sourceStatement(source), sourceHelper && sourceStatement(sourceHelper)),
+    inHalves(range, targetStatement(target), targetHelper && targetStatement(targetHelper)),
   ]).then(([sourceRows, targetRows]) => ({ source: sourceRows, target: targetRows }));
   pending.catch(() => undefined);
   return pending;
 }
 
 /**
- * The source side's bucket digests of a range: with a second session, its two halves (cut at a
- * bucket boundary) at once, the second half's buckets numbered on from the first's.
+ * One side's bucket digests of a range: with a second session, the range's two halves (cut at a
+ * bucket boundary) at once, one per session, the second half's buckets numbered on from the
+ * first's. Each side's statement is CPU-bound on its server; two let a side use both cores while
+ * the other side's is done, whichever of the two costs more per row.
  */
-async function sourceDigests(options: DigestPassOptions, range: BucketRange): Promise<DigestRows> {
-  const { source, sourceHelper, model, plan } = options;
+async function inHalves(
+  range: BucketRange,
+  digest: (part: BucketRange) => Promise<DigestRows>,
+  helper: ((part: BucketRange) => Promise<DigestRows>) | undefined,
+): Promise<DigestRows> {
   const buckets = ceilDivide(range.last - range.first + 1n, range.width);
-  if (sourceHelper === undefined || buckets < 2n) {
-    return querySource(source, sourceBucketDigests(model.mapping.source, plan, range));
-  }
+  if (helper === undefined || buckets < 2n) return digest(range);
   const half = buckets / 2n;
   const second = range.first + half * range.width;
   const [low, high] = await Promise.all([
-    querySource(
-      source,
-      sourceBucketDigests(model.mapping.source, plan, { ...range, last: second - 1n }),
-    ),
-    querySource(
-      sourceHelper,
-      sourceBucketDigests(model.mapping.source, plan, { ...range, first: second }),
-    ),
+    digest({ ...range, last: second - 1n }),
+    helper({ ...range, first: second }),
   ]);
   return [...low, ...high.map((row) => [String(BigInt(String(row[0])) + half), ...row.slice(1)])];
 }

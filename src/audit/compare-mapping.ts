@@ -26,8 +26,9 @@ import {
 
 interface ComparePassOptions {
   readonly source: PgClient;
-  /** A second CRM session for the `digest` strategy (see DigestPassOptions). */
+  /** Second sessions on each side for the `digest` strategy (see DigestPassOptions). */
   readonly sourceHelper?: PgClient;
+  readonly targetHelper?: MysqlConnection;
   readonly target: MysqlConnection;
   readonly model: RowModel;
   readonly tally: MappingTally;
@@ -75,6 +76,7 @@ export async function comparePass(options: ComparePassOptions): Promise<PassStat
         source: options.source,
         ...(options.sourceHelper ? { sourceHelper: options.sourceHelper } : {}),
         target: options.target,
+        ...(options.targetHelper ? { targetHelper: options.targetHelper } : {}),
         model: options.model,
         tally: options.tally,
         plan: options.digest,

@@ -113,10 +113,17 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
         );
       const connectMes = () => held(connectTarget({ url: options.targetUrl, timeoutMs, logger }));
       // Opened at once; every one that opens is held before a failure of another is thrown.
-      const opening = [connectCrm(), connectMes(), connectMes(), connectCrm()] as const;
+      const opening = [
+        connectCrm(),
+        connectMes(),
+        connectMes(),
+        connectCrm(),
+        connectMes(),
+      ] as const;
       await Promise.allSettled(opening);
-      const [source, target, writerConnection, sourceHelper] = await Promise.all(opening);
-      const sides = { source, sourceHelper, reader: target, writerConnection };
+      const [source, target, writerConnection, sourceHelper, targetHelper] =
+        await Promise.all(opening);
+      const sides = { source, sourceHelper, reader: target, targetHelper, writerConnection };
       const toCrm = specs.filter((spec) => spec.direction === 'to-crm');
       const toMes = specs.filter((spec) => spec.direction === 'to-mes');
       if (toCrm.length === 0) return await audit(options, sides, toMes);
@@ -148,13 +155,14 @@ interface AuditRun {
 type ComparePass = (entry: PreparedMapping, onDifference?: DifferenceHandler) => Promise<PassStats>;
 
 /**
- * The connections: the CRM, a second CRM session that digests half of each range beside it, a
- * MES reader, and the MES session repairs and records write on.
+ * The connections: the CRM and a MES reader, a second session on each that digests half of each
+ * range beside them, and the MES session repairs and records write on.
  */
 interface AuditSides {
   readonly source: PgClient;
   readonly sourceHelper: PgClient;
   readonly reader: MysqlConnection;
+  readonly targetHelper: MysqlConnection;
   readonly writerConnection: MysqlConnection;
 }
 
@@ -200,7 +208,7 @@ async function auditPrepared(
     probe,
     prepared,
     repairer,
-    pass: createPass(options, { source, helper: sides.sourceHelper }, reader, throughput),
+    pass: createPass(options, sides, throughput),
     live,
   };
   // Without a replicator nothing else writes the keys: repair as the scan finds them, so any
@@ -360,8 +368,7 @@ function createRepairer(
 /** One full comparison of a mapping, counted into `throughput` and logged. */
 function createPass(
   options: AuditOptions,
-  { source, helper }: { readonly source: PgClient; readonly helper: PgClient },
-  target: MysqlConnection,
+  { source, sourceHelper, reader: target, targetHelper }: AuditSides,
   throughput: { sourceRows: number; targetRows: number },
 ): ComparePass {
   const chunkSize = options.chunkSize ?? 5_000;
@@ -369,8 +376,9 @@ function createPass(
     const passStarted = performance.now();
     const stats = await comparePass({
       source,
-      sourceHelper: helper,
+      sourceHelper,
       target,
+      targetHelper,
       model: entry.model,
       tally: entry.tally,
       strategy: entry.strategy,
