@@ -293,7 +293,7 @@ async function inHalves(
 /**
  * Walks both sides' bucket digests (each in bucket order): equal buckets are counted as matched,
  * the others returned in bucket order with the larger of their two row counts. Both sides give
- * the count and the XOR as the same decimal text, so equal digests are equal strings.
+ * the count as a decimal and the MD5 as lowercase hex, so equal digests are equal strings.
  */
 function matchRange(
   options: DigestPassOptions,

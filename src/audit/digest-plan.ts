@@ -18,9 +18,13 @@ import type { RowModel } from './row-model.js';
  * times: ASCII, never empty, without `;`) followed by `;` (`;` alone for NULL). A value the
  * conversion rejects is on the PostgreSQL side the rejection mark (`\x01…`, which no non-text
  * value starts with) or, in character data, the mark with `E` for its length, which MySQL never
- * writes. So no two different rows share a text. A row's hash is the first 64 bits of the MD5 of
- * that text (UTF-8 on both sides); a key range's digest is the row count and the XOR of the
- * hashes, so order does not matter (keys are unique on each side, so no row cancels its twin).
+ * writes. So no two different rows share a text, and a row's text ends where its last field
+ * ends: a run of row texts splits into its rows one way only. A key range's digest is its row
+ * count and the MD5 of its rows' texts joined in key order (UTF-8 on both sides): equal digests
+ * mean equal rows, up to an MD5 collision. Both sides order alike (the key's first column as an
+ * integer, then the other key columns' texts byte by byte), and were they ever not to, equal rows
+ * would only look different and be compared row by row: never the reverse. One hash per range
+ * rather than one per row is what makes the digest cheap: hashing is most of a row's cost.
  */
 export interface DigestPlan {
   /** The source column key buckets are cut on (the key's first), quoted; an integer column. */
@@ -29,10 +33,14 @@ export interface DigestPlan {
   readonly sourceFields: readonly SourceField[];
   /** PostgreSQL: the mapping's filter as a condition on the source row; undefined without one. */
   readonly sourceFilter: string | undefined;
+  /** How many of sourceFields are key columns (they come first). */
+  readonly keyFields: number;
   /** The target column matching sourceKey, quoted. */
   readonly targetKey: string;
   /** MySQL: the row's text, over the target row. */
   readonly targetRowSql: string;
+  /** MySQL: the order rows are joined in, as PostgreSQL joins them (see above). */
+  readonly targetOrderSql: string;
 }
 
 export interface SourceField {
@@ -49,19 +57,35 @@ export type DigestChoice =
 /** Character sets whose bytes are UTF-8 as they are. */
 const utf8Sets = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii']);
 
+/**
+ * Why the key's first column cannot cut buckets, if it cannot: buckets are integer ranges, each
+ * read by a range scan of an index that leads with it.
+ */
+function bucketKeyReason({ mapping, sourceTable, keyTargetColumns }: RowModel): string | undefined {
+  const first = mapping.sourceKeyColumns[0]!;
+  const type = sourceTable.columns.get(first)!.type;
+  if (
+    describeSource(type).family !== 'integer' ||
+    type.name === 'oid' ||
+    describeTarget(keyTargetColumns[0]!).kind !== 'integer'
+  ) {
+    return "digests cut key ranges on the key's first column, an integer one only";
+  }
+  const indexed =
+    sourceTable.primaryKey[0] === first ||
+    (sourceTable.replicaIdentity === 'i' && sourceTable.identityColumns[0] === first);
+  return indexed
+    ? undefined
+    : `digests read key ranges by an index that leads with ${first}; there is none`;
+}
+
 export function planDigest(model: RowModel, spec: MappingSpec, session: PgSession): DigestChoice {
   const { mapping, sourceTable } = model;
   // Buckets are ranges of the key's first column; the other key columns are fields of the row.
   const keyType = (index: number) =>
     sourceTable.columns.get(mapping.sourceKeyColumns[index]!)!.type;
-  const leading = keyType(0);
-  if (
-    describeSource(leading).family !== 'integer' ||
-    leading.name === 'oid' ||
-    describeTarget(model.keyTargetColumns[0]!).kind !== 'integer'
-  ) {
-    return { reason: "digests cut key ranges on the key's first column, an integer one only" };
-  }
+  const unbucketed = bucketKeyReason(model);
+  if (unbucketed !== undefined) return { reason: unbucketed };
   let sourceFilter: string | undefined;
   if (spec.filter !== undefined) {
     const rendered = renderFilter(spec.filter, sourceTable, session);
@@ -88,6 +112,7 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
     sourceSql.push(rendered.sql);
   }
   const targetFields: string[] = [];
+  const targetOrder = [quoteIdent(model.keyTargetColumns[0]!.name)];
   const sourceFields: SourceField[] = [];
   for (let i = 0; i < targetColumns.length; i++) {
     const column = targetColumns[i]!;
@@ -96,24 +121,27 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
       return { reason: `${column.name}: MySQL cannot render ${column.columnType} canonically` };
     }
     sourceFields.push({ sql: sourceSql[i]!, text: rendered.text });
-    if (rendered.text) {
-      // Its own characters as UTF-8, which PostgreSQL hashes: converted unless the column's
-      // bytes already are (the conversion costs a tenth of the statement). The prefix counts
-      // bytes (constant time on both sides; equal bytes, equal count).
-      const text = utf8Sets.has(column.characterSet ?? '')
+    // Character data as UTF-8, which PostgreSQL hashes: converted unless the column's bytes
+    // already are (the conversion costs a tenth of the statement). The prefix counts bytes
+    // (constant time on both sides; equal bytes, equal count).
+    const text =
+      !rendered.text || utf8Sets.has(column.characterSet ?? '')
         ? rendered.sql
         : `CONVERT(${rendered.sql} USING utf8mb4)`;
-      targetFields.push(`LENGTH(${text}), ':', ${text}`);
-    } else targetFields.push(`${rendered.sql}, ';'`);
+    targetFields.push(rendered.text ? `LENGTH(${text}), ':', ${text}` : `${text}, ';'`);
+    // The other key columns order rows by their texts' bytes, as PostgreSQL's "C" collation does.
+    if (i > 0 && i < model.keyTargetColumns.length) targetOrder.push(`CAST(${text} AS BINARY)`);
   }
   return {
     plan: Object.freeze({
       sourceKey: quotePgIdent(mapping.sourceKeyColumns[0]!),
       sourceFields: Object.freeze(sourceFields),
       sourceFilter,
+      keyFields: model.keyTargetColumns.length,
       targetKey: quoteIdent(model.keyTargetColumns[0]!.name),
       // CONCAT_WS skips NULLs (CONCAT would give NULL), as PostgreSQL's concat() does.
       targetRowSql: `CONCAT_WS('', ${targetFields.join(', ')})`,
+      targetOrderSql: targetOrder.join(', '),
     }),
   };
 }

@@ -38,7 +38,7 @@ export interface PreparedMapping {
 
 /**
  * Checks the selected to-mes mappings against both schemas, compiles them, and prepares each for
- * comparison. Sets the target session up for the audit's reads.
+ * comparison.
  */
 export async function prepareMappings(
   specs: readonly MappingSpec[],
@@ -52,17 +52,11 @@ export async function prepareMappings(
   const tables = mappedTables(specs);
   // Each side's round trips go one after the other (a client runs one query at a time), both
   // sides at once.
-  const [[sourceSchema, settings], [targetSchema]] = await Promise.all([
+  const [[sourceSchema, settings], targetSchema] = await Promise.all([
     introspectSource(source, tables.source).then(
       async (schema) => [schema, await sourceSettings(source)] as const,
     ),
-    introspectTarget(target, tables.target).then(async (schema) => {
-      // Reads in UTC (TIMESTAMP columns), with room for a chunk's digest input.
-      await target.query(
-        "SET SESSION time_zone = '+00:00', SESSION group_concat_max_len = 1073741824",
-      );
-      return [schema] as const;
-    }),
+    introspectTarget(target, tables.target),
   ]);
   const schemas: Schemas = { source: sourceSchema, target: targetSchema };
   const compiled = compileMappings(specs, schemas, {

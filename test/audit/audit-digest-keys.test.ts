@@ -8,7 +8,9 @@ import { auditJson, countsOf, mappingOf } from './support.js';
  * the buckets, the other key columns are hashed with the row, and the filter is rendered as SQL on
  * the source, so such a mapping is compared by digests too. A single changed byte in a wide row,
  * a row the filter keeps out but the MES holds, and a missing row are all found. A latin1 column
- * (whose bytes are not UTF-8) is hashed as UTF-8 like the others.
+ * (whose bytes are not UTF-8) is hashed as UTF-8 like the others. A key whose second column is
+ * text, which the MES's collation orders otherwise than its bytes, joins rows alike on both sides;
+ * a key whose first column leads no index is compared by rows, and says so.
  */
 const orders = 600;
 const linesPerOrder = 4;
@@ -30,6 +32,11 @@ const crmSchema = `
          date '2000-01-01' + o % 200,
          repeat(md5(o::text || p::text) || 'ü', 60)
     from generate_series(1, ${orders}) o, generate_series(1, ${linesPerOrder}) p;
+  create table tagged (grp bigint not null, code varchar(8) not null, v integer not null,
+                       primary key (grp, code));
+  insert into tagged
+  select g, c, g * 10 + ascii(c) from generate_series(1, 300) g,
+         unnest(array['a', 'B', 'c', 'é', 'f', 'Z', 'ñ', 'o']) c;
 `;
 
 const mesSchema = [
@@ -39,6 +46,10 @@ const mesSchema = [
     note varchar(40) character set latin1 null, created datetime(6) not null, due date null, wide varchar(2500) not null,
     primary key (order_id, pos)
   ) default charset utf8mb4 collate utf8mb4_unicode_ci`,
+  `create table stg_tagged (grp bigint not null, code varchar(8) not null, v int not null,
+    primary key (grp, code)) default charset utf8mb4 collate utf8mb4_unicode_ci`,
+  `create table stg_line_by_pos (pos int not null, order_id bigint not null,
+    sku varchar(32) not null, primary key (pos, order_id)) default charset utf8mb4`,
 ];
 
 const mappingsYaml = `
@@ -68,6 +79,21 @@ filter:
 onDelete: delete
 `;
 
+const moreYaml = `
+- name: tagged
+  source: public.tagged
+  target: stg_tagged
+  key: { grp: grp, code: code }
+  columns:
+    v: v
+- name: lines_by_pos
+  source: public.line
+  target: stg_line_by_pos
+  key: { pos: pos, order_id: order_id }
+  columns:
+    sku: sku
+`;
+
 describe('millrace audit by digests: composite keys and filters', () => {
   let dbs: TestDatabases;
   let env: NodeJS.ProcessEnv;
@@ -77,7 +103,11 @@ describe('millrace audit by digests: composite keys and filters', () => {
     dbs = await createTestDatabases('audit_digest_keys');
     env = await backfilledEnv(
       dbs,
-      { crm: crmSchema, mes: mesSchema, mappings: { 'lines.yaml': mappingsYaml } },
+      {
+        crm: crmSchema,
+        mes: mesSchema,
+        mappings: { 'lines.yaml': mappingsYaml, 'more.yaml': moreYaml },
+      },
       'digestkeys',
     );
     const [counted] = await dbs.mysql.query('select count(*) as n from stg_line');
@@ -103,6 +133,11 @@ describe('millrace audit by digests: composite keys and filters', () => {
       different: 0,
     });
     expect(result.stderr).toMatch(/"mapping":"lines",.*"rowChunks":0,"comparedBy":"digest"/);
+    expect(countsOf(report, 'tagged')).toMatchObject({ matched: 2_400, different: 0 });
+    expect(result.stderr).toMatch(/"mapping":"tagged",.*"rowChunks":0,"comparedBy":"digest"/);
+    expect(mappingOf(report, 'lines_by_pos').strategy).toBe('rows');
+    expect(mappingOf(report, 'lines_by_pos').strategyReason).toMatch(/index that leads with pos/);
+    expect(mappingOf(report, 'lines_by_pos').matched).toBe(orders * linesPerOrder);
   }, 120_000);
 
   it('finds one changed byte in a wide row, a row the filter keeps out, and a missing row', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalColumnSql } from '../../src/audit/chunk-hash.js';
 import { jsTrimCharacters } from '../../src/audit/digest-rules.js';
@@ -250,8 +251,11 @@ describe('digest renderings against the values module', () => {
     }
   });
 
-  it('hashes the same text to the same signed 64-bit text in both databases', async () => {
-    // What both digest statements do to a row's text (sql/bucket-digests.ts): equal texts.
+  it('joins the same texts in the same order to the same MD5 in both databases', async () => {
+    // What both digest statements do to a bucket's rows (sql/bucket-digests.ts): rows ordered by
+    // the key's first column, then by the other key columns' texts byte by byte, their texts
+    // joined and hashed.
+    const seconds = ['a', 'B', 'é', 'e', 'Z', '😀', 'ñ', '', 'a\u0001', 'ab', 'Ab', 'z'];
     const texts = [
       '',
       ';',
@@ -263,20 +267,34 @@ describe('digest renderings against the values module', () => {
       '\u0001\u001f\'"\\',
       ...Array.from({ length: 200 }, (_, i) => `${i};${i * 7919}:${'é'.repeat(i % 13)}`),
     ];
-    const { rows } = await db.pg.query<{ h: string }>(
-      `select (('x' || left(md5(t), 16))::bit(64)::bigint)::text as h
-         from unnest($1::text[]) with ordinality as input(t, ord) order by ord`,
-      [texts],
+    // Keys unique, as in a bucket; given in reverse, so both sides must sort.
+    const rows = texts
+      .map((t, i) => ({ k: Math.floor(i / 12), s: seconds[(i * 5) % 12]!, t }))
+      .reverse();
+    const expected = [...rows].sort(
+      (a, b) => a.k - b.k || Buffer.compare(Buffer.from(a.s), Buffer.from(b.s)),
     );
-    for (const [index, text] of texts.entries()) {
-      const [mysqlRows] = await db.mysql.query({
-        sql: 'select cast(cast(conv(left(md5(?), 16), 16, 10) as unsigned) as signed)',
-        rowsAsArray: true,
-        values: [text],
-      });
-      const mysqlHash = String((mysqlRows as [string][])[0]![0]);
-      expect(rows[index]!.h, `hash of ${JSON.stringify(text.slice(0, 40))}`).toBe(mysqlHash);
-    }
+    const md5 = createHash('md5')
+      .update(expected.map((row) => row.t).join(''))
+      .digest('hex');
+    const { rows: pgRows } = await db.pg.query<{ h: string }>(
+      `select md5(string_agg(t, '' order by k, s collate "C")) as h
+         from unnest($1::int[], $2::text[], $3::text[]) as input(k, s, t)`,
+      [rows.map((row) => row.k), rows.map((row) => row.s), rows.map((row) => row.t)],
+    );
+    expect(pgRows[0]!.h).toBe(md5);
+    await db.mysql.query(
+      `create temporary table joined (k int, s varchar(8), t longtext)
+         default charset utf8mb4 collate utf8mb4_unicode_ci`,
+    );
+    await db.mysql.query('insert into joined (k, s, t) values ?', [
+      rows.map((row) => [row.k, row.s, row.t]),
+    ]);
+    await db.mysql.query('set session group_concat_max_len = 1073741824');
+    const [mysqlRows] = await db.mysql.query(
+      "select md5(group_concat(t order by k, cast(s as binary) separator '')) as h from joined",
+    );
+    expect((mysqlRows as { h: string }[])[0]!.h).toBe(md5);
   });
 
   it("trims with btrim exactly what JavaScript's trim removes", async () => {

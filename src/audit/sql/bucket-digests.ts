@@ -60,10 +60,12 @@ export function sourceRowSql(fields: readonly SourceField[]): string {
 
 /**
  * Per bucket of `range`: the bucket number, the count of source rows (those the mapping's filter
- * passes) and the XOR of their row hashes, a signed 64-bit integer as on the MySQL side, so that
- * equal digests are equal texts. The fields are computed in a subquery kept apart (OFFSET 0), so
- * each is evaluated once per row, and each row's hash in another, so only the bucket and the
- * hash (not the row's text) reach the grouping.
+ * passes) and the MD5 of their texts joined in key order (see DigestPlan). Each bucket is one
+ * range scan of the key's index, so its rows come in key order already; they are joined in the
+ * order the subquery gives them, which costs nothing, where an ordered aggregate would sort each
+ * bucket on its own (a few microseconds each, more than its rows cost at eight per bucket). Were
+ * the order ever not kept, the bucket would only look different. The fields are computed in a
+ * subquery kept apart, so each is evaluated once per row.
  */
 export function sourceBucketDigests(
   table: SourceTableRef,
@@ -71,24 +73,66 @@ export function sourceBucketDigests(
   range: BucketRange,
 ): PgStatement {
   const fields = plan.sourceFields.map((field, index) => `${field.sql} AS f${index}`).join(', ');
-  const row = sourceRowSql(plan.sourceFields);
+  // The key column itself, which the index scan gives in order (no sort), then the other key
+  // columns' texts byte by byte (see DigestPlan).
+  const order = [
+    plan.sourceKey,
+    ...plan.sourceFields.slice(1, plan.keyFields).map((field) => `(${field.sql}) COLLATE "C"`),
+  ];
   const key = plan.sourceKey;
-  const within = sourceWithin(key, range, 4);
+  const within = sourceWithin(key, range, 5);
   const filter = plan.sourceFilter === undefined ? '' : ` AND (${plan.sourceFilter})`;
+  const buckets =
+    range.within === undefined ? 'generate_series(0::bigint, $4::bigint)' : 'unnest($4::bigint[])';
   return {
     text:
-      `SELECT b, count(*) AS n, bit_xor(h)::text AS s FROM (` +
-      `SELECT (k - $1::bigint) / $3::bigint AS b, ('x' || left(md5(${row}), 16))::bit(64)::bigint AS h` +
-      ` FROM (SELECT ${key}::bigint AS k, ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
-      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint${within.sql}${filter} OFFSET 0) AS r OFFSET 0)` +
-      ` AS q GROUP BY 1 ORDER BY 1`,
-    values: [String(range.first), String(range.last), String(range.width), ...within.values],
+      `SELECT g.b, d.n, d.s FROM ${buckets} AS g(b) CROSS JOIN LATERAL (` +
+      `SELECT count(*) AS n, md5(string_agg(${sourceRowSql(plan.sourceFields)}, '')) AS s` +
+      ` FROM (SELECT ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
+      // The bucket's last key never passes the range's (nor overflows a BIGINT).
+      ` WHERE ${key} >= $1::bigint + g.b * $3::bigint` +
+      ` AND ${key} <= $1::bigint + least(g.b * $3::bigint + ($3::bigint - 1), $2::bigint - $1::bigint)` +
+      `${within.sql}${filter} ORDER BY ${order.join(', ')}) AS r) AS d WHERE d.n > 0 ORDER BY 1`,
+    values: [
+      String(range.first),
+      String(range.last),
+      String(range.width),
+      range.within === undefined
+        ? String(bucketCount(range) - 1n)
+        : withinBuckets(range).map(String),
+      ...within.values,
+    ],
   };
 }
 
+function bucketCount(range: BucketRange): bigint {
+  return (range.last - range.first + range.width) / range.width;
+}
+
+/** The buckets of `range` that hold keys of its `within` buckets, in order. */
+function withinBuckets(range: BucketRange): bigint[] {
+  const { first, width, buckets } = range.within!;
+  const found: bigint[] = [];
+  for (const coarse of buckets) {
+    const low = first + coarse * width;
+    const high = low + width - 1n;
+    const from = (max(low, range.first) - range.first) / range.width;
+    const to = (min(high, range.last) - range.first) / range.width;
+    for (let bucket = from; bucket <= to; bucket++) {
+      if (found.length === 0 || found[found.length - 1]! < bucket) found.push(bucket);
+    }
+  }
+  return found;
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
 /**
  * The same per bucket of the target: live rows only, and only `owner`'s in a shared table.
- * Grouped by position: MySQL would take a column named like the alias `b` for it.
+ * Grouped by position: MySQL would take a column named like the alias `b` for it. The audit's
+ * MES sessions allow a long GROUP_CONCAT (run-audit.ts); one cut short could still never equal
+ * the source's text, whose rows it would have to hold all of (their texts end unambiguously).
  */
 export function targetBucketDigests(
   table: string,
@@ -109,7 +153,7 @@ export function targetBucketDigests(
   return {
     sql:
       `SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
-      ` CAST(BIT_XOR(CAST(CONV(LEFT(MD5(${plan.targetRowSql}), 16), 16, 10) AS UNSIGNED)) AS SIGNED) AS s` +
+      ` MD5(GROUP_CONCAT(${plan.targetRowSql} ORDER BY ${plan.targetOrderSql} SEPARATOR '')) AS s` +
       ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY 1`,
     values,
   };
