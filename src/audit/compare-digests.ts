@@ -6,6 +6,9 @@ import type { RowModel } from './row-model.js';
 import { querySource } from './source-reader.js';
 import {
   type BucketRange,
+  type BucketWindow,
+  bucketCount,
+  bucketKeyIntervals,
   sourceBucketDigests,
   sourceBucketRows,
   sourceKeySpan,
@@ -49,7 +52,7 @@ const maxCoarseBuckets = 65_536n;
 /**
  * Coarse buckets of the first range, then of each later one: the first is a small sample that
  * tells how widespread the differences are before most of the span is digested; later ones
- * bound each answer (one short row per bucket and side) and are few, since the servers idle a
+ * bound each answer (one short entry per bucket and side) and are few, since the servers idle a
  * moment between statements.
  */
 const firstRangeBuckets = 256n;
@@ -195,7 +198,11 @@ async function compareDiffering(
 ): Promise<void> {
   for (let start = 0; start < differing.length; start += bucketsPerRowRead) {
     const batch = differing.slice(start, start + bucketsPerRowRead);
-    const reading = readBucketRows(options, narrowRange(range, batch));
+    const reading = readBucketRows(
+      options,
+      range,
+      batch.map((mismatch) => mismatch.bucket),
+    );
     startNext();
     await compareBucketRows(options, stats, await reading);
   }
@@ -242,103 +249,144 @@ function ceilDivide(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
 
-type DigestRows = readonly (readonly unknown[])[];
+/** One side's digests of a range's buckets, as the statement returns them (sql/bucket-digests.ts). */
+interface RangeDigests {
+  /** Buckets holding rows. */
+  readonly buckets: number;
+  readonly rows: number;
+  /** `<bucket>:<rows>:<md5>` per bucket holding rows, comma-separated in bucket order. */
+  readonly text: string;
+}
+
+type Digests = { readonly source: RangeDigests; readonly target: RangeDigests };
 
 /**
  * Both sides' bucket digests of a range, asked for at once. The promise may be awaited later (a
  * failure is seen there), so it never goes unhandled meanwhile.
  */
-function askDigests(
-  options: DigestPassOptions,
-  range: BucketRange,
-): Promise<{ source: DigestRows; target: DigestRows }> {
+function askDigests(options: DigestPassOptions, range: BucketRange): Promise<Digests> {
   const { source, sourceHelper, target, targetHelper, model, plan, liveSql } = options;
-  const sourceStatement = (session: PgClient) => (part: BucketRange) =>
-    querySource(session, sourceBucketDigests(model.mapping.source, plan, part));
-  const targetStatement = (session: MysqlConnection) => (part: BucketRange) =>
-    queryRows(
-      session,
-      targetBucketDigests(model.mapping.target, plan, part, liveSql, model.mapping.owner),
+  const sourceStatement = (session: PgClient) => async (window: BucketWindow) =>
+    rangeDigests(
+      await querySource(session, sourceBucketDigests(model.mapping.source, plan, range, window)),
+    );
+  const targetStatement = (session: MysqlConnection) => async (window: BucketWindow) =>
+    rangeDigests(
+      await queryRows(
+        session,
+        targetBucketDigests(
+          model.mapping.target,
+          plan,
+          range,
+          window,
+          liveSql,
+          model.mapping.owner,
+        ),
+      ),
     );
   const pending = Promise.all([
     inHalves(range, sourceStatement(source), sourceHelper && sourceStatement(sourceHelper)),
     inHalves(range, targetStatement(target), targetHelper && targetStatement(targetHelper)),
-  ]).then(([sourceRows, targetRows]) => ({ source: sourceRows, target: targetRows }));
+  ]).then(([sourceDigests, targetDigests]) => ({ source: sourceDigests, target: targetDigests }));
   pending.catch(() => undefined);
   return pending;
 }
 
-/**
- * One side's bucket digests of a range: with a second session, the range's two halves (cut at a
- * bucket boundary) at once, one per session, the second half's buckets numbered on from the
- * first's. Each side's statement is CPU-bound on its server; two let a side use both cores while
- * the other side's is done, whichever of the two costs more per row.
- */
-async function inHalves(
-  range: BucketRange,
-  digest: (part: BucketRange) => Promise<DigestRows>,
-  helper: ((part: BucketRange) => Promise<DigestRows>) | undefined,
-): Promise<DigestRows> {
-  const buckets = ceilDivide(range.last - range.first + 1n, range.width);
-  if (helper === undefined || buckets < 2n) return digest(range);
-  const half = buckets / 2n;
-  const second = range.first + half * range.width;
-  const [low, high] = await Promise.all([
-    digest({ ...range, last: second - 1n }),
-    helper({ ...range, first: second }),
-  ]);
-  return [...low, ...high.map((row) => [String(BigInt(String(row[0])) + half), ...row.slice(1)])];
+function rangeDigests(rows: readonly (readonly unknown[])[]): RangeDigests {
+  const [buckets, count, text] = rows[0]!;
+  return { buckets: Number(buckets), rows: Number(count), text: String(text) };
 }
 
 /**
- * Walks both sides' bucket digests (each in bucket order): equal buckets are counted as matched,
- * the others returned in bucket order with the larger of their two row counts. Both sides give
- * the count as a decimal and the MD5 as lowercase hex, so equal digests are equal strings.
+ * One side's bucket digests of a range: with a second session, the range's two halves of its
+ * buckets at once, one per session, the second's entries following the first's. Each side's
+ * statement is CPU-bound on its server; two let a side use both cores while the other side's is
+ * done, whichever of the two costs more per row.
  */
-function matchRange(
-  options: DigestPassOptions,
-  stats: DigestStats,
-  digests: { source: DigestRows; target: DigestRows },
-): RangeMatch {
-  const { source: sourceRows, target: targetRows } = digests;
+async function inHalves(
+  range: BucketRange,
+  digest: (window: BucketWindow) => Promise<RangeDigests>,
+  helper: ((window: BucketWindow) => Promise<RangeDigests>) | undefined,
+): Promise<RangeDigests> {
+  const last = bucketCount(range) - 1n;
+  if (helper === undefined || last < 1n) return digest({ from: 0n, to: last });
+  const half = (last + 1n) / 2n;
+  const [low, high] = await Promise.all([
+    digest({ from: 0n, to: half - 1n }),
+    helper({ from: half, to: last }),
+  ]);
+  return {
+    buckets: low.buckets + high.buckets,
+    rows: low.rows + high.rows,
+    text: low.text === '' || high.text === '' ? low.text + high.text : `${low.text},${high.text}`,
+  };
+}
+
+/** A bucket's entry in a RangeDigests text, parsed. */
+interface Entry {
+  readonly bucket: number;
+  readonly rows: number;
+  readonly text: string;
+}
+
+function entries(text: string): Entry[] {
+  if (text === '') return [];
+  return text.split(',').map((entry) => {
+    const first = entry.indexOf(':');
+    const second = entry.indexOf(':', first + 1);
+    return {
+      bucket: Number(entry.slice(0, first)),
+      rows: Number(entry.slice(first + 1, second)),
+      text: entry,
+    };
+  });
+}
+
+/**
+ * Matches both sides' bucket digests: equal buckets are counted as matched (all at once when
+ * the two texts are equal, as in a consistent range), the others returned in bucket order with
+ * the larger of their two row counts.
+ */
+function matchRange(options: DigestPassOptions, stats: DigestStats, digests: Digests): RangeMatch {
+  const { source, target } = digests;
+  if (source.text === target.text) {
+    options.tally.recordMatched(source.rows);
+    stats.sourceRead += source.rows;
+    stats.targetRead += source.rows;
+    stats.hashedChunks += source.buckets;
+    return { mismatches: [], rows: BigInt(source.rows) };
+  }
+  const sourceEntries = entries(source.text);
+  const targetEntries = entries(target.text);
   const mismatches: Mismatch[] = [];
-  let rows = 0n;
+  let rows = 0;
   let s = 0;
   let t = 0;
-  while (s < sourceRows.length || t < targetRows.length) {
-    const sr = sourceRows[s];
-    const tr = targetRows[t];
-    const sb = sr === undefined ? undefined : BigInt(String(sr[0]));
-    const tb = tr === undefined ? undefined : BigInt(String(tr[0]));
-    let count: bigint;
-    if (sb !== undefined && (tb === undefined || sb < tb)) {
-      count = BigInt(String(sr![1]));
-      mismatches.push({ bucket: sb, rows: count });
+  while (s < sourceEntries.length || t < targetEntries.length) {
+    const se = sourceEntries[s];
+    const te = targetEntries[t];
+    if (se !== undefined && (te === undefined || se.bucket < te.bucket)) {
+      mismatches.push({ bucket: BigInt(se.bucket), rows: BigInt(se.rows) });
+      rows += se.rows;
       s++;
-    } else if (tb !== undefined && (sb === undefined || tb < sb)) {
-      count = BigInt(String(tr![1]));
-      mismatches.push({ bucket: tb, rows: count });
+    } else if (te !== undefined && (se === undefined || te.bucket < se.bucket)) {
+      mismatches.push({ bucket: BigInt(te.bucket), rows: BigInt(te.rows) });
+      rows += te.rows;
       t++;
     } else {
       s++;
       t++;
-      if (String(sr![1]) === String(tr![1]) && String(sr![2]) === String(tr![2])) {
-        const matched = Number(sr![1]);
-        options.tally.recordMatched(matched);
-        stats.sourceRead += matched;
-        stats.targetRead += matched;
+      const larger = Math.max(se!.rows, te!.rows);
+      rows += larger;
+      if (se!.text === te!.text) {
+        options.tally.recordMatched(se!.rows);
+        stats.sourceRead += se!.rows;
+        stats.targetRead += se!.rows;
         stats.hashedChunks++;
-        count = BigInt(matched);
-      } else {
-        const sc = BigInt(String(sr![1]));
-        const tc = BigInt(String(tr![1]));
-        count = sc > tc ? sc : tc;
-        mismatches.push({ bucket: sb!, rows: count });
-      }
+      } else mismatches.push({ bucket: BigInt(se!.bucket), rows: BigInt(larger) });
     }
-    rows += count;
   }
-  return { mismatches, rows };
+  return { mismatches, rows: BigInt(rows) };
 }
 
 /**
@@ -362,40 +410,21 @@ function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   };
 }
 
-type BucketRows = readonly [DigestRows, DigestRows];
+type BucketRows = readonly [readonly (readonly unknown[])[], readonly (readonly unknown[])[]];
 
-/**
- * `range` cut down to the keys from the first to the last of `batch`'s buckets (in bucket
- * order), so a row read scans only those; its buckets are numbered from the first of them.
- */
-function narrowRange(range: BucketRange, batch: readonly Mismatch[]): NarrowRange {
-  const low = batch[0]!.bucket;
-  const high = batch[batch.length - 1]!.bucket;
-  return {
-    range: {
-      ...range,
-      first: range.first + low * range.width,
-      last: min(range.first + (high + 1n) * range.width - 1n, range.last),
-    },
-    buckets: batch.map((mismatch) => mismatch.bucket - low),
-  };
-}
-
-interface NarrowRange {
-  readonly range: BucketRange;
-  readonly buckets: readonly bigint[];
-}
-
-/** Both sides' rows of the given buckets of `range`, asked for at once. */
+/** Both sides' rows of the given buckets of `range` (in bucket order), asked for at once. */
 function readBucketRows(
   options: DigestPassOptions,
-  { range, buckets }: NarrowRange,
+  range: BucketRange,
+  buckets: readonly bigint[],
 ): Promise<BucketRows> {
   const { source, target, model, plan } = options;
+  const intervals = bucketKeyIntervals(range, buckets);
+  if (intervals.length === 0) return Promise.resolve([[], []]);
   const pending = Promise.all([
     querySource(
       source,
-      sourceBucketRows(model.mapping.source, model.sourceColumns, plan, range, buckets),
+      sourceBucketRows(model.mapping.source, model.sourceColumns, plan, intervals),
     ),
     queryRows(
       target,
@@ -403,8 +432,7 @@ function readBucketRows(
         model.mapping.target,
         model.targetSelect,
         plan,
-        range,
-        buckets,
+        intervals,
         model.mapping.owner,
       ),
     ),

@@ -58,19 +58,37 @@ export function sourceRowSql(fields: readonly SourceField[]): string {
   return `concat(${fields.map((field, index) => sourceField(field, `f${index}`)).join(', ')})`;
 }
 
+/** Buckets `from..to` (inclusive) of a range: what one digest statement covers. */
+export interface BucketWindow {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** How many buckets `range` is cut into. */
+export function bucketCount(range: BucketRange): bigint {
+  return (range.last - range.first + range.width) / range.width;
+}
+
 /**
- * Per bucket of `range`: the bucket number, the count of source rows (those the mapping's filter
- * passes) and the MD5 of their texts joined in key order (see DigestPlan). Each bucket is one
- * range scan of the key's index, so its rows come in key order already; they are joined in the
- * order the subquery gives them, which costs nothing, where an ordered aggregate would sort each
- * bucket on its own (a few microseconds each, more than its rows cost at eight per bucket). Were
- * the order ever not kept, the bucket would only look different. The fields are computed in a
- * subquery kept apart, so each is evaluated once per row.
+ * What a digest statement returns, as one row: how many buckets hold rows, how many rows they
+ * hold, and `<bucket>:<rows>:<md5>` per such bucket, comma-separated in bucket order (the same
+ * decimal and lowercase hex texts on both sides, so equal digests are equal texts). One row
+ * rather than one per bucket: Node reads and keeps one string, not thousands of rows.
+ */
+/**
+ * The source's digests of the buckets in `window`: per bucket the count of
+ * source rows (those the mapping's filter passes) and the MD5 of their texts joined in key order
+ * (see DigestPlan). Each bucket is one range scan of the key's index, so its rows come in key
+ * order already; they are joined in the order the subquery gives them, which costs nothing,
+ * where an ordered aggregate would sort each bucket on its own (a few microseconds each, more
+ * than its rows cost at eight per bucket). Were the order ever not kept, the bucket would only
+ * look different. The fields are computed in a subquery kept apart, so each is evaluated once.
  */
 export function sourceBucketDigests(
   table: SourceTableRef,
   plan: DigestPlan,
   range: BucketRange,
+  window: BucketWindow,
 ): PgStatement {
   const fields = plan.sourceFields.map((field, index) => `${field.sql} AS f${index}`).join(', ');
   // The key column itself, which the index scan gives in order (no sort), then the other key
@@ -80,33 +98,35 @@ export function sourceBucketDigests(
     ...plan.sourceFields.slice(1, plan.keyFields).map((field) => `(${field.sql}) COLLATE "C"`),
   ];
   const key = plan.sourceKey;
-  const within = sourceWithin(key, range, 5);
+  const whole = range.within === undefined;
+  const within = sourceWithin(key, range, whole ? 6 : 5);
   const filter = plan.sourceFilter === undefined ? '' : ` AND (${plan.sourceFilter})`;
-  const buckets =
-    range.within === undefined ? 'generate_series(0::bigint, $4::bigint)' : 'unnest($4::bigint[])';
+  const buckets = whole ? 'generate_series($4::bigint, $5::bigint)' : 'unnest($4::bigint[])';
   return {
     text:
-      `SELECT g.b, d.n, d.s FROM ${buckets} AS g(b) CROSS JOIN LATERAL (` +
+      `SELECT count(*)::text, coalesce(sum(d.n), 0)::text,` +
+      ` coalesce(string_agg(g.b || ':' || d.n || ':' || d.s, ',' ORDER BY g.b), '')` +
+      ` FROM ${buckets} AS g(b) CROSS JOIN LATERAL (` +
       `SELECT count(*) AS n, md5(string_agg(${sourceRowSql(plan.sourceFields)}, '')) AS s` +
       ` FROM (SELECT ${fields} FROM ${quotePgTable(table.schema, table.table)}` +
       // The bucket's last key never passes the range's (nor overflows a BIGINT).
       ` WHERE ${key} >= $1::bigint + g.b * $3::bigint` +
       ` AND ${key} <= $1::bigint + least(g.b * $3::bigint + ($3::bigint - 1), $2::bigint - $1::bigint)` +
-      `${within.sql}${filter} ORDER BY ${order.join(', ')}) AS r) AS d WHERE d.n > 0 ORDER BY 1`,
+      `${within.sql}${filter} ORDER BY ${order.join(', ')}) AS r) AS d WHERE d.n > 0`,
     values: [
       String(range.first),
       String(range.last),
       String(range.width),
-      range.within === undefined
-        ? String(bucketCount(range) - 1n)
-        : withinBuckets(range).map(String),
+      ...(whole
+        ? [String(window.from), String(window.to)]
+        : [
+            withinBuckets(range)
+              .filter((bucket) => bucket >= window.from && bucket <= window.to)
+              .map(String),
+          ]),
       ...within.values,
     ],
   };
-}
-
-function bucketCount(range: BucketRange): bigint {
-  return (range.last - range.first + range.width) / range.width;
 }
 
 /** The buckets of `range` that hold keys of its `within` buckets, in order. */
@@ -129,92 +149,130 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
- * The same per bucket of the target: live rows only, and only `owner`'s in a shared table.
- * Grouped by position: MySQL would take a column named like the alias `b` for it. The audit's
- * MES sessions allow a long GROUP_CONCAT (run-audit.ts); one cut short could still never equal
- * the source's text, whose rows it would have to hold all of (their texts end unambiguously).
+ * The target's digests of the buckets in `window`, likewise: live rows only, and only
+ * `owner`'s in a shared table. The audit's MES sessions allow a long GROUP_CONCAT
+ * (run-audit.ts); a bucket's text cut short could still never equal the source's, as it would
+ * have to hold all of the rows the count says (their texts end unambiguously).
  */
 export function targetBucketDigests(
   table: string,
   plan: DigestPlan,
   range: BucketRange,
+  window: BucketWindow,
   live: string | undefined,
   owner: RowOwner | undefined,
 ): Statement {
   const key = plan.targetKey;
   const within = targetWithin(key, range);
+  const low = range.first + window.from * range.width;
+  const high = min(range.first + window.to * range.width + range.width - 1n, range.last);
   const where = [`${key} >= ?`, `${key} <= ?`, ...within.sql];
-  const values: unknown[] = [range.first, range.width, range.first, range.last, ...within.values];
+  const values: unknown[] = [range.first, range.width, low, high, ...within.values];
   if (live !== undefined) where.push(live);
   if (owner !== undefined) {
     where.push(`${quoteIdent(owner.column)} = ?`);
     values.push(owner.value);
   }
+  // Grouped by position: MySQL would take a column named like the alias `b` for it.
   return {
     sql:
-      `SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
+      `SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(GROUP_CONCAT(b, ':', n, ':', s ORDER BY b SEPARATOR ','), '')` +
+      ` FROM (SELECT (${key} - ?) DIV ? AS b, COUNT(*) AS n,` +
       ` MD5(GROUP_CONCAT(${plan.targetRowSql} ORDER BY ${plan.targetOrderSql} SEPARATOR '')) AS s` +
-      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY 1 ORDER BY 1`,
+      ` FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} GROUP BY 1) AS d`,
     values,
   };
 }
 
-/** Source rows (`columns`, text form) of the listed buckets of `range`, in key order. */
+/**
+ * The keys of the listed buckets of `range` (in bucket order), as inclusive intervals in key
+ * order: consecutive buckets joined, and with `within`, only the keys of its buckets.
+ */
+export function bucketKeyIntervals(range: BucketRange, buckets: readonly bigint[]): KeyInterval[] {
+  let intervals = buckets.map((bucket) => {
+    const low = range.first + bucket * range.width;
+    return { low, high: min(low + range.width - 1n, range.last) };
+  });
+  if (range.within !== undefined) {
+    const { first, width, buckets: coarse } = range.within;
+    const allowed = coarse.map((bucket) => {
+      const low = first + bucket * width;
+      return { low, high: low + width - 1n };
+    });
+    intervals = intersect(intervals, allowed);
+  }
+  const joined: KeyInterval[] = [];
+  for (const interval of intervals) {
+    const last = joined[joined.length - 1];
+    if (last !== undefined && last.high + 1n === interval.low) last.high = interval.high;
+    else joined.push({ ...interval });
+  }
+  return joined;
+}
+
+export interface KeyInterval {
+  low: bigint;
+  high: bigint;
+}
+
+/** The keys in both lists of disjoint intervals, each in key order. */
+function intersect(a: readonly KeyInterval[], b: readonly KeyInterval[]): KeyInterval[] {
+  const both: KeyInterval[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const low = max(a[i]!.low, b[j]!.low);
+    const high = min(a[i]!.high, b[j]!.high);
+    if (low <= high) both.push({ low, high });
+    if (a[i]!.high < b[j]!.high) i++;
+    else j++;
+  }
+  return both;
+}
+
+/**
+ * Source rows (`columns`, text form) with keys in `intervals`, in key order: one range scan of
+ * the key's index per interval, so only those rows are read.
+ */
 export function sourceBucketRows(
   table: SourceTableRef,
   columns: readonly string[],
   plan: DigestPlan,
-  range: BucketRange,
-  buckets: readonly bigint[],
+  intervals: readonly KeyInterval[],
 ): PgStatement {
   const key = plan.sourceKey;
-  const within = sourceWithin(key, range, 5);
   return {
     text:
+      `SELECT r.* FROM unnest($1::bigint[], $2::bigint[]) AS g(low, high) CROSS JOIN LATERAL (` +
       `SELECT ${columns.map(quotePgIdent).join(', ')} FROM ${quotePgTable(table.schema, table.table)}` +
-      ` WHERE ${key} >= $1::bigint AND ${key} <= $2::bigint` +
-      ` AND (${key}::bigint - $1::bigint) / $3::bigint = ANY($4::bigint[])${within.sql} ORDER BY ${key}`,
+      // Kept a subquery (ORDER BY): joined instead, it may be planned as a scan of the table.
+      ` WHERE ${key} >= g.low AND ${key} <= g.high ORDER BY ${key}) AS r ORDER BY r.${key}`,
     values: [
-      String(range.first),
-      String(range.last),
-      String(range.width),
-      buckets.map((bucket) => String(bucket)),
-      ...within.values,
+      intervals.map((interval) => String(interval.low)),
+      intervals.map((interval) => String(interval.high)),
     ],
   };
 }
 
-/** Target rows (`columns`) of the listed buckets of `range`, in key order; `owner`'s only. */
+/** Target rows (`columns`) with keys in `intervals`, in key order; `owner`'s only. */
 export function targetBucketRows(
   table: string,
   columns: readonly string[],
   plan: DigestPlan,
-  range: BucketRange,
-  buckets: readonly bigint[],
+  intervals: readonly KeyInterval[],
   owner: RowOwner | undefined,
 ): Statement {
   const key = plan.targetKey;
-  const within = targetWithin(key, range);
-  const where = [
-    `${key} >= ?`,
-    `${key} <= ?`,
-    `(${key} - ?) DIV ? IN (${buckets.map(() => '?').join(', ')})`,
-    ...within.sql,
-  ];
-  const values: unknown[] = [
-    range.first,
-    range.last,
-    range.first,
-    range.width,
-    ...buckets,
-    ...within.values,
-  ];
+  // OR'ed ranges of the key: the range optimizer reads each by the index.
+  const ranges = intervals.map(() => `${key} BETWEEN ? AND ?`).join(' OR ');
+  const values: unknown[] = intervals.flatMap((interval) => [interval.low, interval.high]);
+  let where = `(${ranges})`;
   if (owner !== undefined) {
-    where.push(`${quoteIdent(owner.column)} = ?`);
+    where += ` AND ${quoteIdent(owner.column)} = ?`;
     values.push(owner.value);
   }
   return {
-    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')} ORDER BY ${key}`,
+    sql: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE ${where} ORDER BY ${key}`,
     values,
   };
 }
