@@ -86,7 +86,18 @@ describe('bucket statements', () => {
       Array.from({ length: 512 }, (_, i) => BigInt(i * 2)),
     );
 
-    async function pgPlan(statement: { text: string; values: readonly unknown[] }) {
+    type Statement = { readonly text: string; readonly values: readonly unknown[] };
+
+    async function pgArrays(statement: Statement): Promise<unknown[][]> {
+      const result = await dbs.pg.query({
+        text: statement.text,
+        values: [...statement.values],
+        rowMode: 'array',
+      });
+      return result.rows;
+    }
+
+    async function pgPlan(statement: Statement) {
       const { rows: plan } = await dbs.pg.query<{ 'QUERY PLAN': string }>({
         text: `explain ${statement.text}`,
         values: [...statement.values],
@@ -102,10 +113,7 @@ describe('bucket statements', () => {
       expect(digests).toMatch(/Index Scan using item_pkey on item\s.*\n\s*Index Cond: \(\(id >= /);
       expect(read).toMatch(/Index Cond: \(\(id >= g\.low\) AND \(id <= g\.high\)\)/);
       for (const text of [digests, read]) expect(text).not.toMatch(/Seq Scan|Join Filter|Parallel/);
-      const { rows: found } = await dbs.pg.query({
-        ...sourceBucketRows(table, ['id', 'name'], plan, intervals),
-        rowMode: 'array',
-      });
+      const found = await pgArrays(sourceBucketRows(table, ['id', 'name'], plan, intervals));
       expect(found.map((row) => Number(row[0]))).toEqual([
         ...[25, 26, 27, 28, 29, 30, 31, 32],
         ...Array.from({ length: 16 }, (_, i) => 5601 + i),
@@ -118,7 +126,9 @@ describe('bucket statements', () => {
       const digests = targetBucketDigests('item', plan, range, window, undefined, undefined);
       const read = targetBucketRows('item', ['id', 'name'], plan, intervals, undefined);
       for (const statement of [digests, read]) {
-        const [explained] = await dbs.mysql.query(`explain ${statement.sql}`, statement.values);
+        const [explained] = await dbs.mysql.query(`explain ${statement.sql}`, [
+          ...statement.values,
+        ]);
         const access = (explained as { table: string; type: string }[]).find(
           (row) => row.table === 'item',
         );
@@ -127,10 +137,7 @@ describe('bucket statements', () => {
       const [targetDigest] = await dbs.mysql.query({ sql: digests.sql, rowsAsArray: true }, [
         ...digests.values,
       ]);
-      const { rows: sourceDigest } = await dbs.pg.query({
-        ...sourceBucketDigests(table, plan, range, window),
-        rowMode: 'array',
-      });
+      const sourceDigest = await pgArrays(sourceBucketDigests(table, plan, range, window));
       const [buckets, count, text] = (targetDigest as unknown[][])[0]!;
       expect([String(buckets), String(count), text]).toEqual(sourceDigest[0]);
       expect(sourceDigest[0]).toEqual(['100', '800', expect.stringMatching(/^0:8:[0-9a-f]{32},/)]);
