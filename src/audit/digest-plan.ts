@@ -139,7 +139,7 @@ export function planDigest(model: RowModel, spec: MappingSpec, session: PgSessio
       sourceFilter,
       keyFields: model.keyTargetColumns.length,
       targetKey: quoteIdent(model.keyTargetColumns[0]!.name),
-      // CONCAT_WS skips NULLs (CONCAT would give NULL), as PostgreSQL's concat() does.
+      // CONCAT_WS skips NULLs (CONCAT would give NULL): a NULL field adds its mark alone.
       targetRowSql: `CONCAT_WS('', ${targetFields.join(', ')})`,
       targetOrderSql: targetOrder.join(', '),
     }),

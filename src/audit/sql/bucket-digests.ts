@@ -43,19 +43,25 @@ function targetWithin(key: string, range: BucketRange) {
 }
 
 /**
- * A field's part of the row text (see DigestPlan) as arguments of concat(), which skips NULLs,
- * over the inner query's column `name`. A rejected non-text value keeps the rejection mark,
- * which MySQL never writes there; a rejected text value is marked by `E` where its length goes.
+ * A field's part of the row text (see DigestPlan) over the inner query's column `name`, never
+ * NULL. A rejected non-text value keeps the rejection mark, which MySQL never writes there; a
+ * rejected text value is marked by `E` where its length goes.
  */
 function sourceField(field: SourceField, name: string): string {
-  if (!field.text) return `${name}, ';'`;
-  if (!field.sql.includes(pgRejectSql)) return `octet_length(${name}), ':', ${name}`;
-  return `CASE WHEN ${name} = ${pgRejectSql} THEN 'E' ELSE octet_length(${name})::text END, ':', ${name}`;
+  if (!field.text) return `coalesce(${name} || ';', ';')`;
+  const length = field.sql.includes(pgRejectSql)
+    ? `CASE WHEN ${name} = ${pgRejectSql} THEN 'E' ELSE octet_length(${name})::text END`
+    : `octet_length(${name})::text`;
+  return `coalesce(${length} || ':' || ${name}, ':')`;
 }
 
-/** PostgreSQL: the row text over the inner query's columns `f0`, `f1`, … */
+/**
+ * PostgreSQL: the row text over the inner query's columns `f0`, `f1`, … The parts are joined
+ * with `||`, not concat(), which looks up each argument's output function on every call (a
+ * tenth of the statement).
+ */
 export function sourceRowSql(fields: readonly SourceField[]): string {
-  return `concat(${fields.map((field, index) => sourceField(field, `f${index}`)).join(', ')})`;
+  return fields.map((field, index) => sourceField(field, `f${index}`)).join(' || ');
 }
 
 /** Buckets `from..to` (inclusive) of a range: what one digest statement covers. */
