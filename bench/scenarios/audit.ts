@@ -11,6 +11,7 @@ import { summariseProfiles } from '../support/cpu-profile.js';
 import { millraceEnv, startMillrace } from '../support/millrace-cli.js';
 import { copyIntoLoadData } from '../support/raw-tools.js';
 import { mb, type ScenarioContext, type ScenarioResult } from '../support/scenario.js';
+import { settleServers } from '../support/settle-servers.js';
 import { median, round } from '../support/stats.js';
 
 interface AuditJson {
@@ -197,6 +198,7 @@ export async function runAudit(context: ScenarioContext): Promise<ScenarioResult
   const { options, dbs, cli, say } = context;
   const rows = Math.max(1_000, Math.round(1_000_000 * options.scale));
   await preparePair(context, rows);
+  say(`  servers settled in ${await settleServers(dbs)} s after the load`);
   const slot = dbs.uniqueName('m');
   const env = millraceEnv(dbs, cli, { slot, publication: slot });
 
@@ -213,6 +215,7 @@ export async function runAudit(context: ScenarioContext): Promise<ScenarioResult
     );
   }
   const expected = await breakOnePercent(context, rows);
+  say(`  servers settled in ${await settleServers(dbs)} s after breaking 1%`);
   const differing = await auditDiffering(context, env, expected);
   let profile: unknown;
   if (options.cpuProf) {
