@@ -76,19 +76,17 @@ export function bucketCount(range: BucketRange): bigint {
 }
 
 /**
- * What a digest statement returns, as one row: how many buckets hold rows, how many rows they
- * hold, and `<bucket>:<rows>:<md5>` per such bucket, comma-separated in bucket order (the same
- * decimal and lowercase hex texts on both sides, so equal digests are equal texts). One row
- * rather than one per bucket: Node reads and keeps one string, not thousands of rows.
- */
-/**
- * The source's digests of the buckets in `window`: per bucket the count of
- * source rows (those the mapping's filter passes) and the MD5 of their texts joined in key order
- * (see DigestPlan). Each bucket is one range scan of the key's index, so its rows come in key
- * order already; they are joined in the order the subquery gives them, which costs nothing,
- * where an ordered aggregate would sort each bucket on its own (a few microseconds each, more
- * than its rows cost at eight per bucket). Were the order ever not kept, the bucket would only
- * look different. The fields are computed in a subquery kept apart, so each is evaluated once.
+ * The source's digests of the buckets in `window`, as one row: how many buckets hold rows, how
+ * many rows they hold, and `<bucket>:<rows>:<md5>` per such bucket, comma-separated in bucket
+ * order (the same decimal and lowercase hex texts on both sides, so equal digests are equal
+ * texts; one row rather than one per bucket, so Node reads and keeps one string, not thousands
+ * of rows). A bucket's rows are the source rows the mapping's filter passes, its MD5 that of
+ * their texts joined in key order (see DigestPlan). Each bucket is one range scan of the key's
+ * index, so its rows come in key order already; they are joined in the order the subquery gives
+ * them, which costs nothing, where an ordered aggregate would sort each bucket on its own (a
+ * few microseconds each, more than its rows cost at eight per bucket). Were the order ever not
+ * kept, the bucket would only look different. The fields are computed in a subquery kept apart,
+ * so each is evaluated once.
  */
 export function sourceBucketDigests(
   table: SourceTableRef,
