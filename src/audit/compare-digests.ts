@@ -1,5 +1,6 @@
 import type { MysqlConnection } from '../mysql/mysql-client.js';
 import type { PgClient } from '../postgres/pg-client.js';
+import { ceilDivide, clamp, minOf } from '../util/bigints.js';
 import type { DigestPlan } from './digest-plan.js';
 import { classifyChunk, type DifferenceHandler, judgeRangeRows } from './range-rows.js';
 import type { RowModel } from './row-model.js';
@@ -125,7 +126,7 @@ export async function compareByDigest(
     const limit =
       width === coarseWidth
         ? rangeBuckets * coarseWidth
-        : min(rangeBuckets * coarseWidth, maxFineBuckets * width);
+        : minOf(rangeBuckets * coarseWidth, maxFineBuckets * width);
     range =
       current.last < span.last ? cutRange(current.last + 1n, span.last, width, limit) : undefined;
     const following = range;
@@ -141,7 +142,7 @@ export async function compareByDigest(
 
 /** Keys `first..` at `width` per bucket, `keys` of them at most, never past `last`. */
 function cutRange(first: bigint, last: bigint, width: bigint, keys: bigint): BucketRange {
-  return { first, last: min(first + keys - 1n, last), width };
+  return { first, last: minOf(first + keys - 1n, last), width };
 }
 
 /**
@@ -217,10 +218,6 @@ function once(action: () => void): () => void {
   };
 }
 
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}
-
 /** The union of both sides' key spans; undefined when both are empty. */
 async function keySpan(
   options: DigestPassOptions,
@@ -239,14 +236,6 @@ async function keySpan(
   const first = bounds.reduce((low, [min]) => (min < low ? min : low), bounds[0]![0]);
   const last = bounds.reduce((high, [, max]) => (max > high ? max : high), bounds[0]![1]);
   return { first, last };
-}
-
-function clamp(value: bigint, low: bigint, high: bigint): bigint {
-  return value < low ? low : value > high ? high : value;
-}
-
-function ceilDivide(a: bigint, b: bigint): bigint {
-  return (a + b - 1n) / b;
 }
 
 /** One side's digests of a range's buckets, as the statement returns them (sql/bucket-digests.ts). */
@@ -400,7 +389,7 @@ function fineRange(coarse: BucketRange, run: readonly Mismatch[]): BucketRange {
   const end = coarse.first + (run[run.length - 1]!.bucket + 1n) * coarse.width - 1n;
   return {
     first,
-    last: min(end, coarse.last),
+    last: minOf(end, coarse.last),
     width: width > 0n ? width : 1n,
     within: {
       first: coarse.first,

@@ -1,6 +1,7 @@
 import type { RowOwner } from '../../mapping/compiled-mapping.js';
 import { quoteIdent, type Statement } from '../../mysql/sql/quote.js';
 import { quotePgIdent, quotePgTable } from '../../postgres/pg-client.js';
+import { ceilDivide, maxOf, minOf } from '../../util/bigints.js';
 import { pgRejectSql } from '../../values/pg-canonical-sql.js';
 import type { DigestPlan, SourceField } from '../digest-plan.js';
 import type { PgStatement, SourceTableRef } from './pg-statement.js';
@@ -72,7 +73,7 @@ export interface BucketWindow {
 
 /** How many buckets `range` is cut into. */
 export function bucketCount(range: BucketRange): bigint {
-  return (range.last - range.first + range.width) / range.width;
+  return ceilDivide(range.last - range.first + 1n, range.width);
 }
 
 /**
@@ -140,17 +141,14 @@ function withinBuckets(range: BucketRange): bigint[] {
   for (const coarse of buckets) {
     const low = first + coarse * width;
     const high = low + width - 1n;
-    const from = (max(low, range.first) - range.first) / range.width;
-    const to = (min(high, range.last) - range.first) / range.width;
+    const from = (maxOf(low, range.first) - range.first) / range.width;
+    const to = (minOf(high, range.last) - range.first) / range.width;
     for (let bucket = from; bucket <= to; bucket++) {
       if (found.length === 0 || found[found.length - 1]! < bucket) found.push(bucket);
     }
   }
   return found;
 }
-
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
  * The target's digests of the buckets in `window`, likewise: live rows only, and only
@@ -169,7 +167,7 @@ export function targetBucketDigests(
   const key = plan.targetKey;
   const within = targetWithin(key, range);
   const low = range.first + window.from * range.width;
-  const high = min(range.first + window.to * range.width + range.width - 1n, range.last);
+  const high = minOf(range.first + window.to * range.width + range.width - 1n, range.last);
   const where = [`${key} >= ?`, `${key} <= ?`, ...within.sql];
   const values: unknown[] = [range.first, range.width, low, high, ...within.values];
   if (live !== undefined) where.push(live);
@@ -195,7 +193,7 @@ export function targetBucketDigests(
 export function bucketKeyIntervals(range: BucketRange, buckets: readonly bigint[]): KeyInterval[] {
   let intervals = buckets.map((bucket) => {
     const low = range.first + bucket * range.width;
-    return { low, high: min(low + range.width - 1n, range.last) };
+    return { low, high: minOf(low + range.width - 1n, range.last) };
   });
   if (range.within !== undefined) {
     const { first, width, buckets: coarse } = range.within;
@@ -225,8 +223,8 @@ function intersect(a: readonly KeyInterval[], b: readonly KeyInterval[]): KeyInt
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
-    const low = max(a[i]!.low, b[j]!.low);
-    const high = min(a[i]!.high, b[j]!.high);
+    const low = maxOf(a[i]!.low, b[j]!.low);
+    const high = minOf(a[i]!.high, b[j]!.high);
     if (low <= high) both.push({ low, high });
     if (a[i]!.high < b[j]!.high) i++;
     else j++;
