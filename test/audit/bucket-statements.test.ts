@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DigestPlan } from '../../src/audit/digest-plan.js';
+import { querySource } from '../../src/audit/source-reader.js';
 import {
   type BucketRange,
   bucketKeyIntervals,
@@ -8,6 +9,7 @@ import {
   targetBucketDigests,
   targetBucketRows,
 } from '../../src/audit/sql/bucket-digests.js';
+import { queryRows } from '../../src/audit/target-reader.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
 /**
@@ -88,15 +90,6 @@ describe('bucket statements', () => {
 
     type Statement = { readonly text: string; readonly values: readonly unknown[] };
 
-    async function pgArrays(statement: Statement): Promise<unknown[][]> {
-      const result = await dbs.pg.query({
-        text: statement.text,
-        values: [...statement.values],
-        rowMode: 'array',
-      });
-      return result.rows;
-    }
-
     async function pgPlan(statement: Statement) {
       const { rows: plan } = await dbs.pg.query<{ 'QUERY PLAN': string }>({
         text: `explain ${statement.text}`,
@@ -113,7 +106,10 @@ describe('bucket statements', () => {
       expect(digests).toMatch(/Index Scan using item_pkey on item\s.*\n\s*Index Cond: \(\(id >= /);
       expect(read).toMatch(/Index Cond: \(\(id >= g\.low\) AND \(id <= g\.high\)\)/);
       for (const text of [digests, read]) expect(text).not.toMatch(/Seq Scan|Join Filter|Parallel/);
-      const found = await pgArrays(sourceBucketRows(table, ['id', 'name'], plan, intervals));
+      const found = await querySource(
+        dbs.pg,
+        sourceBucketRows(table, ['id', 'name'], plan, intervals),
+      );
       expect(found.map((row) => Number(row[0]))).toEqual([
         ...[25, 26, 27, 28, 29, 30, 31, 32],
         ...Array.from({ length: 16 }, (_, i) => 5601 + i),
@@ -134,11 +130,12 @@ describe('bucket statements', () => {
         );
         expect(access?.type, statement.sql).toBe('range');
       }
-      const [targetDigest] = await dbs.mysql.query({ sql: digests.sql, rowsAsArray: true }, [
-        ...digests.values,
-      ]);
-      const sourceDigest = await pgArrays(sourceBucketDigests(table, plan, range, window));
-      const [buckets, count, text] = (targetDigest as unknown[][])[0]!;
+      const targetDigest = await queryRows(dbs.mysql, digests);
+      const sourceDigest = await querySource(
+        dbs.pg,
+        sourceBucketDigests(table, plan, range, window),
+      );
+      const [buckets, count, text] = targetDigest[0]!;
       expect([String(buckets), String(count), text]).toEqual(sourceDigest[0]);
       expect(sourceDigest[0]).toEqual(['100', '800', expect.stringMatching(/^0:8:[0-9a-f]{32},/)]);
     });
